@@ -1,0 +1,100 @@
+import type { Command } from 'commander';
+import { readNumbers } from '../core/dtype.js';
+import { InferenceSession, Tensor, type Value } from '../node.js';
+import { readInputFile, saveOutputs } from './io.js';
+import { UsageError, printJson } from './output.js';
+import { progress } from './progress.js';
+
+interface RunOptions {
+  input: string[];
+  saveOutputs?: string;
+  json?: boolean;
+}
+
+export function registerRun(program: Command): void {
+  program
+    .command('run')
+    .description('run a model on input files and print each output (name, dtype, shape, values, argmax)')
+    .argument('<model>', 'model file (.onnx)')
+    .argument('[files...]', 'input files (.pb TensorProto, .npy or .json), mapped to the inputs in order')
+    .option('-i, --input <name=file>', 'an input by name (repeatable)', (value: string, all: string[]) => [...all, value], [])
+    .option('--save-outputs <dir>', 'write output_<i>.pb (TensorProto) and output_<i>.npy to a folder')
+    .option('--json', 'print outputs as JSON')
+    .action(async (modelPath: string, files: string[], options: RunOptions) => {
+      const session = await InferenceSession.create(modelPath);
+      const declared = new Map(session.model.graph.inputs.map((info) => [info.name, info.type]));
+      const feeds: Record<string, Value> = {};
+      for (const pair of options.input) {
+        const split = pair.indexOf('=');
+        if (split <= 0) throw new UsageError(`--input takes NAME=FILE, got '${pair}'`);
+        const name = pair.slice(0, split);
+        feeds[name] = readInputFile(pair.slice(split + 1), declared.get(name));
+      }
+      const positional = session.inputNames.filter((name) => !(name in feeds));
+      if (files.length > positional.length) {
+        throw new UsageError(`${files.length} input files given but the model has ${positional.length} more input(s): ${positional.join(', ') || '(none)'}`);
+      }
+      files.forEach((file, index) => {
+        const name = positional[index]!;
+        feeds[name] = readInputFile(file, declared.get(name));
+      });
+      const started = performance.now();
+      const bar = progress('running', options.json);
+      const outputs = await session.run(feeds, undefined, { onProgress: bar.update });
+      bar.stop();
+      const milliseconds = performance.now() - started;
+      const written = options.saveOutputs ? saveOutputs(options.saveOutputs, session.outputNames, outputs) : [];
+      const summaries = session.outputNames.map((name) => summarize(name, outputs[name]!));
+      if (options.json) {
+        printJson({ model: modelPath, milliseconds: round(milliseconds), outputs: summaries, saved: written });
+      } else {
+        for (const summary of summaries) {
+          const argmax = summary.argmax === undefined ? '' : `  argmax ${summary.argmax}`;
+          process.stdout.write(`${summary.name}: ${summary.type} [${summary.dims.join(', ')}]${argmax}\n  ${formatValues(summary.values)}${summary.size > summary.values.length ? ', ...' : ''}\n`);
+        }
+        process.stdout.write(`ran in ${round(milliseconds)} ms\n`);
+        if (written.length > 0) process.stdout.write(`saved ${written.join(', ')}\n`);
+      }
+      process.exitCode = 0;
+    });
+}
+
+interface OutputSummary {
+  name: string;
+  type: string;
+  dims: number[];
+  size: number;
+  values: (number | string)[];
+  argmax?: number;
+}
+
+const SHOWN = 10;
+
+function summarize(name: string, value: Value): OutputSummary {
+  if (!(value instanceof Tensor)) {
+    const kind = value === null ? 'empty optional' : `sequence of ${value.length}`;
+    return { name, type: kind, dims: [], size: 0, values: [] };
+  }
+  const summary: OutputSummary = { name, type: value.type, dims: [...value.dims], size: value.size, values: [] };
+  if (value.type === 'string') {
+    summary.values = (value.data as string[]).slice(0, SHOWN);
+    return summary;
+  }
+  if (value.type === 'complex64' || value.type === 'complex128') return summary;
+  const numbers = readNumbers(value.type, value.data);
+  summary.values = Array.from({ length: Math.min(SHOWN, numbers.length) }, (_, i) => numbers[i]!);
+  if (numbers.length > 0) {
+    let best = 0;
+    for (let i = 1; i < numbers.length; i++) if (numbers[i]! > numbers[best]!) best = i;
+    summary.argmax = best;
+  }
+  return summary;
+}
+
+function formatValues(values: (number | string)[]): string {
+  return values.map((value) => (typeof value === 'number' ? Number(value.toPrecision(6)).toString() : JSON.stringify(value))).join(', ');
+}
+
+function round(milliseconds: number): number {
+  return Math.round(milliseconds * 100) / 100;
+}

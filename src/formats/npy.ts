@@ -1,0 +1,81 @@
+import { EdgerunError } from '../core/errors.js';
+import type { DataType } from '../core/dtype.js';
+import { Tensor } from '../core/tensor.js';
+
+/** NumPy .npy (format 1.0-3.0), little-endian, C order: the common exchange format for test tensors. */
+
+const DESCR_TO_TYPE: Record<string, DataType> = {
+  '<f4': 'float32',
+  '<f8': 'float64',
+  '<f2': 'float16',
+  '|i1': 'int8',
+  '|u1': 'uint8',
+  '<i2': 'int16',
+  '<u2': 'uint16',
+  '<i4': 'int32',
+  '<u4': 'uint32',
+  '<i8': 'int64',
+  '<u8': 'uint64',
+  '|b1': 'bool',
+};
+const TYPE_TO_DESCR = Object.fromEntries(Object.entries(DESCR_TO_TYPE).map(([descr, type]) => [type, descr])) as Record<string, string>;
+
+export function readNpy(bytes: Uint8Array, label = '.npy'): Tensor {
+  const magic = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59];
+  if (bytes.length < 10 || magic.some((byte, i) => bytes[i] !== byte)) {
+    throw new EdgerunError('INVALID_ARGUMENT', `${label}: not a .npy file (bad magic)`);
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const major = bytes[6]!;
+  const headerLength = major === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  const headerStart = major === 1 ? 10 : 12;
+  const dataStart = headerStart + headerLength;
+  if (dataStart > bytes.length) throw new EdgerunError('MODEL_TRUNCATED', `${label}: header runs past the end of the file`);
+  const header = new TextDecoder().decode(bytes.subarray(headerStart, dataStart));
+  const descr = /'descr'\s*:\s*'([^']+)'/.exec(header)?.[1];
+  const fortran = /'fortran_order'\s*:\s*True/.test(header);
+  const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1];
+  if (!descr || shapeText === undefined) throw new EdgerunError('INVALID_ARGUMENT', `${label}: unreadable header ${header.trim()}`);
+  if (fortran) throw new EdgerunError('INVALID_ARGUMENT', `${label}: Fortran-order arrays are not supported`);
+  const type = DESCR_TO_TYPE[descr];
+  if (!type) throw new EdgerunError('UNSUPPORTED_TYPE', `${label}: dtype '${descr}' is not supported`);
+  const dims = shapeText.split(',').map((part) => part.trim()).filter(Boolean).map(Number);
+  const elements = dims.reduce((a, b) => a * b, 1);
+  const byteWidth = Number(descr.slice(2));
+  const payload = bytes.slice(dataStart, dataStart + elements * byteWidth);
+  if (payload.length !== elements * byteWidth) {
+    throw new EdgerunError('MODEL_TRUNCATED', `${label}: expected ${elements * byteWidth} data bytes, found ${payload.length}`);
+  }
+  const buffer = payload.buffer;
+  const data = {
+    float32: () => new Float32Array(buffer),
+    float64: () => new Float64Array(buffer),
+    float16: () => new Uint16Array(buffer),
+    int8: () => new Int8Array(buffer),
+    uint8: () => new Uint8Array(buffer),
+    int16: () => new Int16Array(buffer),
+    uint16: () => new Uint16Array(buffer),
+    int32: () => new Int32Array(buffer),
+    uint32: () => new Uint32Array(buffer),
+    int64: () => new BigInt64Array(buffer),
+    uint64: () => new BigUint64Array(buffer),
+    bool: () => new Uint8Array(buffer),
+  }[type as 'float32']();
+  return new Tensor(type, data, dims);
+}
+
+export function writeNpy(tensor: Tensor): Uint8Array {
+  const descr = TYPE_TO_DESCR[tensor.type];
+  if (!descr || tensor.type === 'string') throw new EdgerunError('UNSUPPORTED_TYPE', `${tensor.type} tensors cannot be written as .npy`);
+  const shape = tensor.dims.length === 1 ? `(${tensor.dims[0]},)` : `(${tensor.dims.join(', ')})`;
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': ${shape}, }`;
+  const unpadded = 10 + header.length + 1;
+  header += ' '.repeat((64 - (unpadded % 64)) % 64) + '\n';
+  const data = tensor.data as Exclude<Tensor['data'], string[]>;
+  const out = new Uint8Array(10 + header.length + data.byteLength);
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]);
+  new DataView(out.buffer).setUint16(8, header.length, true);
+  out.set(new TextEncoder().encode(header), 10);
+  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), 10 + header.length);
+  return out;
+}

@@ -1,0 +1,12 @@
+/** edgerun's browser-safe API: sessions from model bytes, tensors, typed errors, custom ops. */
+export { InferenceSession, type SessionOptions, type RunOptions, type ValueMetadata } from './runtime/session.js';
+export { Tensor } from './core/tensor.js';
+export type { DataType, TensorData } from './core/dtype.js';
+export type { Value } from './core/graph.js';
+export { EdgerunError, type ErrorCode } from './core/errors.js';
+export { defineOp, registerOps as registerOp, attr, type KernelContext, type OpSchema } from './ops/registry.js';
+export { inspectModel, type ModelReport } from './runtime/inspect.js';
+export { readNpy, writeNpy } from './formats/npy.js';
+export { decodeValue as decodeOnnxValue, decodeTensor as decodeOnnxTensor, encodeTensor as encodeOnnxTensor } from './formats/onnx/data-proto.js';
+export { decodeOnnx } from './formats/onnx/decode.js';
+export { encodeOnnx } from './formats/onnx/encode.js';

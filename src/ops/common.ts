@@ -1,0 +1,112 @@
+import { EdgerunError } from '../core/errors.js';
+import { readNumbers, writeNumbers, type BigIntArray, type DataType } from '../core/dtype.js';
+import type { Dim, ValueType } from '../core/graph.js';
+import { Tensor, elementCount } from '../core/tensor.js';
+
+/** Helpers every op family shares: numbers in and out of tensors, axes, strides, broadcasting. */
+
+export function numbersOf(tensor: Tensor): ArrayLike<number> {
+  return readNumbers(tensor.type, tensor.data);
+}
+
+/** A new tensor of `type` from plain numbers, converted as ONNX Cast converts. */
+export function tensorFromNumbers(type: DataType, dims: readonly number[], values: ArrayLike<number>): Tensor {
+  return new Tensor(type, writeNumbers(type, values), dims);
+}
+
+/** Integer values of an int32/int64 (or any numeric) tensor, e.g. a shape, axes or indices input. */
+export function integersOf(tensor: Tensor): number[] {
+  if (tensor.type === 'int64' || tensor.type === 'uint64') return Array.from(tensor.data as BigIntArray, Number);
+  return Array.from(numbersOf(tensor));
+}
+
+export function scalarOf(tensor: Tensor): number {
+  if (tensor.size !== 1) throw new EdgerunError('SHAPE_MISMATCH', `expected a single value, got dims [${tensor.dims.join(', ')}]`);
+  return integersOrNumbers(tensor)[0]!;
+}
+
+function integersOrNumbers(tensor: Tensor): ArrayLike<number> {
+  return tensor.type === 'int64' || tensor.type === 'uint64' ? integersOf(tensor) : numbersOf(tensor);
+}
+
+export function normalizeAxis(axis: number, rank: number, what = 'axis'): number {
+  if (axis < -rank || axis >= Math.max(rank, 1)) {
+    throw new EdgerunError('INVALID_ARGUMENT', `${what} ${axis} is out of range for rank ${rank}`);
+  }
+  return axis < 0 ? axis + rank : axis;
+}
+
+export function stridesOf(dims: readonly number[]): number[] {
+  const strides = new Array<number>(dims.length);
+  let stride = 1;
+  for (let axis = dims.length - 1; axis >= 0; axis--) {
+    strides[axis] = stride;
+    stride *= dims[axis]!;
+  }
+  return strides;
+}
+
+export function broadcastShapes(...shapes: (readonly number[])[]): number[] {
+  const rank = Math.max(0, ...shapes.map((shape) => shape.length));
+  const result = new Array<number>(rank).fill(1);
+  for (const shape of shapes) {
+    for (let i = 0; i < shape.length; i++) {
+      const axis = rank - shape.length + i;
+      const dim = shape[i]!;
+      const current = result[axis]!;
+      if (dim === current || dim === 1) continue;
+      if (current === 1) result[axis] = dim;
+      else {
+        throw new EdgerunError(
+          'SHAPE_MISMATCH',
+          `shapes ${shapes.map((s) => `[${s.join(', ')}]`).join(' and ')} cannot be broadcast together`,
+        );
+      }
+    }
+  }
+  return result;
+}
+
+/**
+ * For each input shape, the flat offset into that input of every element of the broadcast output.
+ * Inputs whose shape already equals the output map to the identity.
+ */
+export function broadcastOffsets(outDims: readonly number[], inDims: readonly number[]): Int32Array | undefined {
+  const total = elementCount(outDims);
+  if (inDims.length === outDims.length && inDims.every((dim, i) => dim === outDims[i])) return undefined;
+  const rank = outDims.length;
+  const padded = new Array<number>(rank - inDims.length).fill(1).concat(inDims);
+  const inStrides = stridesOf(padded).map((stride, axis) => (padded[axis] === 1 ? 0 : stride));
+  const offsets = new Int32Array(total);
+  const counter = new Array<number>(rank).fill(0);
+  let offset = 0;
+  for (let index = 0; index < total; index++) {
+    offsets[index] = offset;
+    for (let axis = rank - 1; axis >= 0; axis--) {
+      counter[axis]! += 1;
+      offset += inStrides[axis]!;
+      if (counter[axis]! < outDims[axis]!) break;
+      offset -= inStrides[axis]! * outDims[axis]!;
+      counter[axis] = 0;
+    }
+  }
+  return offsets;
+}
+
+/** Element i of an array read through optional broadcast offsets. */
+export function at<T>(values: ArrayLike<T>, offsets: Int32Array | undefined, index: number): T {
+  return values[offsets ? offsets[index]! : index]!;
+}
+
+/** Shape inference helpers: a tensor type, or undefined when the input type is unknown. */
+export function tensorType(dtype: DataType, shape?: Dim[]): ValueType {
+  return shape ? { kind: 'tensor', dtype, shape } : { kind: 'tensor', dtype };
+}
+
+export function sameTypeAs(index = 0) {
+  return ({ inputTypes }: { inputTypes: readonly (ValueType | undefined)[] }): (ValueType | undefined)[] => [inputTypes[index]];
+}
+
+export function isTensor(value: unknown): value is Tensor {
+  return value instanceof Tensor;
+}

@@ -1,0 +1,602 @@
+import { Tensor } from '../core/tensor.js';
+import { defineOp, attr, type KernelContext, type OpDef } from './registry.js';
+import { integersOf, normalizeAxis, numbersOf, stridesOf, tensorFromNumbers } from './common.js';
+
+/**
+ * Image ops: Resize / Upsample (separable interpolation, one axis at a time), GridSample and AffineGrid.
+ * Semantics follow the ONNX reference implementation, which generated the backend test data.
+ */
+
+// ---------------------------------------------------------------------------------------------------
+// Resize and Upsample
+
+type CoordinateMode =
+  | 'half_pixel'
+  | 'half_pixel_symmetric'
+  | 'pytorch_half_pixel'
+  | 'align_corners'
+  | 'asymmetric'
+  | 'tf_half_pixel_for_nn'
+  | 'tf_crop_and_resize';
+
+/** 'simple' is the pre-opset-11 rule: floor when upsampling, ceil when downsampling (as onnxruntime). */
+type NearestMode = 'round_prefer_floor' | 'round_prefer_ceil' | 'floor' | 'ceil' | 'simple';
+
+interface ResizeOptions {
+  mode: 'nearest' | 'linear' | 'cubic';
+  coordinateMode: CoordinateMode;
+  nearestMode: NearestMode;
+  cubicCoeffA: number;
+  excludeOutside: boolean;
+  extrapolationValue: number;
+  antialias: boolean;
+}
+
+/** How one axis is resized: lengths, scale and the region of interest (fractions of the input). */
+interface AxisResize {
+  inLength: number;
+  outLength: number;
+  scale: number;
+  roiStart: number;
+  roiEnd: number;
+}
+
+/**
+ * For one axis, the input taps of every output index: `tapCount` indices and weights per output index,
+ * or `extrapolate[o]` set where tf_crop_and_resize samples outside the input.
+ */
+interface AxisTaps {
+  tapCount: number;
+  indices: Int32Array;
+  weights: Float64Array;
+  extrapolate: Uint8Array;
+}
+
+/** The input coordinate an output index samples, by the spec's coordinate_transformation_mode formulas. */
+function originalCoordinate(x: number, axis: AxisResize, mode: CoordinateMode): number {
+  const { inLength, outLength, scale, roiStart, roiEnd } = axis;
+  // The reference uses the unrounded output length scale * input length in these formulas.
+  const scaledLength = scale * inLength;
+  switch (mode) {
+    case 'half_pixel':
+      return (x + 0.5) / scale - 0.5;
+    case 'half_pixel_symmetric': {
+      const adjustment = outLength / scaledLength;
+      const offset = (inLength / 2) * (1 - adjustment);
+      return offset + (x + 0.5) / scale - 0.5;
+    }
+    case 'pytorch_half_pixel':
+      return scaledLength === 1 ? -0.5 : (x + 0.5) / scale - 0.5;
+    case 'align_corners':
+      return scaledLength === 1 ? 0 : (x * (inLength - 1)) / (scaledLength - 1);
+    case 'asymmetric':
+      return x / scale;
+    case 'tf_half_pixel_for_nn':
+      return (x + 0.5) / scale;
+    case 'tf_crop_and_resize': {
+      const span = (roiEnd - roiStart) * (inLength - 1);
+      const within = scaledLength === 1 ? span / 2 : (x * span) / (scaledLength - 1);
+      return within + roiStart * (inLength - 1);
+    }
+  }
+}
+
+function nearestIndex(x: number, mode: NearestMode, downsampling: boolean): number {
+  switch (mode) {
+    case 'round_prefer_floor':
+      return x - Math.floor(x) === 0.5 ? Math.floor(x) : Math.round(x);
+    case 'round_prefer_ceil':
+      return Math.round(x);
+    case 'floor':
+      return Math.floor(x);
+    case 'ceil':
+      return Math.ceil(x);
+    case 'simple':
+      return downsampling ? Math.ceil(x) : Math.trunc(x);
+  }
+}
+
+/** Keys' cubic convolution kernel with parameter a, at distance |s|. */
+function cubicKernel(s: number, a: number): number {
+  const d = Math.abs(s);
+  if (d <= 1) return ((a + 2) * d - (a + 3)) * d * d + 1;
+  if (d < 2) return ((a * d - 5 * a) * d + 8 * a) * d - 4 * a;
+  return 0;
+}
+
+/**
+ * Interpolation weights around a sample at `ratio` (in (0, 1]) past input index `base`: tap k reads index
+ * base + first + k. With antialias, downsampling stretches the kernel by 1 / scale and normalizes it.
+ */
+function interpolationWeights(ratio: number, scale: number, options: ResizeOptions): { first: number; weights: number[] } {
+  const support = options.mode === 'cubic' ? 2 : 1;
+  const kernel = options.mode === 'cubic' ? (s: number) => cubicKernel(s, options.cubicCoeffA) : (s: number) => Math.max(0, 1 - Math.abs(s));
+  const stretch = options.antialias ? Math.min(scale, 1) : 1;
+  const first = Math.floor(-support / stretch) + 1;
+  const weights: number[] = [];
+  for (let k = first; k < 2 - first; k++) weights.push(kernel(stretch * (k - ratio)));
+  if (options.antialias) {
+    const total = weights.reduce((sum, w) => sum + w, 0);
+    for (let k = 0; k < weights.length; k++) weights[k]! /= total;
+  }
+  return { first, weights };
+}
+
+function axisTaps(axis: AxisResize, options: ResizeOptions): AxisTaps {
+  const { inLength, outLength } = axis;
+  const extrapolate = new Uint8Array(outLength);
+  const tapsPerOutput: { indices: number[]; weights: number[] }[] = [];
+  for (let o = 0; o < outLength; o++) {
+    const x = originalCoordinate(o, axis, options.coordinateMode);
+    if (options.coordinateMode === 'tf_crop_and_resize' && (x < 0 || x > inLength - 1)) {
+      extrapolate[o] = 1;
+      tapsPerOutput.push({ indices: [], weights: [] });
+      continue;
+    }
+    if (options.mode === 'nearest') {
+      const index = nearestIndex(x, options.nearestMode, axis.scale < 1);
+      tapsPerOutput.push({ indices: [clamp(index, 0, inLength - 1)], weights: [1] });
+      continue;
+    }
+    // The reference measures the fraction from the neighbour on the left, so it lies in (0, 1].
+    const base = Number.isInteger(x) ? x - 1 : Math.floor(x);
+    const { first, weights } = interpolationWeights(x - base, axis.scale, options);
+    const indices = weights.map((_, k) => base + first + k);
+    if (options.excludeOutside) {
+      indices.forEach((index, k) => {
+        if (index < 0 || index >= inLength) weights[k] = 0;
+      });
+      const total = weights.reduce((sum, w) => sum + w, 0);
+      for (let k = 0; k < weights.length; k++) weights[k]! /= total;
+    }
+    // Samples past the edges repeat the edge value.
+    tapsPerOutput.push({ indices: indices.map((index) => clamp(index, 0, inLength - 1)), weights });
+  }
+  const tapCount = Math.max(1, ...tapsPerOutput.map((taps) => taps.indices.length));
+  const indices = new Int32Array(outLength * tapCount);
+  const weights = new Float64Array(outLength * tapCount);
+  tapsPerOutput.forEach((taps, o) => {
+    taps.indices.forEach((index, k) => {
+      indices[o * tapCount + k] = index;
+      weights[o * tapCount + k] = taps.weights[k]!;
+    });
+  });
+  return { tapCount, indices, weights, extrapolate };
+}
+
+function clamp(value: number, low: number, high: number): number {
+  return value < low ? low : value > high ? high : value;
+}
+
+/** Resizes `values` (laid out by `dims`) along one axis with precomputed taps. */
+function resizeAlongAxis(values: ArrayLike<number>, dims: readonly number[], axis: number, taps: AxisTaps, extrapolationValue: number): Float64Array {
+  const inLength = dims[axis]!;
+  const outLength = taps.extrapolate.length;
+  const inner = stridesOf(dims)[axis]!;
+  const outer = dims.slice(0, axis).reduce((a, b) => a * b, 1);
+  const out = new Float64Array(outer * outLength * inner);
+  const { tapCount, indices, weights, extrapolate } = taps;
+  for (let b = 0; b < outer; b++) {
+    const inBase = b * inLength * inner;
+    const outBase = b * outLength * inner;
+    for (let o = 0; o < outLength; o++) {
+      const outRow = outBase + o * inner;
+      if (extrapolate[o]) {
+        out.fill(extrapolationValue, outRow, outRow + inner);
+        continue;
+      }
+      for (let k = 0; k < tapCount; k++) {
+        const weight = weights[o * tapCount + k]!;
+        if (weight === 0) continue;
+        const inRow = inBase + indices[o * tapCount + k]! * inner;
+        for (let i = 0; i < inner; i++) out[outRow + i]! += weight * values[inRow + i]!;
+      }
+    }
+  }
+  return out;
+}
+
+function resizeTensor(x: Tensor, axes: AxisResize[], options: ResizeOptions): Tensor {
+  let values: ArrayLike<number> = numbersOf(x);
+  const dims = x.dims.slice();
+  axes.forEach((axis, index) => {
+    const identity =
+      axis.outLength === axis.inLength &&
+      axis.scale === 1 &&
+      (options.coordinateMode !== 'tf_crop_and_resize' || (axis.roiStart === 0 && axis.roiEnd === 1));
+    if (identity) return;
+    values = resizeAlongAxis(values, dims, index, axisTaps(axis, options), options.extrapolationValue);
+    dims[index] = axis.outLength;
+  });
+  return tensorFromNumbers(x.type, dims, values);
+}
+
+/** Treats an empty tensor as an omitted input, as opset-11 models write '' inputs as empty constants. */
+function nonEmptyTensor(ctx: KernelContext, index: number): Tensor | undefined {
+  const tensor = ctx.optionalTensor(index);
+  return tensor && tensor.size > 0 ? tensor : undefined;
+}
+
+/** Axis plans from scales (output = floor(input * scale)) for every axis of `dims`. */
+function axesFromScales(dims: readonly number[], scales: ArrayLike<number>): AxisResize[] {
+  return dims.map((inLength, i) => ({
+    inLength,
+    outLength: Math.floor(inLength * scales[i]!),
+    scale: scales[i]!,
+    roiStart: 0,
+    roiEnd: 1,
+  }));
+}
+
+function axesFromSizes(dims: readonly number[], sizes: readonly number[], resized: readonly number[], policy: string, ctx: KernelContext): AxisResize[] {
+  const plans = dims.map((inLength, i) => ({ inLength, outLength: sizes[i]!, scale: sizes[i]! / inLength, roiStart: 0, roiEnd: 1 }));
+  if (policy === 'stretch') return plans;
+  if (policy !== 'not_larger' && policy !== 'not_smaller') ctx.fail('INVALID_ATTRIBUTE', `keep_aspect_ratio_policy '${policy}' is not supported`);
+  // One scale for all resized axes keeps the aspect ratio; sizes are then rounded half up.
+  const candidates = resized.map((axis) => plans[axis]!.scale);
+  const scale = policy === 'not_larger' ? Math.min(...candidates) : Math.max(...candidates);
+  for (const axis of resized) {
+    plans[axis]!.scale = scale;
+    plans[axis]!.outLength = Math.floor(scale * dims[axis]! + 0.5);
+  }
+  return plans;
+}
+
+const resizeAttributes = {
+  antialias: attr.int(0),
+  axes: attr.ints(),
+  coordinate_transformation_mode: attr.string('half_pixel'),
+  cubic_coeff_a: attr.float(-0.75),
+  exclude_outside: attr.int(0),
+  extrapolation_value: attr.float(0),
+  keep_aspect_ratio_policy: attr.string('stretch'),
+  mode: attr.string('nearest'),
+  nearest_mode: attr.string('round_prefer_floor'),
+};
+
+function checkedMode(ctx: KernelContext, mode: string): ResizeOptions['mode'] {
+  if (mode !== 'nearest' && mode !== 'linear' && mode !== 'cubic') ctx.fail('INVALID_ATTRIBUTE', `mode must be nearest, linear or cubic, got '${mode}'`);
+  return mode;
+}
+
+/** Resize from opset 11: roi, scales or sizes, optionally for a subset of axes (opset 18). */
+function resize(since: number): OpDef {
+  return defineOp({
+    name: 'Resize',
+    since,
+    inputs: ['X', 'roi?', 'scales?', 'sizes?'],
+    outputs: ['Y'],
+    attributes: resizeAttributes,
+    kernel: (ctx) => {
+      const x = ctx.tensor(0);
+      const a = ctx.attrs;
+      const rank = x.dims.length;
+      const resized = (a.axes ?? x.dims.map((_, i) => i)).map((axis) => normalizeAxis(axis, rank, 'axes'));
+      const roi = nonEmptyTensor(ctx, 1);
+      const scales = nonEmptyTensor(ctx, 2);
+      const sizes = nonEmptyTensor(ctx, 3);
+      const expand = (given: ArrayLike<number>, fill: (axis: number) => number, what: string) => {
+        if (given.length !== resized.length) ctx.fail('INVALID_ARGUMENT', `${what} has ${given.length} values, expected ${resized.length}`);
+        const full = x.dims.map((_, axis) => fill(axis));
+        resized.forEach((axis, i) => (full[axis] = given[i]!));
+        return full;
+      };
+      let plans: AxisResize[];
+      if (scales) plans = axesFromScales(x.dims, expand(numbersOf(scales), () => 1, 'scales'));
+      else if (sizes) {
+        const fullSizes = expand(integersOf(sizes), (axis) => x.dims[axis]!, 'sizes');
+        plans = axesFromSizes(x.dims, fullSizes, resized, a.keep_aspect_ratio_policy, ctx);
+      } else ctx.fail('INVALID_ARGUMENT', 'one of scales or sizes must be given');
+      if (roi && a.coordinate_transformation_mode === 'tf_crop_and_resize') {
+        const values = numbersOf(roi);
+        const count = resized.length;
+        if (values.length !== 2 * count) ctx.fail('INVALID_ARGUMENT', `roi has ${values.length} values, expected ${2 * count}`);
+        resized.forEach((axis, i) => {
+          plans[axis]!.roiStart = values[i]!;
+          plans[axis]!.roiEnd = values[count + i]!;
+        });
+      }
+      const options: ResizeOptions = {
+        mode: checkedMode(ctx, a.mode),
+        coordinateMode: a.coordinate_transformation_mode as CoordinateMode,
+        nearestMode: a.nearest_mode as NearestMode,
+        cubicCoeffA: a.cubic_coeff_a,
+        excludeOutside: a.exclude_outside !== 0,
+        extrapolationValue: a.extrapolation_value,
+        antialias: a.antialias !== 0,
+      };
+      return [resizeTensor(x, plans, options)];
+    },
+  });
+}
+
+/** Upsample and Resize-10: scales only, asymmetric coordinates, nearest or (bi/tri)linear. */
+function scalesOnlyKernel(ctx: KernelContext, x: Tensor, scales: ArrayLike<number>, mode: string): Tensor {
+  if (scales.length !== x.dims.length) ctx.fail('INVALID_ARGUMENT', `scales has ${scales.length} values for a rank-${x.dims.length} input`);
+  const interpolation = mode === 'bilinear' || mode === 'trilinear' ? 'linear' : checkedMode(ctx, mode);
+  if (interpolation === 'cubic') ctx.fail('INVALID_ATTRIBUTE', 'mode must be nearest or linear');
+  const options: ResizeOptions = {
+    mode: interpolation,
+    coordinateMode: 'asymmetric',
+    nearestMode: 'simple',
+    cubicCoeffA: -0.75,
+    excludeOutside: false,
+    extrapolationValue: 0,
+    antialias: false,
+  };
+  return resizeTensor(x, axesFromScales(x.dims, scales), options);
+}
+
+const upsample7 = defineOp({
+  name: 'Upsample',
+  since: 7,
+  inputs: ['X'],
+  outputs: ['Y'],
+  attributes: { mode: attr.string('nearest'), scales: attr.floats() },
+  kernel: (ctx) => {
+    if (!ctx.attrs.scales) ctx.fail('INVALID_ATTRIBUTE', "attribute 'scales' is required");
+    return [scalesOnlyKernel(ctx, ctx.tensor(0), ctx.attrs.scales ?? [], ctx.attrs.mode)];
+  },
+});
+
+const upsample9 = defineOp({
+  name: 'Upsample',
+  since: 9,
+  inputs: ['X', 'scales'],
+  outputs: ['Y'],
+  attributes: { mode: attr.string('nearest') },
+  kernel: (ctx) => [scalesOnlyKernel(ctx, ctx.tensor(0), numbersOf(ctx.tensor(1)), ctx.attrs.mode)],
+});
+
+const resize10 = defineOp({
+  name: 'Resize',
+  since: 10,
+  inputs: ['X', 'scales'],
+  outputs: ['Y'],
+  attributes: { mode: attr.string('nearest') },
+  kernel: (ctx) => [scalesOnlyKernel(ctx, ctx.tensor(0), numbersOf(ctx.tensor(1)), ctx.attrs.mode)],
+});
+
+// ---------------------------------------------------------------------------------------------------
+// GridSample and AffineGrid
+
+type Padding = 'zeros' | 'border' | 'reflection';
+
+/** Grid values in [-1, 1] to input pixel coordinates. */
+function denormalize(n: number, length: number, alignCorners: boolean): number {
+  return alignCorners ? ((n + 1) / 2) * (length - 1) : ((n + 1) * length - 1) / 2;
+}
+
+/** Reflects x back into [low, high] by the nearest border, repeatedly. */
+function reflect(x: number, low: number, high: number): number {
+  const range = high - low;
+  if (x < low) {
+    const distance = low - x;
+    const folds = Math.trunc(distance / range);
+    const rest = distance - folds * range;
+    return folds % 2 === 0 ? low + rest : high - rest;
+  }
+  if (x > high) {
+    const distance = x - high;
+    const folds = Math.trunc(distance / range);
+    const rest = distance - folds * range;
+    return folds % 2 === 0 ? high - rest : low + rest;
+  }
+  return x;
+}
+
+/** Round half to even, as std::nearbyint (PyTorch's 2-D nearest). */
+function roundHalfEven(x: number): number {
+  const rounded = Math.round(x);
+  return Math.abs(x - Math.trunc(x)) === 0.5 && rounded % 2 !== 0 ? rounded - 1 : rounded;
+}
+
+/** Round half away from zero, as std::round (PyTorch's 3-D nearest). */
+function roundHalfAway(x: number): number {
+  return x >= 0 ? Math.floor(x + 0.5) : Math.ceil(x - 0.5);
+}
+
+interface GridSampleSetup {
+  mode: 'nearest' | 'linear' | 'cubic';
+  padding: Padding;
+  alignCorners: boolean;
+  /** PyTorch rounds 2-D nearest samples half to even (nearbyint), 3-D ones half away from zero (round). */
+  roundNearest: (x: number) => number;
+}
+
+/**
+ * Taps along one spatial axis for a sample at pixel coordinate `x`: input indices and weights, with
+ * zeros padding expressed as zero weights (index 0) for taps outside the input.
+ */
+function gridAxisTaps(x: number, length: number, setup: GridSampleSetup, indices: number[], weights: number[]): void {
+  const low = setup.alignCorners ? 0 : -0.5;
+  const high = setup.alignCorners ? length - 1 : length - 0.5;
+  let coordinate = x;
+  if (setup.mode === 'nearest') coordinate = setup.roundNearest(coordinate);
+  if (coordinate < low || coordinate > high) {
+    if (setup.padding === 'border') coordinate = clamp(coordinate, 0, length - 1);
+    else if (setup.padding === 'reflection') coordinate = reflect(coordinate, low, high);
+  }
+  indices.length = 0;
+  weights.length = 0;
+  const push = (index: number, weight: number) => {
+    if (setup.padding === 'zeros') {
+      const inside = index >= 0 && index < length;
+      indices.push(inside ? index : 0);
+      weights.push(inside ? weight : 0);
+    } else if (setup.padding === 'border') {
+      indices.push(clamp(index, 0, length - 1));
+      weights.push(weight);
+    } else {
+      indices.push(Math.trunc(reflect(index, low, high)));
+      weights.push(weight);
+    }
+  };
+  if (setup.mode === 'nearest') {
+    push(Math.trunc(coordinate), 1);
+    return;
+  }
+  const base = Math.floor(coordinate);
+  const t = coordinate - base;
+  if (setup.mode === 'linear') {
+    push(base, 1 - t);
+    push(base + 1, t);
+    return;
+  }
+  for (let k = -1; k <= 2; k++) push(base + k, cubicKernel(k - t, -0.75));
+}
+
+function gridSampleKernel(ctx: KernelContext, setup: GridSampleSetup): Tensor {
+  const x = ctx.tensor(0);
+  const grid = ctx.tensor(1);
+  const spatialRank = x.dims.length - 2;
+  if (spatialRank < 1 || grid.dims.length !== x.dims.length || grid.dims[grid.dims.length - 1] !== spatialRank || grid.dims[0] !== x.dims[0]) {
+    ctx.fail('INVALID_ARGUMENT', `grid [${grid.dims.join(', ')}] does not match X [${x.dims.join(', ')}]`);
+  }
+  const [batch, channels] = x.dims as [number, number];
+  const inSpatial = x.dims.slice(2);
+  const outSpatial = grid.dims.slice(1, -1);
+  const inStrides = stridesOf(inSpatial);
+  const inPlane = inSpatial.reduce((p, d) => p * d, 1);
+  const outPlane = outSpatial.reduce((p, d) => p * d, 1);
+  const values = numbersOf(x);
+  const gridValues = numbersOf(grid);
+  const out = new Float64Array(batch * channels * outPlane);
+  const tapIndices = inSpatial.map(() => [] as number[]);
+  const tapWeights = inSpatial.map(() => [] as number[]);
+  // Every combination of one tap per axis: flat offsets into a plane and the product of weights.
+  const offsets: number[] = [];
+  const products: number[] = [];
+  for (let n = 0; n < batch; n++) {
+    for (let p = 0; p < outPlane; p++) {
+      const gridBase = (n * outPlane + p) * spatialRank;
+      for (let axis = 0; axis < spatialRank; axis++) {
+        // The grid lists coordinates innermost axis first: (x, y[, z]) address (W, H[, D]).
+        const normalized = gridValues[gridBase + spatialRank - 1 - axis]!;
+        const pixel = denormalize(normalized, inSpatial[axis]!, setup.alignCorners);
+        gridAxisTaps(pixel, inSpatial[axis]!, setup, tapIndices[axis]!, tapWeights[axis]!);
+      }
+      combineTaps(tapIndices, tapWeights, inStrides, offsets, products);
+      for (let c = 0; c < channels; c++) {
+        const planeBase = (n * channels + c) * inPlane;
+        let sum = 0;
+        for (let t = 0; t < offsets.length; t++) sum += products[t]! * values[planeBase + offsets[t]!]!;
+        out[(n * channels + c) * outPlane + p] = sum;
+      }
+    }
+  }
+  return tensorFromNumbers(x.type, [batch, channels, ...outSpatial], out);
+}
+
+function combineTaps(indices: number[][], weights: number[][], strides: number[], offsets: number[], products: number[]): void {
+  offsets.length = 0;
+  products.length = 0;
+  offsets.push(0);
+  products.push(1);
+  indices.forEach((axisIndices, axis) => {
+    const count = offsets.length;
+    for (let i = 0; i < count; i++) {
+      const offset = offsets.shift()!;
+      const product = products.shift()!;
+      axisIndices.forEach((index, k) => {
+        offsets.push(offset + index * strides[axis]!);
+        products.push(product * weights[axis]![k]!);
+      });
+    }
+  });
+}
+
+const GRID_MODE_NAMES: Record<string, GridSampleSetup['mode']> = {
+  bilinear: 'linear',
+  linear: 'linear',
+  bicubic: 'cubic',
+  cubic: 'cubic',
+  nearest: 'nearest',
+};
+
+function gridSample(since: number, defaultMode: string): OpDef {
+  return defineOp({
+    name: 'GridSample',
+    since,
+    inputs: ['X', 'grid'],
+    outputs: ['Y'],
+    attributes: { align_corners: attr.int(0), mode: attr.string(defaultMode), padding_mode: attr.string('zeros') },
+    kernel: (ctx) => {
+      const mode = GRID_MODE_NAMES[ctx.attrs.mode];
+      if (!mode) ctx.fail('INVALID_ATTRIBUTE', `mode '${ctx.attrs.mode}' is not supported`);
+      const padding = ctx.attrs.padding_mode;
+      if (padding !== 'zeros' && padding !== 'border' && padding !== 'reflection') {
+        ctx.fail('INVALID_ATTRIBUTE', `padding_mode must be zeros, border or reflection, got '${padding}'`);
+      }
+      const spatialRank = ctx.tensor(0).dims.length - 2;
+      const setup: GridSampleSetup = {
+        mode: mode!,
+        padding: padding as Padding,
+        alignCorners: ctx.attrs.align_corners !== 0,
+        roundNearest: spatialRank === 3 ? roundHalfAway : roundHalfEven,
+      };
+      return [gridSampleKernel(ctx, setup)];
+    },
+  });
+}
+
+/** Normalized base coordinates of `length` pixels along one axis. */
+function baseCoordinates(length: number, alignCorners: boolean): number[] {
+  return Array.from({ length }, (_, i) => {
+    if (alignCorners) return length === 1 ? -1 : -1 + (2 * i) / (length - 1);
+    return (2 * i + 1) / length - 1;
+  });
+}
+
+const affineGrid = defineOp({
+  name: 'AffineGrid',
+  since: 20,
+  inputs: ['theta', 'size'],
+  outputs: ['grid'],
+  attributes: { align_corners: attr.int(0) },
+  kernel: (ctx) => {
+    const theta = ctx.tensor(0);
+    const size = integersOf(ctx.tensor(1));
+    const spatialRank = size.length - 2;
+    if ((spatialRank !== 2 && spatialRank !== 3) || theta.dims.join() !== [size[0], spatialRank, spatialRank + 1].join()) {
+      ctx.fail('INVALID_ARGUMENT', `theta [${theta.dims.join(', ')}] does not match size [${size.join(', ')}]`);
+    }
+    const alignCorners = ctx.attrs.align_corners !== 0;
+    const batch = size[0]!;
+    const spatial = size.slice(2);
+    // Coordinates listed innermost axis first: (x, y[, z]) for (W, H[, D]).
+    const bases = spatial.map((length) => baseCoordinates(length, alignCorners)).reverse();
+    const points = spatial.reduce((p, d) => p * d, 1);
+    const thetaValues = numbersOf(theta);
+    const out = new Float64Array(batch * points * spatialRank);
+    const spatialStrides = stridesOf(spatial);
+    const point = new Array<number>(spatialRank + 1).fill(1);
+    for (let n = 0; n < batch; n++) {
+      for (let p = 0; p < points; p++) {
+        for (let axis = 0; axis < spatialRank; axis++) {
+          const index = Math.floor(p / spatialStrides[axis]!) % spatial[axis]!;
+          point[spatialRank - 1 - axis] = bases[spatialRank - 1 - axis]![index]!;
+        }
+        for (let row = 0; row < spatialRank; row++) {
+          let sum = 0;
+          for (let col = 0; col <= spatialRank; col++) sum += thetaValues[(n * spatialRank + row) * (spatialRank + 1) + col]! * point[col]!;
+          out[(n * points + p) * spatialRank + row] = sum;
+        }
+      }
+    }
+    return [tensorFromNumbers(theta.type, [batch, ...spatial, spatialRank], out)];
+  },
+});
+
+export const ops: OpDef[] = [
+  upsample7,
+  upsample9,
+  resize10,
+  resize(11),
+  resize(13),
+  resize(18),
+  resize(19),
+  gridSample(16, 'bilinear'),
+  gridSample(20, 'linear'),
+  affineGrid,
+];

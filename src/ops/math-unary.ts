@@ -1,0 +1,351 @@
+import { defineOp, attr, type AttrSpecs, type OpDef, type ResolvedAttrs } from './registry.js';
+import { numbersOf, sameTypeAs, tensorFromNumbers, tensorType } from './common.js';
+import { allocate, type BigIntArray, type DataType } from '../core/dtype.js';
+import { roundHalfEven } from '../core/numeric.js';
+import { Tensor } from '../core/tensor.js';
+import type { ValueType } from '../core/graph.js';
+
+/**
+ * Element-wise ops of one input. Floating-point inputs (narrow floats decoded) are computed in double and
+ * encoded back to the input's type; 64-bit integers take an exact BigInt path where the op allows integers.
+ */
+
+// ---- Element access shared by the element-wise families (math-binary.ts and cast.ts import these) ----
+
+export function isBigIntType(type: DataType): type is 'int64' | 'uint64' {
+  return type === 'int64' || type === 'uint64';
+}
+
+/** A tensor's elements as BigInts: 64-bit integer data as is, other numbers truncated toward zero. */
+export function bigintsOf(tensor: Tensor): ArrayLike<bigint> {
+  if (isBigIntType(tensor.type)) return tensor.data as BigIntArray;
+  return Array.from(numbersOf(tensor), (value) => (Number.isFinite(value) ? BigInt(Math.trunc(value)) : 0n));
+}
+
+/** Elements for comparing: BigInts for 64-bit integers (exact), strings as strings, numbers otherwise. */
+export function scalarsOf(tensor: Tensor): ArrayLike<number | bigint | string> {
+  if (isBigIntType(tensor.type)) return tensor.data as BigIntArray;
+  if (tensor.type === 'string') return tensor.data as string[];
+  return numbersOf(tensor);
+}
+
+/** A 64-bit integer tensor from BigInts; the typed array wraps values into range as C casts do. */
+export function tensorFromBigInts(type: 'int64' | 'uint64', dims: readonly number[], values: ArrayLike<bigint>): Tensor {
+  const out = allocate(type, values.length) as BigIntArray;
+  for (let i = 0; i < values.length; i++) out[i] = values[i]!;
+  return new Tensor(type, out, dims);
+}
+
+/** A bool tensor from a predicate over element indices. */
+export function boolTensor(dims: readonly number[], count: number, test: (index: number) => boolean): Tensor {
+  const out = new Uint8Array(count);
+  for (let i = 0; i < count; i++) out[i] = test(i) ? 1 : 0;
+  return new Tensor('bool', out, dims);
+}
+
+function boolTypeLike(input: ValueType | undefined): ValueType | undefined {
+  return input?.kind === 'tensor' ? tensorType('bool', input.shape) : undefined;
+}
+
+// ---- Op builders ----
+
+interface UnarySpec<A extends AttrSpecs> {
+  name: string;
+  since: number;
+  attributes?: A;
+  /** The scalar function, built once per node from its attributes. */
+  number: (attrs: ResolvedAttrs<A>) => (x: number) => number;
+  /** Exact path for int64/uint64 inputs; without it they go through `number`. */
+  bigint?: (x: bigint) => bigint;
+}
+
+function unaryOp<A extends AttrSpecs = Record<string, never>>(spec: UnarySpec<A>): OpDef {
+  return defineOp({
+    name: spec.name,
+    since: spec.since,
+    inputs: ['X'],
+    outputs: ['Y'],
+    attributes: spec.attributes,
+    infer: sameTypeAs(0),
+    kernel: ({ tensor, attrs }) => {
+      const x = tensor(0);
+      if (spec.bigint && isBigIntType(x.type)) {
+        const values = x.data as BigIntArray;
+        const out = allocate(x.type, values.length) as BigIntArray;
+        for (let i = 0; i < values.length; i++) out[i] = spec.bigint(values[i]!);
+        return [new Tensor(x.type, out, x.dims)];
+      }
+      const fn = spec.number(attrs);
+      const values = numbersOf(x);
+      const out = new Float64Array(values.length);
+      for (let i = 0; i < values.length; i++) out[i] = fn(values[i]!);
+      return [tensorFromNumbers(x.type, x.dims, out)];
+    },
+  });
+}
+
+/** An op without attributes whose scalar function applies as is. */
+function simple(name: string, since: number, fn: (x: number) => number, bigint?: (x: bigint) => bigint): OpDef {
+  return unaryOp({ name, since, number: () => fn, bigint });
+}
+
+// ---- Scalar functions that Math lacks ----
+
+const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
+
+/** erf: a Taylor series near 0 (where 1 - erfc would lose digits), else a Chebyshev fit of erfc (rel. error < 1.2e-7). */
+function erf(x: number): number {
+  const z = Math.abs(x);
+  if (z < 0.5) {
+    let term = x;
+    let sum = x;
+    for (let n = 1; n < 20; n++) {
+      term *= (-x * x) / n;
+      sum += term / (2 * n + 1);
+    }
+    return TWO_OVER_SQRT_PI * sum;
+  }
+  const t = 1 / (1 + 0.5 * z);
+  const poly =
+    -1.26551223 +
+    t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 +
+    t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  const erfc = t * Math.exp(-z * z + poly);
+  return x < 0 ? erfc - 1 : 1 - erfc;
+}
+
+/** log(1 + e^x) without overflow for large x. */
+function softplus(x: number): number {
+  return x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x));
+}
+
+function sigmoid(x: number): number {
+  if (x >= 0) return 1 / (1 + Math.exp(-x));
+  const e = Math.exp(x);
+  return e / (1 + e);
+}
+
+function sign(x: number): number {
+  return x > 0 ? 1 : x < 0 ? -1 : x; // keeps 0 and NaN
+}
+
+const SQRT_TWO_OVER_PI = Math.sqrt(2 / Math.PI);
+
+// ---- Ops ----
+
+const arithmetic: OpDef[] = [
+  simple('Abs', 1, Math.abs, (x) => (x < 0n ? -x : x)),
+  simple('Neg', 1, (x) => -x, (x) => -x),
+  simple('Sign', 9, sign, (x) => (x > 0n ? 1n : x < 0n ? -1n : 0n)),
+  simple('Reciprocal', 1, (x) => 1 / x),
+  simple('Sqrt', 1, Math.sqrt),
+  simple('Exp', 1, Math.exp),
+  simple('Log', 1, Math.log),
+  simple('Ceil', 1, Math.ceil),
+  simple('Floor', 1, Math.floor),
+  simple('Round', 11, roundHalfEven),
+  simple('Erf', 9, erf),
+];
+
+const trigonometric: OpDef[] = [
+  simple('Sin', 7, Math.sin),
+  simple('Cos', 7, Math.cos),
+  simple('Tan', 7, Math.tan),
+  simple('Asin', 7, Math.asin),
+  simple('Acos', 7, Math.acos),
+  simple('Atan', 7, Math.atan),
+  simple('Sinh', 9, Math.sinh),
+  simple('Cosh', 9, Math.cosh),
+  simple('Asinh', 9, Math.asinh),
+  simple('Acosh', 9, Math.acosh),
+  simple('Atanh', 9, Math.atanh),
+];
+
+const activations: OpDef[] = [
+  simple('Relu', 1, (x) => (x > 0 ? x : 0), (x) => (x > 0n ? x : 0n)),
+  simple('Sigmoid', 1, sigmoid),
+  simple('Tanh', 1, Math.tanh),
+  simple('Softplus', 1, softplus),
+  simple('Softsign', 1, (x) => x / (1 + Math.abs(x))),
+  simple('HardSwish', 14, (x) => x * Math.max(0, Math.min(1, x / 6 + 0.5))),
+  simple('Mish', 18, (x) => x * Math.tanh(softplus(x))),
+  unaryOp({
+    name: 'Elu',
+    since: 1,
+    attributes: { alpha: attr.float(1) },
+    number: ({ alpha }) => (x) => (x >= 0 ? x : alpha * Math.expm1(x)),
+  }),
+  unaryOp({
+    name: 'Celu',
+    since: 12,
+    attributes: { alpha: attr.float(1) },
+    number: ({ alpha }) => (x) => Math.max(0, x) + Math.min(0, alpha * Math.expm1(x / alpha)),
+  }),
+  unaryOp({
+    name: 'Selu',
+    since: 1,
+    attributes: { alpha: attr.float(1.67326319217681884765625), gamma: attr.float(1.05070102214813232421875) },
+    number: ({ alpha, gamma }) => (x) => gamma * (x > 0 ? x : alpha * Math.expm1(x)),
+  }),
+  unaryOp({
+    name: 'LeakyRelu',
+    since: 1,
+    attributes: { alpha: attr.float(0.01) },
+    number: ({ alpha }) => (x) => (x >= 0 ? x : alpha * x),
+  }),
+  unaryOp({
+    name: 'ThresholdedRelu',
+    since: 10,
+    attributes: { alpha: attr.float(1) },
+    number: ({ alpha }) => (x) => (x > alpha ? x : 0),
+  }),
+  unaryOp({
+    name: 'HardSigmoid',
+    since: 1,
+    attributes: { alpha: attr.float(0.2), beta: attr.float(0.5) },
+    number: ({ alpha, beta }) => (x) => Math.max(0, Math.min(1, alpha * x + beta)),
+  }),
+  unaryOp({
+    name: 'Shrink',
+    since: 9,
+    attributes: { bias: attr.float(0), lambd: attr.float(0.5) },
+    number: ({ bias, lambd }) => (x) => (x < -lambd ? x + bias : x > lambd ? x - bias : 0),
+  }),
+  unaryOp({
+    name: 'Gelu',
+    since: 20,
+    attributes: { approximate: attr.string('none') },
+    number: ({ approximate }) =>
+      approximate === 'tanh'
+        ? (x) => 0.5 * x * (1 + Math.tanh(SQRT_TWO_OVER_PI * (x + 0.044715 * x * x * x)))
+        : (x) => 0.5 * x * (1 + erf(x / Math.SQRT2)),
+  }),
+];
+
+/** Ops answering a yes/no question per element. */
+const predicates: OpDef[] = [
+  defineOp({
+    name: 'IsNaN',
+    since: 9,
+    inputs: ['X'],
+    outputs: ['Y'],
+    infer: ({ inputTypes }) => [boolTypeLike(inputTypes[0])],
+    kernel: ({ tensor }) => {
+      const x = tensor(0);
+      const values = numbersOf(x);
+      return [boolTensor(x.dims, values.length, (i) => Number.isNaN(values[i]))];
+    },
+  }),
+  defineOp({
+    name: 'IsInf',
+    since: 10,
+    inputs: ['X'],
+    outputs: ['Y'],
+    attributes: { detect_negative: attr.int(1), detect_positive: attr.int(1) },
+    infer: ({ inputTypes }) => [boolTypeLike(inputTypes[0])],
+    kernel: ({ tensor, attrs }) => {
+      const x = tensor(0);
+      const values = numbersOf(x);
+      const positive = attrs.detect_positive !== 0;
+      const negative = attrs.detect_negative !== 0;
+      return [boolTensor(x.dims, values.length, (i) => (positive && values[i] === Infinity) || (negative && values[i] === -Infinity))];
+    },
+  }),
+  defineOp({
+    name: 'Not',
+    since: 1,
+    inputs: ['X'],
+    outputs: ['Y'],
+    infer: sameTypeAs(0),
+    kernel: ({ tensor }) => {
+      const x = tensor(0);
+      const values = x.data as Uint8Array;
+      return [boolTensor(x.dims, values.length, (i) => values[i] === 0)];
+    },
+  }),
+];
+
+/** Integer typed arrays wrap ~x into range on store, so one path serves signed and unsigned types. */
+const bitwiseNot = defineOp({
+  name: 'BitwiseNot',
+  since: 18,
+  inputs: ['X'],
+  outputs: ['Y'],
+  infer: sameTypeAs(0),
+  kernel: ({ tensor }) => {
+    const x = tensor(0);
+    const out = allocate(x.type, x.size);
+    if (isBigIntType(x.type)) {
+      const values = x.data as BigIntArray;
+      for (let i = 0; i < values.length; i++) (out as BigIntArray)[i] = ~values[i]!;
+    } else {
+      const values = x.data as Int32Array;
+      for (let i = 0; i < values.length; i++) (out as Int32Array)[i] = ~values[i]!;
+    }
+    return [new Tensor(x.type, out, x.dims)];
+  },
+});
+
+// ---- Clip: bounds were attributes before opset 11, optional scalar inputs since ----
+
+/** Clamps x to [low, high] (either may be absent); NaN stays NaN, and low > high gives high, as the spec says. */
+function clip(x: Tensor, low: Tensor | number | undefined, high: Tensor | number | undefined): Tensor {
+  if (isBigIntType(x.type)) {
+    const lowBig = low === undefined ? undefined : typeof low === 'number' ? BigInt(Math.trunc(low)) : bigintsOf(low)[0]!;
+    const highBig = high === undefined ? undefined : typeof high === 'number' ? BigInt(Math.trunc(high)) : bigintsOf(high)[0]!;
+    const values = x.data as BigIntArray;
+    const out = allocate(x.type, values.length) as BigIntArray;
+    for (let i = 0; i < values.length; i++) {
+      let value = values[i]!;
+      if (lowBig !== undefined && value < lowBig) value = lowBig;
+      if (highBig !== undefined && value > highBig) value = highBig;
+      out[i] = value;
+    }
+    return new Tensor(x.type, out, x.dims);
+  }
+  const lowValue = low === undefined ? -Infinity : typeof low === 'number' ? low : numbersOf(low)[0]!;
+  const highValue = high === undefined ? Infinity : typeof high === 'number' ? high : numbersOf(high)[0]!;
+  const values = numbersOf(x);
+  const out = new Float64Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    let value = values[i]!;
+    if (value < lowValue) value = lowValue;
+    if (value > highValue) value = highValue;
+    out[i] = value;
+  }
+  return tensorFromNumbers(x.type, x.dims, out);
+}
+
+const FLOAT32_MAX = 3.4028234663852886e38;
+
+const clipOps: OpDef[] = [
+  defineOp({
+    name: 'Clip',
+    since: 1,
+    inputs: ['input'],
+    outputs: ['output'],
+    attributes: { min: attr.float(-FLOAT32_MAX), max: attr.float(FLOAT32_MAX) },
+    infer: sameTypeAs(0),
+    kernel: ({ tensor, attrs }) => [clip(tensor(0), attrs.min, attrs.max)],
+  }),
+  defineOp({
+    name: 'Clip',
+    since: 11,
+    inputs: ['input', 'min?', 'max?'],
+    outputs: ['output'],
+    infer: sameTypeAs(0),
+    kernel: ({ tensor, optionalTensor }) => [clip(tensor(0), optionalTensor(1), optionalTensor(2))],
+  }),
+];
+
+/** Identity passes any value through: a tensor, a sequence, or an optional (null when empty). */
+const identity = defineOp({
+  name: 'Identity',
+  since: 1,
+  inputs: ['input'],
+  outputs: ['output'],
+  infer: sameTypeAs(0),
+  kernel: ({ inputs }) => [inputs[0] ?? null],
+});
+
+export const ops: OpDef[] = [...arithmetic, ...trigonometric, ...activations, ...predicates, bitwiseNot, ...clipOps, identity];

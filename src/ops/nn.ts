@@ -1,0 +1,3 @@
+import type { OpDef } from './registry.js';
+
+export const ops: OpDef[] = [];

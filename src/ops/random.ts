@@ -1,0 +1,182 @@
+import { dataTypeFromOnnx, isFloatType, type DataType } from '../core/dtype.js';
+import type { ValueType } from '../core/graph.js';
+import { Tensor, elementCount } from '../core/tensor.js';
+import { numbersOf, tensorFromNumbers } from './common.js';
+import { attr, defineOp, type KernelContext, type OpDef } from './registry.js';
+
+/**
+ * Random generators. With a `seed` attribute the numbers come from a small deterministic PRNG, so a node
+ * gives the same output on every run; without one they come from Math.random. Neither reproduces the
+ * numbers of onnxruntime or numpy, so the ONNX test cases of these ops cannot match value for value.
+ */
+
+type Uniform01 = () => number;
+
+/** mulberry32: a 32-bit state generator, enough for reproducible test data (not cryptographic). */
+function seededUniform(seed: number): Uniform01 {
+  // Mix the float seed's bits so nearby seeds (1.0, 1.5) give unrelated streams.
+  let state = (Math.imul(Math.trunc(seed * 1000003) ^ 0x9e3779b9, 0x85ebca6b) >>> 0) || 1;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function uniformSource(seed: number | undefined): Uniform01 {
+  return seed === undefined ? Math.random : seededUniform(seed);
+}
+
+/** Standard normal samples by the Box-Muller transform. */
+function normalSample(uniform: Uniform01): number {
+  const u1 = 1 - uniform(); // in (0, 1], so the logarithm stays finite
+  const u2 = uniform();
+  return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+}
+
+function floatDtype(ctx: KernelContext<unknown>, code: number | undefined, fallback: DataType): DataType {
+  const dtype = code === undefined ? fallback : dataTypeFromOnnx(code, 'dtype attribute');
+  if (!isFloatType(dtype)) ctx.fail('INVALID_ATTRIBUTE', `dtype must be a floating-point type, got ${dtype}`);
+  return dtype;
+}
+
+function filled(dtype: DataType, dims: readonly number[], sample: () => number): Tensor {
+  const values = new Float64Array(elementCount(dims));
+  for (let i = 0; i < values.length; i++) values[i] = sample();
+  return tensorFromNumbers(dtype, dims, values);
+}
+
+function typeFromAttr(code: number | undefined, fallback: DataType | undefined, shape?: number[]): ValueType[] {
+  const dtype = code === undefined ? fallback : dataTypeFromOnnx(code, 'dtype attribute');
+  return dtype ? [{ kind: 'tensor', dtype, shape }] : [];
+}
+
+const uniformAttrs = { dtype: attr.int(1), high: attr.float(1), low: attr.float(0), seed: attr.float() };
+const normalAttrs = { dtype: attr.int(1), mean: attr.float(0), scale: attr.float(1), seed: attr.float() };
+
+function inputDtype(types: readonly (ValueType | undefined)[]): DataType | undefined {
+  const type = types[0];
+  return type?.kind === 'tensor' ? type.dtype : undefined;
+}
+
+/** Multinomial: `sampleSize` class indices per batch row, drawn from the softmax of the row's logits. */
+function multinomialSamples(logits: Tensor, sampleSize: number, uniform: Uniform01): Float64Array {
+  const [batch, classes] = logits.dims as [number, number];
+  const values = numbersOf(logits);
+  const out = new Float64Array(batch * sampleSize);
+  const cumulative = new Float64Array(classes);
+  for (let b = 0; b < batch; b++) {
+    let max = -Infinity;
+    for (let c = 0; c < classes; c++) max = Math.max(max, values[b * classes + c]!);
+    let total = 0;
+    for (let c = 0; c < classes; c++) {
+      total += Math.exp(values[b * classes + c]! - max);
+      cumulative[c] = total;
+    }
+    for (let s = 0; s < sampleSize; s++) {
+      const target = uniform() * total;
+      let chosen = 0;
+      while (chosen < classes - 1 && cumulative[chosen]! <= target) chosen++;
+      out[b * sampleSize + s] = chosen;
+    }
+  }
+  return out;
+}
+
+export const ops: OpDef[] = [
+  defineOp({
+    name: 'RandomUniform',
+    since: 1,
+    inputs: [],
+    outputs: ['output'],
+    attributes: { ...uniformAttrs, shape: attr.ints() },
+    infer: ({ attrs }) => typeFromAttr(attrs.dtype, 'float32', attrs.shape),
+    kernel: (ctx) => {
+      const { low, high, seed } = ctx.attrs;
+      const shape = ctx.attrs.shape ?? ctx.fail('INVALID_ATTRIBUTE', "attribute 'shape' is required");
+      const uniform = uniformSource(seed);
+      return [filled(floatDtype(ctx, ctx.attrs.dtype, 'float32'), shape, () => low + (high - low) * uniform())];
+    },
+  }),
+
+  defineOp({
+    name: 'RandomNormal',
+    since: 1,
+    inputs: [],
+    outputs: ['output'],
+    attributes: { ...normalAttrs, shape: attr.ints() },
+    infer: ({ attrs }) => typeFromAttr(attrs.dtype, 'float32', attrs.shape),
+    kernel: (ctx) => {
+      const { mean, scale, seed } = ctx.attrs;
+      const shape = ctx.attrs.shape ?? ctx.fail('INVALID_ATTRIBUTE', "attribute 'shape' is required");
+      const uniform = uniformSource(seed);
+      return [filled(floatDtype(ctx, ctx.attrs.dtype, 'float32'), shape, () => mean + scale * normalSample(uniform))];
+    },
+  }),
+
+  defineOp({
+    name: 'RandomUniformLike',
+    since: 1,
+    inputs: ['input'],
+    outputs: ['output'],
+    attributes: { ...uniformAttrs, dtype: attr.int() },
+    infer: ({ attrs, inputTypes }) => typeFromAttr(attrs.dtype, inputDtype(inputTypes)),
+    kernel: (ctx) => {
+      const { low, high, seed } = ctx.attrs;
+      const input = ctx.tensor(0);
+      const uniform = uniformSource(seed);
+      return [filled(floatDtype(ctx, ctx.attrs.dtype, input.type), input.dims, () => low + (high - low) * uniform())];
+    },
+  }),
+
+  defineOp({
+    name: 'RandomNormalLike',
+    since: 1,
+    inputs: ['input'],
+    outputs: ['output'],
+    attributes: { ...normalAttrs, dtype: attr.int() },
+    infer: ({ attrs, inputTypes }) => typeFromAttr(attrs.dtype, inputDtype(inputTypes)),
+    kernel: (ctx) => {
+      const { mean, scale, seed } = ctx.attrs;
+      const input = ctx.tensor(0);
+      const uniform = uniformSource(seed);
+      return [filled(floatDtype(ctx, ctx.attrs.dtype, input.type), input.dims, () => mean + scale * normalSample(uniform))];
+    },
+  }),
+
+  defineOp({
+    name: 'Bernoulli',
+    since: 15,
+    inputs: ['input'],
+    outputs: ['output'],
+    attributes: { dtype: attr.int(), seed: attr.float() },
+    infer: ({ attrs, inputTypes }) => typeFromAttr(attrs.dtype, inputDtype(inputTypes)),
+    kernel: (ctx) => {
+      const input = ctx.tensor(0);
+      const probabilities = numbersOf(input);
+      const uniform = uniformSource(ctx.attrs.seed);
+      const dtype = ctx.attrs.dtype === undefined ? input.type : dataTypeFromOnnx(ctx.attrs.dtype, 'dtype attribute');
+      const draws = Array.from(probabilities, (p) => (uniform() < p ? 1 : 0));
+      return [tensorFromNumbers(dtype, input.dims, draws)];
+    },
+  }),
+
+  defineOp({
+    name: 'Multinomial',
+    since: 7,
+    inputs: ['input'],
+    outputs: ['output'],
+    attributes: { dtype: attr.int(6), sample_size: attr.int(1), seed: attr.float() },
+    infer: ({ attrs }) => typeFromAttr(attrs.dtype, 'int32'),
+    kernel: (ctx) => {
+      const input = ctx.tensor(0);
+      if (input.dims.length !== 2) ctx.fail('INVALID_ARGUMENT', `input must be [batch_size, class_size], got [${input.dims.join(', ')}]`);
+      const dtype = dataTypeFromOnnx(ctx.attrs.dtype, 'dtype attribute');
+      if (dtype !== 'int32' && dtype !== 'int64') ctx.fail('INVALID_ATTRIBUTE', `dtype must be int32 or int64, got ${dtype}`);
+      const samples = multinomialSamples(input, ctx.attrs.sample_size, uniformSource(ctx.attrs.seed));
+      return [tensorFromNumbers(dtype, [input.dims[0]!, ctx.attrs.sample_size], samples)];
+    },
+  }),
+];

@@ -1,0 +1,873 @@
+import { allocate, arrayLengthFor, writeNumbers, type DataType, type TensorData } from '../core/dtype.js';
+import { EdgerunError } from '../core/errors.js';
+import { Tensor, elementCount } from '../core/tensor.js';
+import { defineOp, attr, type KernelContext, type OpDef } from './registry.js';
+import { broadcastShapes, integersOf, normalizeAxis, sameTypeAs, scalarOf, stridesOf, tensorType } from './common.js';
+
+/**
+ * Ops that move elements without looking at them: reshapes, transposes, slicing, padding, tiling.
+ * They work for every element type (strings and bools included) because they copy array slots, never
+ * converting to numbers. Most of them are one call to `gatherByAxis`, which builds an output from one
+ * offset table per output axis.
+ */
+
+/** Array slots of any tensor type, read and written without conversion. */
+type Slots = { [index: number]: unknown; readonly length: number };
+type WritableSlots = { [index: number]: unknown; length: number };
+
+/** Array slots per element: complex numbers take two (re, im). */
+function slotsPerElement(type: DataType): number {
+  return arrayLengthFor(type, 1);
+}
+
+/** Same data, new dims: tensors are immutable, so sharing the array is safe. */
+function withDims(input: Tensor, dims: readonly number[]): Tensor {
+  return new Tensor(input.type, input.data, dims);
+}
+
+/** Marks an output coordinate that has no source element (constant padding). */
+const OUTSIDE = -1;
+
+/**
+ * Builds a tensor of `outDims` whose element at coordinates (c0, ..., cn) is the input element at flat
+ * index sum(axisOffsets[a][c_a]), or `fill` when any of those offsets is OUTSIDE. One table per output
+ * axis expresses transposes (permuted strides), slices (start + step), broadcasts (stride 0), tiles and
+ * padding (index arithmetic per axis) alike.
+ */
+function gatherByAxis(input: Tensor, outDims: readonly number[], axisOffsets: readonly Int32Array[], fill?: Slots): Tensor {
+  const lanes = slotsPerElement(input.type);
+  const total = elementCount(outDims);
+  const out = allocate(input.type, total) as WritableSlots;
+  const source = input.data as Slots;
+  const rank = outDims.length;
+  if (total === 0) return new Tensor(input.type, out as TensorData, outDims);
+  const copyElement = (to: number, from: number): void => {
+    if (from === OUTSIDE) {
+      if (fill) for (let lane = 0; lane < lanes; lane++) out[to * lanes + lane] = fill[lane];
+      return;
+    }
+    for (let lane = 0; lane < lanes; lane++) out[to * lanes + lane] = source[from * lanes + lane];
+  };
+  if (rank === 0) {
+    copyElement(0, 0);
+    return new Tensor(input.type, out as TensorData, outDims);
+  }
+  const last = rank - 1;
+  const innerOffsets = axisOffsets[last]!;
+  const innerSize = outDims[last]!;
+  const counter = new Array<number>(last).fill(0);
+  let outIndex = 0;
+  for (;;) {
+    let base = 0;
+    let outside = false;
+    for (let axis = 0; axis < last; axis++) {
+      const offset = axisOffsets[axis]![counter[axis]!]!;
+      if (offset === OUTSIDE) outside = true;
+      base += offset;
+    }
+    if (lanes === 1 && !outside) {
+      // The common case, kept as a tight loop: plain element copies along the innermost axis.
+      for (let j = 0; j < innerSize; j++, outIndex++) {
+        const offset = innerOffsets[j]!;
+        if (offset !== OUTSIDE) out[outIndex] = source[base + offset];
+        else if (fill) out[outIndex] = fill[0];
+      }
+    } else {
+      for (let j = 0; j < innerSize; j++, outIndex++) {
+        const offset = innerOffsets[j]!;
+        copyElement(outIndex, outside || offset === OUTSIDE ? OUTSIDE : base + offset);
+      }
+    }
+    let axis = last - 1;
+    for (; axis >= 0; axis--) {
+      counter[axis]! += 1;
+      if (counter[axis]! < outDims[axis]!) break;
+      counter[axis] = 0;
+    }
+    if (axis < 0) break;
+  }
+  return new Tensor(input.type, out as TensorData, outDims);
+}
+
+/** Offsets of `size` coordinates along one axis, each `sourceIndexOf(c)` (or OUTSIDE) times `stride`. */
+function axisTable(size: number, stride: number, sourceIndexOf: (coordinate: number) => number): Int32Array {
+  const table = new Int32Array(size);
+  for (let c = 0; c < size; c++) {
+    const index = sourceIndexOf(c);
+    table[c] = index === OUTSIDE ? OUTSIDE : index * stride;
+  }
+  return table;
+}
+
+/** The input viewed with `viewDims` (same element count), its axes reordered by `perm`. */
+function permute(input: Tensor, viewDims: readonly number[], perm: readonly number[]): Tensor {
+  const strides = stridesOf(viewDims);
+  const outDims = perm.map((axis) => viewDims[axis]!);
+  const tables = perm.map((axis, outAxis) => axisTable(outDims[outAxis]!, strides[axis]!, (c) => c));
+  return gatherByAxis(input, outDims, tables);
+}
+
+/**
+ * Copies `count` blocks of `blockLength` slots, block k from source[sourceStart + k*sourcePitch] to
+ * target[targetStart + k*targetPitch]: the inner loop of Concat and Split. Both arrays are of one type.
+ */
+function copyBlocks(
+  source: TensorData,
+  sourceStart: number,
+  sourcePitch: number,
+  target: TensorData,
+  targetStart: number,
+  targetPitch: number,
+  blockLength: number,
+  count: number,
+): void {
+  for (let block = 0; block < count; block++) {
+    const from = sourceStart + block * sourcePitch;
+    const to = targetStart + block * targetPitch;
+    if (Array.isArray(source)) {
+      for (let i = 0; i < blockLength; i++) (target as string[])[to + i] = source[from + i]!;
+    } else {
+      // Typed arrays copy a whole block natively; the cast only silences the union of array kinds.
+      (target as Float64Array).set((source as Float64Array).subarray(from, from + blockLength), to);
+    }
+  }
+}
+
+function product(dims: readonly number[], from = 0, to = dims.length): number {
+  let result = 1;
+  for (let axis = from; axis < to; axis++) result *= dims[axis]!;
+  return result;
+}
+
+function checkAxesUnique(axes: readonly number[], what: string): void {
+  if (new Set(axes).size !== axes.length) throw new EdgerunError('INVALID_ARGUMENT', `${what} [${axes.join(', ')}] repeat an axis`);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reshape, Flatten, Squeeze, Unsqueeze: new dims, same data.
+
+/** Resolves a Reshape target: 0 copies the input dim (unless allowzero), one -1 takes what is left. */
+function reshapedDims(inputDims: readonly number[], requested: readonly number[], allowZero: boolean): number[] {
+  const dims = requested.map((dim, axis) => {
+    if (dim === 0 && !allowZero) {
+      if (axis >= inputDims.length) throw new EdgerunError('INVALID_ARGUMENT', `shape has 0 at axis ${axis}, beyond the input's rank ${inputDims.length}`);
+      return inputDims[axis]!;
+    }
+    return dim;
+  });
+  const inferred = dims.filter((dim) => dim === -1).length;
+  if (inferred > 1) throw new EdgerunError('INVALID_ARGUMENT', `shape [${requested.join(', ')}] has more than one -1`);
+  if (dims.some((dim) => dim < -1)) throw new EdgerunError('INVALID_ARGUMENT', `shape [${requested.join(', ')}] has a negative dim`);
+  const total = elementCount(inputDims);
+  if (inferred === 1) {
+    const known = dims.filter((dim) => dim !== -1).reduce((a, b) => a * b, 1);
+    if (known === 0 || total % known !== 0) {
+      throw new EdgerunError('SHAPE_MISMATCH', `cannot reshape [${inputDims.join(', ')}] to [${requested.join(', ')}]`);
+    }
+    dims[dims.indexOf(-1)] = total / known;
+  }
+  if (elementCount(dims) !== total) {
+    throw new EdgerunError('SHAPE_MISMATCH', `cannot reshape [${inputDims.join(', ')}] (${total} elements) to [${requested.join(', ')}]`);
+  }
+  return dims;
+}
+
+const reshapeOps: OpDef[] = [
+  defineOp({
+    name: 'Reshape',
+    since: 1,
+    inputs: ['data'],
+    outputs: ['reshaped'],
+    attributes: { shape: attr.ints([]) },
+    infer: sameTypeAs(0),
+    kernel: ({ tensor, attrs }) => [withDims(tensor(0), reshapedDims(tensor(0).dims, attrs.shape, false))],
+  }),
+  defineOp({
+    name: 'Reshape',
+    since: 5,
+    inputs: ['data', 'shape'],
+    outputs: ['reshaped'],
+    infer: sameTypeAs(0),
+    kernel: ({ tensor }) => [withDims(tensor(0), reshapedDims(tensor(0).dims, integersOf(tensor(1)), false))],
+  }),
+  defineOp({
+    name: 'Reshape',
+    since: 14,
+    inputs: ['data', 'shape'],
+    outputs: ['reshaped'],
+    attributes: { allowzero: attr.int(0) },
+    infer: sameTypeAs(0),
+    kernel: ({ tensor, attrs }) => [withDims(tensor(0), reshapedDims(tensor(0).dims, integersOf(tensor(1)), attrs.allowzero !== 0))],
+  }),
+];
+
+function flatten(input: Tensor, axis: number): Tensor {
+  const rank = input.dims.length;
+  // Unlike most axes, Flatten's may equal the rank (everything goes to the first dim).
+  if (axis < -rank || axis > rank) throw new EdgerunError('INVALID_ARGUMENT', `Flatten axis ${axis} is out of range for rank ${rank}`);
+  const split = axis < 0 ? axis + rank : axis;
+  return withDims(input, [product(input.dims, 0, split), product(input.dims, split)]);
+}
+
+const flattenOps: OpDef[] = [1, 9, 11, 13, 21].map((since) =>
+  defineOp({
+    name: 'Flatten',
+    since,
+    inputs: ['input'],
+    outputs: ['output'],
+    attributes: { axis: attr.int(1) },
+    infer: sameTypeAs(0),
+    kernel: ({ tensor, attrs }) => [flatten(tensor(0), attrs.axis)],
+  }),
+);
+
+/** Drops the listed size-1 axes, or every size-1 axis when none are listed. */
+function squeeze(input: Tensor, axes: readonly number[] | undefined): Tensor {
+  const rank = input.dims.length;
+  const squeezeAll = !axes || axes.length === 0;
+  const dropped = new Set(squeezeAll ? [] : axes.map((axis) => normalizeAxis(axis, rank, 'Squeeze axis')));
+  if (squeezeAll) input.dims.forEach((dim, axis) => dim === 1 && dropped.add(axis));
+  for (const axis of dropped) {
+    if (input.dims[axis] !== 1) {
+      throw new EdgerunError('INVALID_ARGUMENT', `Squeeze axis ${axis} has size ${input.dims[axis]}, not 1`);
+    }
+  }
+  return withDims(input, input.dims.filter((_, axis) => !dropped.has(axis)));
+}
+
+/** Inserts size-1 axes at the listed positions of the output. */
+function unsqueeze(input: Tensor, axes: readonly number[]): Tensor {
+  const outRank = input.dims.length + axes.length;
+  const inserted = axes.map((axis) => normalizeAxis(axis, outRank, 'Unsqueeze axis'));
+  checkAxesUnique(inserted, 'Unsqueeze axes');
+  const remaining = [...input.dims];
+  const dims = Array.from({ length: outRank }, (_, axis) => (inserted.includes(axis) ? 1 : remaining.shift()!));
+  return withDims(input, dims);
+}
+
+function axesInput(context: KernelContext, index: number): number[] | undefined {
+  const axes = context.optionalTensor(index);
+  return axes ? integersOf(axes) : undefined;
+}
+
+const squeezeOps: OpDef[] = [
+  defineOp({
+    name: 'Squeeze',
+    since: 1,
+    inputs: ['data'],
+    outputs: ['squeezed'],
+    attributes: { axes: attr.ints() },
+    infer: sameTypeAs(0),
+    kernel: ({ tensor, attrs }) => [squeeze(tensor(0), attrs.axes)],
+  }),
+  defineOp({
+    name: 'Squeeze',
+    since: 13,
+    inputs: ['data', 'axes?'],
+    outputs: ['squeezed'],
+    infer: sameTypeAs(0),
+    kernel: (context) => [squeeze(context.tensor(0), axesInput(context, 1))],
+  }),
+  defineOp({
+    name: 'Unsqueeze',
+    since: 1,
+    inputs: ['data'],
+    outputs: ['expanded'],
+    attributes: { axes: attr.ints([]) },
+    infer: sameTypeAs(0),
+    kernel: ({ tensor, attrs }) => [unsqueeze(tensor(0), attrs.axes)],
+  }),
+  defineOp({
+    name: 'Unsqueeze',
+    since: 13,
+    inputs: ['data', 'axes'],
+    outputs: ['expanded'],
+    infer: sameTypeAs(0),
+    kernel: ({ tensor }) => [unsqueeze(tensor(0), integersOf(tensor(1)))],
+  }),
+];
+
+// ---------------------------------------------------------------------------------------------------------
+// Transpose, DepthToSpace, SpaceToDepth: axis permutations.
+
+function transpose(input: Tensor, perm: readonly number[] | undefined): Tensor {
+  const rank = input.dims.length;
+  const order = perm ?? Array.from({ length: rank }, (_, axis) => rank - 1 - axis);
+  const normalized = order.map((axis) => normalizeAxis(axis, rank, 'Transpose perm entry'));
+  if (normalized.length !== rank) {
+    throw new EdgerunError('INVALID_ARGUMENT', `perm [${order.join(', ')}] must list each of the ${rank} axes once`);
+  }
+  checkAxesUnique(normalized, 'Transpose perm');
+  return permute(input, input.dims, normalized);
+}
+
+function imageDims(input: Tensor, op: string): [number, number, number, number] {
+  if (input.dims.length !== 4) {
+    throw new EdgerunError('INVALID_ARGUMENT', `${op} input must be rank 4 (N, C, H, W), got dims [${input.dims.join(', ')}]`);
+  }
+  return input.dims as unknown as [number, number, number, number];
+}
+
+function depthToSpace(input: Tensor, blocksize: number, mode: string): Tensor {
+  const [n, c, h, w] = imageDims(input, 'DepthToSpace');
+  const b = blocksize;
+  if (b < 1 || c % (b * b) !== 0) {
+    throw new EdgerunError('INVALID_ARGUMENT', `DepthToSpace channels ${c} must be divisible by blocksize² (${b * b})`);
+  }
+  const depth = c / (b * b);
+  // DCR reads the channel index as (row in block, column in block, depth); CRD as (depth, row, column).
+  let moved: Tensor;
+  if (mode === 'DCR') moved = permute(input, [n, b, b, depth, h, w], [0, 3, 4, 1, 5, 2]);
+  else if (mode === 'CRD') moved = permute(input, [n, depth, b, b, h, w], [0, 1, 4, 2, 5, 3]);
+  else throw new EdgerunError('INVALID_ARGUMENT', `DepthToSpace mode must be DCR or CRD, got '${mode}'`);
+  return withDims(moved, [n, depth, h * b, w * b]);
+}
+
+function spaceToDepth(input: Tensor, blocksize: number): Tensor {
+  const [n, c, h, w] = imageDims(input, 'SpaceToDepth');
+  const b = blocksize;
+  if (b < 1 || h % b !== 0 || w % b !== 0) {
+    throw new EdgerunError('INVALID_ARGUMENT', `SpaceToDepth height ${h} and width ${w} must be divisible by blocksize ${b}`);
+  }
+  const moved = permute(input, [n, c, h / b, b, w / b, b], [0, 3, 5, 1, 2, 4]);
+  return withDims(moved, [n, c * b * b, h / b, w / b]);
+}
+
+const permuteOps: OpDef[] = [
+  defineOp({
+    name: 'Transpose',
+    since: 1,
+    inputs: ['data'],
+    outputs: ['transposed'],
+    attributes: { perm: attr.ints() },
+    infer: sameTypeAs(0),
+    kernel: ({ tensor, attrs }) => [transpose(tensor(0), attrs.perm)],
+  }),
+  defineOp({
+    name: 'DepthToSpace',
+    since: 1,
+    inputs: ['input'],
+    outputs: ['output'],
+    attributes: { blocksize: attr.int(1) },
+    infer: sameTypeAs(0),
+    kernel: ({ tensor, attrs }) => [depthToSpace(tensor(0), attrs.blocksize, 'DCR')],
+  }),
+  defineOp({
+    name: 'DepthToSpace',
+    since: 11,
+    inputs: ['input'],
+    outputs: ['output'],
+    attributes: { blocksize: attr.int(1), mode: attr.string('DCR') },
+    infer: sameTypeAs(0),
+    kernel: ({ tensor, attrs }) => [depthToSpace(tensor(0), attrs.blocksize, attrs.mode)],
+  }),
+  defineOp({
+    name: 'SpaceToDepth',
+    since: 1,
+    inputs: ['input'],
+    outputs: ['output'],
+    attributes: { blocksize: attr.int(1) },
+    infer: sameTypeAs(0),
+    kernel: ({ tensor, attrs }) => [spaceToDepth(tensor(0), attrs.blocksize)],
+  }),
+];
+
+// ---------------------------------------------------------------------------------------------------------
+// Concat and Split: blocks along one axis.
+
+function concat(inputs: readonly Tensor[], axisAttribute: number): Tensor {
+  const first = inputs[0];
+  if (!first) throw new EdgerunError('INVALID_ARGUMENT', 'Concat needs at least one input');
+  const rank = first.dims.length;
+  const axis = normalizeAxis(axisAttribute, rank, 'Concat axis');
+  for (const [index, input] of inputs.entries()) {
+    const matches = input.dims.length === rank && input.dims.every((dim, a) => a === axis || dim === first.dims[a]);
+    if (!matches || input.type !== first.type) {
+      throw new EdgerunError(
+        'SHAPE_MISMATCH',
+        `Concat input ${index} is ${input.type} [${input.dims.join(', ')}], expected ${first.type} with dims [${first.dims.join(', ')}] except on axis ${axis}`,
+      );
+    }
+  }
+  const outDims = [...first.dims];
+  outDims[axis] = inputs.reduce((sum, input) => sum + input.dims[axis]!, 0);
+  const lanes = slotsPerElement(first.type);
+  const outer = product(outDims, 0, axis);
+  const inner = product(outDims, axis + 1) * lanes;
+  const outPitch = outDims[axis]! * inner;
+  const out = allocate(first.type, elementCount(outDims));
+  let start = 0;
+  for (const input of inputs) {
+    const block = input.dims[axis]! * inner;
+    copyBlocks(input.data, 0, block, out, start, outPitch, block, outer);
+    start += block;
+  }
+  return new Tensor(first.type, out, outDims);
+}
+
+function concatKernel({ inputs, attrs }: KernelContext<{ axis: number | undefined }>): Tensor[] {
+  const axis = attrs.axis;
+  if (axis === undefined) throw new EdgerunError('INVALID_ATTRIBUTE', "Concat needs the 'axis' attribute");
+  const tensors = inputs.filter((value): value is Tensor => value instanceof Tensor);
+  return [concat(tensors, axis)];
+}
+
+const concatOps: OpDef[] = [
+  // Opset 1 made 'axis' optional with default 1; opset 4 made it required.
+  defineOp({
+    name: 'Concat',
+    since: 1,
+    inputs: ['inputs...'],
+    outputs: ['concat_result'],
+    attributes: { axis: attr.int(1) },
+    infer: sameTypeAs(0),
+    kernel: concatKernel,
+  }),
+  defineOp({
+    name: 'Concat',
+    since: 4,
+    inputs: ['inputs...'],
+    outputs: ['concat_result'],
+    attributes: { axis: attr.int() },
+    infer: sameTypeAs(0),
+    kernel: concatKernel,
+  }),
+];
+
+/** Splits along `axis` into pieces of the given sizes. */
+function split(input: Tensor, axisAttribute: number, sizes: readonly number[]): Tensor[] {
+  const rank = input.dims.length;
+  const axis = normalizeAxis(axisAttribute, rank, 'Split axis');
+  const dim = input.dims[axis]!;
+  if (sizes.some((size) => size < 0) || sizes.reduce((a, b) => a + b, 0) !== dim) {
+    throw new EdgerunError('INVALID_ARGUMENT', `split sizes [${sizes.join(', ')}] must be non-negative and add up to ${dim} (axis ${axis})`);
+  }
+  const lanes = slotsPerElement(input.type);
+  const outer = product(input.dims, 0, axis);
+  const inner = product(input.dims, axis + 1) * lanes;
+  const inPitch = dim * inner;
+  let start = 0;
+  return sizes.map((size) => {
+    const dims = [...input.dims];
+    dims[axis] = size;
+    const out = allocate(input.type, elementCount(dims));
+    const block = size * inner;
+    copyBlocks(input.data, start, inPitch, out, 0, block, block, outer);
+    start += block;
+    return new Tensor(input.type, out, dims);
+  });
+}
+
+/** Piece sizes when none are given: `parts` pieces of ceil(dim / parts), the last one smaller if need be. */
+function evenSplitSizes(dim: number, parts: number, requireEven: boolean): number[] {
+  if (parts < 1) throw new EdgerunError('INVALID_ARGUMENT', `Split needs at least one output, got ${parts}`);
+  if (requireEven && dim % parts !== 0) {
+    throw new EdgerunError('INVALID_ARGUMENT', `Split cannot divide ${dim} into ${parts} equal parts`);
+  }
+  const chunk = Math.ceil(dim / parts);
+  return Array.from({ length: parts }, (_, i) => Math.max(0, Math.min(chunk, dim - i * chunk)));
+}
+
+interface SplitRequest {
+  axis: number;
+  sizes: readonly number[] | undefined;
+  parts: number;
+  /** Before opset 18 equal splits had to divide the axis exactly. */
+  requireEven: boolean;
+}
+
+function splitKernel(context: KernelContext, request: SplitRequest): Tensor[] {
+  const input = context.tensor(0);
+  const axis = normalizeAxis(request.axis, input.dims.length, 'Split axis');
+  // An empty split list counts as absent, as in onnxruntime.
+  const sizes = request.sizes?.length ? request.sizes : evenSplitSizes(input.dims[axis]!, request.parts, request.requireEven);
+  if (sizes.length !== context.outputCount) {
+    context.fail('INVALID_ARGUMENT', `split gives ${sizes.length} pieces for ${context.outputCount} outputs`);
+  }
+  return split(input, axis, sizes);
+}
+
+const splitOps: OpDef[] = [
+  defineOp({
+    name: 'Split',
+    since: 1,
+    inputs: ['input', 'split?'],
+    outputs: ['outputs...'],
+    attributes: { axis: attr.int(0), split: attr.ints() },
+    infer: sameTypeAs(0),
+    kernel: (context) => {
+      const sizes = axesInput(context, 1) ?? context.attrs.split;
+      return splitKernel(context, { axis: context.attrs.axis, sizes, parts: context.outputCount, requireEven: true });
+    },
+  }),
+  ...[2, 11].map((since) =>
+    defineOp({
+      name: 'Split',
+      since,
+      inputs: ['input'],
+      outputs: ['outputs...'],
+      attributes: { axis: attr.int(0), split: attr.ints() },
+      infer: sameTypeAs(0),
+      kernel: (context) => {
+        return splitKernel(context, { axis: context.attrs.axis, sizes: context.attrs.split, parts: context.outputCount, requireEven: true });
+      },
+    }),
+  ),
+  defineOp({
+    name: 'Split',
+    since: 13,
+    inputs: ['input', 'split?'],
+    outputs: ['outputs...'],
+    attributes: { axis: attr.int(0) },
+    infer: sameTypeAs(0),
+    kernel: (context) =>
+      splitKernel(context, { axis: context.attrs.axis, sizes: axesInput(context, 1), parts: context.outputCount, requireEven: true }),
+  }),
+  defineOp({
+    name: 'Split',
+    since: 18,
+    inputs: ['input', 'split?'],
+    outputs: ['outputs...'],
+    attributes: { axis: attr.int(0), num_outputs: attr.int() },
+    infer: sameTypeAs(0),
+    kernel: (context) => {
+      const parts = context.attrs.num_outputs ?? context.outputCount;
+      return splitKernel(context, { axis: context.attrs.axis, sizes: axesInput(context, 1), parts, requireEven: false });
+    },
+  }),
+];
+
+// ---------------------------------------------------------------------------------------------------------
+// Slice
+
+interface SliceRequest {
+  starts: readonly number[];
+  ends: readonly number[];
+  axes?: readonly number[];
+  steps?: readonly number[];
+}
+
+function slice(input: Tensor, { starts, ends, axes, steps }: SliceRequest): Tensor {
+  const rank = input.dims.length;
+  const sliced = (axes ?? starts.map((_, i) => i)).map((axis) => normalizeAxis(axis, rank, 'Slice axis'));
+  if (ends.length !== starts.length || sliced.length !== starts.length || (steps && steps.length !== starts.length)) {
+    throw new EdgerunError('INVALID_ARGUMENT', 'Slice starts, ends, axes and steps must have the same length');
+  }
+  checkAxesUnique(sliced, 'Slice axes');
+  const first = input.dims.map(() => 0);
+  const step = input.dims.map(() => 1);
+  const outDims = [...input.dims];
+  sliced.forEach((axis, i) => {
+    const dim = input.dims[axis]!;
+    const stride = steps?.[i] ?? 1;
+    if (stride === 0) throw new EdgerunError('INVALID_ARGUMENT', `Slice step on axis ${axis} must not be 0`);
+    // Negative indices count from the end; then both ends are clamped so the walk stays inside the axis,
+    // where -1 stands for "before element 0" when walking backwards.
+    const clamp = (index: number, low: number, high: number): number => Math.min(Math.max(index < 0 ? index + dim : index, low), high);
+    first[axis] = stride > 0 ? clamp(starts[i]!, 0, dim) : clamp(starts[i]!, 0, dim - 1);
+    const end = stride > 0 ? clamp(ends[i]!, 0, dim) : clamp(ends[i]!, -1, dim - 1);
+    step[axis] = stride;
+    outDims[axis] = Math.max(0, Math.ceil((end - first[axis]!) / stride));
+  });
+  const strides = stridesOf(input.dims);
+  const tables = outDims.map((size, axis) => axisTable(size, strides[axis]!, (c) => first[axis]! + c * step[axis]!));
+  return gatherByAxis(input, outDims, tables);
+}
+
+const sliceOps: OpDef[] = [
+  defineOp({
+    name: 'Slice',
+    since: 1,
+    inputs: ['data'],
+    outputs: ['output'],
+    attributes: { starts: attr.ints([]), ends: attr.ints([]), axes: attr.ints() },
+    infer: sameTypeAs(0),
+    kernel: ({ tensor, attrs }) => [slice(tensor(0), { starts: attrs.starts, ends: attrs.ends, axes: attrs.axes })],
+  }),
+  defineOp({
+    name: 'Slice',
+    since: 10,
+    inputs: ['data', 'starts', 'ends', 'axes?', 'steps?'],
+    outputs: ['output'],
+    infer: sameTypeAs(0),
+    kernel: (context) => [
+      slice(context.tensor(0), {
+        starts: integersOf(context.tensor(1)),
+        ends: integersOf(context.tensor(2)),
+        axes: axesInput(context, 3),
+        steps: axesInput(context, 4),
+      }),
+    ],
+  }),
+];
+
+// ---------------------------------------------------------------------------------------------------------
+// Expand, Tile: repeating elements.
+
+function expand(input: Tensor, shape: readonly number[]): Tensor {
+  const outDims = broadcastShapes(input.dims, shape);
+  const padded = [...new Array<number>(outDims.length - input.dims.length).fill(1), ...input.dims];
+  const strides = stridesOf(padded);
+  const tables = outDims.map((size, axis) => axisTable(size, padded[axis] === 1 ? 0 : strides[axis]!, (c) => c));
+  return gatherByAxis(input, outDims, tables);
+}
+
+function tile(input: Tensor, repeats: readonly number[]): Tensor {
+  if (repeats.length !== input.dims.length || repeats.some((count) => count < 0)) {
+    throw new EdgerunError('INVALID_ARGUMENT', `Tile repeats [${repeats.join(', ')}] must be ${input.dims.length} non-negative counts`);
+  }
+  const strides = stridesOf(input.dims);
+  const outDims = input.dims.map((dim, axis) => dim * repeats[axis]!);
+  const tables = outDims.map((size, axis) => axisTable(size, strides[axis]!, (c) => c % input.dims[axis]!));
+  return gatherByAxis(input, outDims, tables);
+}
+
+const repeatOps: OpDef[] = [
+  defineOp({
+    name: 'Expand',
+    since: 8,
+    inputs: ['input', 'shape'],
+    outputs: ['output'],
+    infer: sameTypeAs(0),
+    kernel: ({ tensor }) => [expand(tensor(0), integersOf(tensor(1)))],
+  }),
+  defineOp({
+    // Opset 1 repeated along one axis given as an input: 'tiles' copies along 'axis'.
+    name: 'Tile',
+    since: 1,
+    inputs: ['input', 'tiles', 'axis'],
+    outputs: ['output'],
+    infer: sameTypeAs(0),
+    kernel: ({ tensor }) => {
+      const input = tensor(0);
+      const axis = normalizeAxis(scalarOf(tensor(2)), input.dims.length, 'Tile axis');
+      const repeats = input.dims.map((_, a) => (a === axis ? scalarOf(tensor(1)) : 1));
+      return [tile(input, repeats)];
+    },
+  }),
+  defineOp({
+    name: 'Tile',
+    since: 6,
+    inputs: ['input', 'repeats'],
+    outputs: ['output'],
+    infer: sameTypeAs(0),
+    kernel: ({ tensor }) => [tile(tensor(0), integersOf(tensor(1)))],
+  }),
+];
+
+// ---------------------------------------------------------------------------------------------------------
+// Pad, CenterCropPad
+
+type PadMode = 'constant' | 'reflect' | 'edge' | 'wrap';
+
+/** Where output coordinate `c` of a padded axis reads from, for an axis of `dim` elements padded by `before`. */
+function paddedSource(mode: PadMode, dim: number, before: number): (c: number) => number {
+  return (c) => {
+    const index = c - before;
+    if (index >= 0 && index < dim) return index;
+    switch (mode) {
+      case 'constant':
+        return OUTSIDE;
+      case 'edge':
+        return index < 0 ? 0 : dim - 1;
+      case 'wrap':
+        return ((index % dim) + dim) % dim;
+      case 'reflect': {
+        if (dim === 1) return 0;
+        const period = 2 * (dim - 1);
+        const folded = ((index % period) + period) % period;
+        return folded < dim ? folded : period - folded;
+      }
+    }
+  };
+}
+
+/**
+ * Pads (or, with negative pads, crops) `input`; `pads` lists [begin..., end...] for the `axes` given
+ * (every axis when omitted). `fill` is the padding element in the input's own representation.
+ */
+function pad(input: Tensor, pads: readonly number[], mode: string, fill: Slots, axes?: readonly number[]): Tensor {
+  const rank = input.dims.length;
+  const padded = (axes ?? input.dims.map((_, axis) => axis)).map((axis) => normalizeAxis(axis, rank, 'Pad axis'));
+  if (pads.length !== 2 * padded.length) {
+    throw new EdgerunError('INVALID_ARGUMENT', `pads must hold ${2 * padded.length} values (begin and end per axis), got ${pads.length}`);
+  }
+  if (!['constant', 'reflect', 'edge', 'wrap'].includes(mode)) {
+    throw new EdgerunError('INVALID_ARGUMENT', `Pad mode must be constant, reflect, edge or wrap, got '${mode}'`);
+  }
+  const before = input.dims.map(() => 0);
+  const outDims = [...input.dims];
+  padded.forEach((axis, i) => {
+    before[axis] = pads[i]!;
+    outDims[axis] = input.dims[axis]! + pads[i]! + pads[i + padded.length]!;
+    if (outDims[axis]! < 0) throw new EdgerunError('INVALID_ARGUMENT', `pads crop axis ${axis} below zero size`);
+    if (mode !== 'constant' && input.dims[axis] === 0 && outDims[axis]! > 0) {
+      throw new EdgerunError('INVALID_ARGUMENT', `Pad mode '${mode}' cannot pad the empty axis ${axis}`);
+    }
+  });
+  const strides = stridesOf(input.dims);
+  const tables = outDims.map((size, axis) => axisTable(size, strides[axis]!, paddedSource(mode as PadMode, input.dims[axis]!, before[axis]!)));
+  return gatherByAxis(input, outDims, tables, fill);
+}
+
+/** A pad value given as a number (the opset 1-10 attribute), in the input type's representation. */
+function fillFromNumber(type: DataType, value: number): Slots {
+  if (type === 'string') return [''];
+  // A complex pad value is real: (value, 0).
+  if (slotsPerElement(type) === 2) return [value, 0];
+  return writeNumbers(type, [value]);
+}
+
+/** The pad element from the optional constant_value input: its raw element, or zero when omitted. */
+function fillFromInput(input: Tensor, constant: Tensor | undefined): Slots {
+  if (!constant || constant.size === 0) return allocate(input.type, 1) as Slots;
+  if (constant.type !== input.type) {
+    throw new EdgerunError('TYPE_MISMATCH', `Pad constant_value is ${constant.type}, the data is ${input.type}`);
+  }
+  return constant.data as Slots;
+}
+
+const padOps: OpDef[] = [
+  defineOp({
+    name: 'Pad',
+    since: 1,
+    inputs: ['data'],
+    outputs: ['output'],
+    attributes: { paddings: attr.ints([]), mode: attr.string('constant'), value: attr.float(0) },
+    infer: sameTypeAs(0),
+    kernel: ({ tensor, attrs }) => [pad(tensor(0), attrs.paddings, attrs.mode, fillFromNumber(tensor(0).type, attrs.value))],
+  }),
+  defineOp({
+    name: 'Pad',
+    since: 2,
+    inputs: ['data'],
+    outputs: ['output'],
+    attributes: { pads: attr.ints([]), mode: attr.string('constant'), value: attr.float(0) },
+    infer: sameTypeAs(0),
+    kernel: ({ tensor, attrs }) => [pad(tensor(0), attrs.pads, attrs.mode, fillFromNumber(tensor(0).type, attrs.value))],
+  }),
+  defineOp({
+    name: 'Pad',
+    since: 11,
+    inputs: ['data', 'pads', 'constant_value?'],
+    outputs: ['output'],
+    attributes: { mode: attr.string('constant') },
+    infer: sameTypeAs(0),
+    kernel: (context) => {
+      const input = context.tensor(0);
+      const fill = fillFromInput(input, context.optionalTensor(2));
+      return [pad(input, integersOf(context.tensor(1)), context.attrs.mode, fill)];
+    },
+  }),
+  defineOp({
+    name: 'Pad',
+    since: 18,
+    inputs: ['data', 'pads', 'constant_value?', 'axes?'],
+    outputs: ['output'],
+    attributes: { mode: attr.string('constant') },
+    infer: sameTypeAs(0),
+    kernel: (context) => {
+      const input = context.tensor(0);
+      const fill = fillFromInput(input, context.optionalTensor(2));
+      return [pad(input, integersOf(context.tensor(1)), context.attrs.mode, fill, axesInput(context, 3))];
+    },
+  }),
+];
+
+/** Centers the input in a window of `shape` on `axes`: cropping the middle out, or padding with zeros around. */
+function centerCropPad(input: Tensor, shape: readonly number[], axes: readonly number[] | undefined): Tensor {
+  const rank = input.dims.length;
+  const resized = (axes ?? input.dims.map((_, axis) => axis)).map((axis) => normalizeAxis(axis, rank, 'CenterCropPad axis'));
+  if (shape.length !== resized.length) {
+    throw new EdgerunError('INVALID_ARGUMENT', `CenterCropPad shape has ${shape.length} values for ${resized.length} axes`);
+  }
+  const outDims = [...input.dims];
+  const shift = input.dims.map(() => 0);
+  resized.forEach((axis, i) => {
+    const dim = input.dims[axis]!;
+    const size = shape[i]!;
+    outDims[axis] = size;
+    // A crop starts floor(excess / 2) in; a pad puts floor(missing / 2) zeros before the data.
+    shift[axis] = dim >= size ? Math.floor((dim - size) / 2) : -Math.floor((size - dim) / 2);
+  });
+  const strides = stridesOf(input.dims);
+  const tables = outDims.map((size, axis) =>
+    axisTable(size, strides[axis]!, (c) => {
+      const index = c + shift[axis]!;
+      return index >= 0 && index < input.dims[axis]! ? index : OUTSIDE;
+    }),
+  );
+  return gatherByAxis(input, outDims, tables, allocate(input.type, 1) as Slots);
+}
+
+const centerCropPadOps: OpDef[] = [
+  defineOp({
+    name: 'CenterCropPad',
+    since: 18,
+    inputs: ['input_data', 'shape'],
+    outputs: ['output_data'],
+    attributes: { axes: attr.ints() },
+    infer: sameTypeAs(0),
+    kernel: ({ tensor, attrs }) => [centerCropPad(tensor(0), integersOf(tensor(1)), attrs.axes)],
+  }),
+];
+
+// ---------------------------------------------------------------------------------------------------------
+// Shape, Size: facts about the input, as int64.
+
+function int64Tensor(values: readonly number[], dims: readonly number[]): Tensor {
+  return new Tensor('int64', BigInt64Array.from(values, (value) => BigInt(value)), dims);
+}
+
+/** Shape's start/end: negative counts from the back, then clamped to [0, rank]. */
+function shapeRange(rank: number, start: number, end: number | undefined): [number, number] {
+  const clamp = (index: number): number => Math.min(Math.max(index < 0 ? index + rank : index, 0), rank);
+  return [clamp(start), clamp(end ?? rank)];
+}
+
+const factOps: OpDef[] = [
+  defineOp({
+    name: 'Shape',
+    since: 1,
+    inputs: ['data'],
+    outputs: ['shape'],
+    infer: () => [tensorType('int64')],
+    kernel: ({ tensor }) => [int64Tensor(tensor(0).dims, [tensor(0).dims.length])],
+  }),
+  defineOp({
+    name: 'Shape',
+    since: 15,
+    inputs: ['data'],
+    outputs: ['shape'],
+    attributes: { start: attr.int(0), end: attr.int() },
+    infer: () => [tensorType('int64')],
+    kernel: ({ tensor, attrs }) => {
+      const dims = tensor(0).dims;
+      const [start, end] = shapeRange(dims.length, attrs.start, attrs.end);
+      const kept = dims.slice(start, Math.max(start, end));
+      return [int64Tensor(kept, [kept.length])];
+    },
+  }),
+  defineOp({
+    name: 'Size',
+    since: 1,
+    inputs: ['data'],
+    outputs: ['size'],
+    infer: () => [tensorType('int64', [])],
+    kernel: ({ tensor }) => [int64Tensor([tensor(0).size], [])],
+  }),
+];
+
+export const ops: OpDef[] = [
+  ...reshapeOps,
+  ...flattenOps,
+  ...squeezeOps,
+  ...permuteOps,
+  ...concatOps,
+  ...splitOps,
+  ...sliceOps,
+  ...repeatOps,
+  ...padOps,
+  ...centerCropPadOps,
+  ...factOps,
+];

@@ -1,0 +1,126 @@
+import { EdgerunError, asEdgerunError } from '../core/errors.js';
+import { describeNode, type Graph, type Value } from '../core/graph.js';
+import { Tensor } from '../core/tensor.js';
+import type { KernelContext } from '../ops/registry.js';
+import { planGraph, type Plan, type PlannedStep } from './plan.js';
+
+/** Values visible while a graph runs; a subgraph's scope reads through to its parent's. */
+export class Scope {
+  private readonly values = new Map<string, Value>();
+
+  constructor(private readonly parent?: Scope) {}
+
+  has(name: string): boolean {
+    return this.values.has(name) || (this.parent?.has(name) ?? false);
+  }
+
+  get(name: string): Value | undefined {
+    return this.values.has(name) ? this.values.get(name) : this.parent?.get(name);
+  }
+
+  set(name: string, value: Value): void {
+    this.values.set(name, value);
+  }
+
+  delete(name: string): void {
+    this.values.delete(name);
+  }
+
+  names(): Set<string> {
+    const names = this.parent?.names() ?? new Set<string>();
+    for (const name of this.values.keys()) names.add(name);
+    return names;
+  }
+}
+
+export interface ExecuteLimits {
+  /** Date.now() after which the run stops with LIMIT_EXCEEDED. */
+  deadline?: number;
+  /** Called after each step of the top-level graph. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Runs a plan's steps in order; returns the graph outputs by name. */
+export function executePlan(plan: Plan, feeds: ReadonlyMap<string, Value>, parent?: Scope, limits: ExecuteLimits = {}): Map<string, Value> {
+  const scope = new Scope(parent);
+  for (const [name, tensor] of plan.graph.initializers) scope.set(name, tensor);
+  for (const [name, value] of feeds) scope.set(name, value);
+  const progress = parent ? undefined : limits.onProgress;
+  for (const [index, step] of plan.steps.entries()) {
+    if (limits.deadline !== undefined && Date.now() > limits.deadline) {
+      throw new EdgerunError('LIMIT_EXCEEDED', 'the run exceeded its time limit', [describeNode(step.node)]);
+    }
+    runStep(plan, step, scope, limits);
+    for (const name of step.release) scope.delete(name);
+    progress?.(index + 1, plan.steps.length);
+  }
+  const results = new Map<string, Value>();
+  for (const output of plan.graph.outputs) {
+    if (!scope.has(output.name)) {
+      throw new EdgerunError('INVALID_GRAPH', `graph output '${output.name}' was never produced`, [`graph '${plan.graph.name}'`]);
+    }
+    results.set(output.name, scope.get(output.name)!);
+  }
+  return results;
+}
+
+function runStep(plan: Plan, step: PlannedStep, scope: Scope, limits: ExecuteLimits): void {
+  const { node } = step;
+  const inputs = node.inputs.map((name) => {
+    if (name === '') return undefined;
+    if (!scope.has(name)) throw new EdgerunError('INVALID_GRAPH', `input '${name}' has no value`, [describeNode(node)]);
+    return scope.get(name);
+  });
+  const context: KernelContext = {
+    node,
+    attrs: step.attrs,
+    opset: step.opset,
+    inputs,
+    outputCount: node.outputs.length,
+    tensor(index) {
+      const value = inputs[index];
+      if (value instanceof Tensor) return value;
+      const label = `input #${index} ('${node.inputs[index] ?? ''}', ${step.def.inputs[index] ?? 'extra'})`;
+      return context.fail('INVALID_ARGUMENT', value === undefined || value === null ? `${label} is required` : `${label} must be a tensor, got a sequence`);
+    },
+    optionalTensor(index) {
+      const value = inputs[index];
+      if (value === undefined || value === null) return undefined;
+      return context.tensor(index);
+    },
+    outputWanted: (index) => (node.outputs[index] ?? '') !== '',
+    runGraph: (graph, graphInputs) => runSubgraph(plan, graph, graphInputs, scope, limits),
+    fail(code, detail) {
+      throw new EdgerunError(code, detail);
+    },
+  };
+  let outputs: (Value | undefined)[];
+  try {
+    outputs = step.kernel(context);
+  } catch (error) {
+    throw asEdgerunError(error, 'KERNEL_FAILED').withContext(describeNode(node));
+  }
+  node.outputs.forEach((name, index) => {
+    if (name === '') return;
+    const value = outputs[index];
+    if (value === undefined) {
+      throw new EdgerunError('KERNEL_FAILED', `output #${index} ('${name}') was not produced`, [describeNode(node)]);
+    }
+    scope.set(name, value);
+  });
+}
+
+function runSubgraph(plan: Plan, graph: Graph, inputs: readonly Value[], scope: Scope, limits: ExecuteLimits): Value[] {
+  let subplan = plan.context.subplans.get(graph);
+  if (!subplan) {
+    subplan = planGraph(graph, plan.context, scope.names());
+    plan.context.subplans.set(graph, subplan);
+  }
+  if (inputs.length > graph.inputs.length) {
+    throw new EdgerunError('INVALID_GRAPH', `subgraph '${graph.name}' takes ${graph.inputs.length} inputs, got ${inputs.length}`);
+  }
+  const feeds = new Map<string, Value>();
+  inputs.forEach((value, index) => feeds.set(graph.inputs[index]!.name, value));
+  const results = executePlan(subplan, feeds, scope, limits);
+  return graph.outputs.map((output) => results.get(output.name)!);
+}

@@ -1,0 +1,50 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { sharedPath } from '../support/shared.js';
+
+/** One conformance case: a model and where its inputs and expected outputs come from. */
+export interface ConformanceCase {
+  id: string;
+  suite: string;
+  model: string;
+  /** standard: test_data_set_N/*.pb; light: generated inputs + one expected output; real: ../shared/real/cases. */
+  kind: 'standard' | 'light' | 'real';
+  dataDir: string;
+}
+
+export const SUITES = ['onnx-node', 'simple', 'pytorch-converted', 'pytorch-operator', 'light', 'models', 'real'] as const;
+
+interface IndexEntry {
+  key: string;
+  suite: string;
+  model: string;
+}
+
+export function listCases(): ConformanceCase[] {
+  const cases: ConformanceCase[] = [];
+  const index = JSON.parse(readFileSync(sharedPath('conformance/index.json'), 'utf8')) as { cases: IndexEntry[] };
+  for (const entry of index.cases) {
+    const model = sharedPath('conformance', entry.model);
+    const suite = entry.suite === 'node' ? 'onnx-node' : entry.suite;
+    const name = entry.key.slice(entry.key.indexOf('/') + 1);
+    if (entry.suite === 'light') {
+      cases.push({ id: `${suite}/${name}`, suite, model, kind: 'light', dataDir: model.replace(/\.onnx$/, '_output_0.pb') });
+    } else {
+      cases.push({ id: `${suite}/${name}`, suite, model, kind: 'standard', dataDir: model.replace(/model\.onnx$/, 'test_data_set_0') });
+    }
+  }
+  for (const name of readdirSync(sharedPath('models')).sort()) {
+    const folder = sharedPath('models', name);
+    for (const file of existsSync(`${folder}/test_data_set_0`) ? readdirSync(folder).sort() : []) {
+      if (!file.endsWith('.onnx')) continue;
+      const variant = file === 'model.onnx' ? '' : `-${file.replace(/^model\.|\.onnx$/g, '')}`;
+      cases.push({ id: `models/${name}${variant}`, suite: 'models', model: `${folder}/${file}`, kind: 'standard', dataDir: `${folder}/test_data_set_0` });
+    }
+  }
+  for (const name of readdirSync(sharedPath('real/cases')).sort()) {
+    if (!name.startsWith('onnx-')) continue;
+    const dataDir = sharedPath('real/cases', name);
+    const expect = JSON.parse(readFileSync(`${dataDir}/expect.json`, 'utf8')) as { model: string };
+    cases.push({ id: `real/${name}`, suite: 'real', model: sharedPath('real', expect.model), kind: 'real', dataDir });
+  }
+  return cases;
+}

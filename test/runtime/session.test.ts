@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { EdgerunError, InferenceSession, Tensor } from '../../src/node.js';
+import { encodeOnnx } from '../../src/formats/onnx/encode.js';
+import { addReluModel, model, node, tensorInfo } from '../support/tiny-models.js';
+
+const bias = new Tensor('float32', Float32Array.of(1, -2, 0.5), [3]);
+
+async function rejectsWith(promise: Promise<unknown>, code: string, mentions: RegExp): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof EdgerunError, `expected an EdgerunError, got ${String(error)}`);
+    assert.equal(error.code, code);
+    assert.match(error.message, mentions);
+    return true;
+  });
+}
+
+test('a session exposes names and ORT-shaped metadata, and runs', async () => {
+  const session = await InferenceSession.create(addReluModel(bias));
+  assert.deepEqual(session.inputNames, ['x']);
+  assert.deepEqual(session.outputNames, ['y']);
+  assert.deepEqual(session.inputMetadata[0], { name: 'x', isTensor: true, type: 'float32', shape: ['batch', 3], description: 'float32[batch, 3]' });
+  const out = await session.run({ x: new Tensor('float32', Float32Array.of(0, 1, 2, -5, 5, -1), [2, 3]) });
+  const y = out.y as Tensor;
+  assert.equal(y.type, 'float32');
+  assert.deepEqual(y.dims, [2, 3]);
+  assert.deepEqual(Array.from(y.data as Float32Array), [1, 0, 2.5, 0, 3, 0]);
+});
+
+test('feeds are checked by name, type and shape, with messages naming the input', async () => {
+  const session = await InferenceSession.create(addReluModel(bias));
+  const good = new Tensor('float32', new Float32Array(3), [1, 3]);
+  await rejectsWith(session.run({ nope: good }), 'INPUT_NAME_UNKNOWN', /'nope'.*inputs: x/);
+  await rejectsWith(session.run({}), 'INPUT_MISSING', /'x'/);
+  await rejectsWith(session.run({ x: new Tensor('int32', new Int32Array(3), [1, 3]) }), 'INPUT_TYPE_MISMATCH', /input 'x': expected float32, got int32/);
+  await rejectsWith(session.run({ x: new Tensor('float32', new Float32Array(4), [1, 4]) }), 'INPUT_SHAPE_MISMATCH', /input 'x': expected dims \[batch, 3\], got \[1, 4\]/);
+  await rejectsWith(session.run({ x: good }, ['z']), 'OUTPUT_NAME_UNKNOWN', /'z'/);
+});
+
+test('a kernel failure names the node and op', async () => {
+  const session = await InferenceSession.create(
+    encodeOnnx(
+      model({
+        nodes: [node('Add', ['a', 'b'], ['c'], 'the_add')],
+        inputs: [tensorInfo('a', 'float32'), tensorInfo('b', 'float32')],
+        outputs: [tensorInfo('c', 'float32')],
+      }),
+    ),
+  );
+  await rejectsWith(
+    session.run({ a: new Tensor('float32', new Float32Array(2), [2]), b: new Tensor('float32', new Float32Array(3), [3]) }),
+    'SHAPE_MISMATCH',
+    /node 'the_add' \(Add\): shapes \[2\] and \[3\] cannot be broadcast/,
+  );
+});
+
+test('release frees the session; later runs fail with SESSION_RELEASED', async () => {
+  const session = await InferenceSession.create(addReluModel(bias));
+  await session.release();
+  await rejectsWith(session.run({ x: new Tensor('float32', new Float32Array(3), [1, 3]) }), 'SESSION_RELEASED', /released/);
+});
+
+test('unsupported ops are all named at creation', async () => {
+  const bytes = encodeOnnx(
+    model({
+      nodes: [node('FancyOp', ['x'], ['t'], 'first'), node('OtherOp', ['t'], ['y'], 'second')],
+      inputs: [tensorInfo('x', 'float32')],
+      outputs: [tensorInfo('y', 'float32')],
+    }),
+  );
+  await rejectsWith(InferenceSession.create(bytes), 'UNSUPPORTED_OP', /2 node\(s\).*'first' \(FancyOp\).*'second' \(OtherOp\)/);
+});
+
+test('cyclic graphs and dangling inputs are rejected with the nodes named', async () => {
+  const cyclic = encodeOnnx(
+    model({
+      nodes: [node('Relu', ['b'], ['a'], 'n1'), node('Relu', ['a'], ['b'], 'n2')],
+      inputs: [],
+      outputs: [tensorInfo('a', 'float32')],
+    }),
+  );
+  await rejectsWith(InferenceSession.create(cyclic), 'GRAPH_CYCLE', /'n1' \(Relu\)/);
+  const dangling = encodeOnnx(
+    model({ nodes: [node('Relu', ['ghost'], ['y'], 'n1')], inputs: [], outputs: [tensorInfo('y', 'float32')] }),
+  );
+  await rejectsWith(InferenceSession.create(dangling), 'INVALID_GRAPH', /node 'n1' \(Relu\): input 'ghost'/);
+});
+
+test('truncated and garbage bytes give MODEL_TRUNCATED / MODEL_INVALID / UNKNOWN_FORMAT', async () => {
+  const bytes = addReluModel(bias);
+  await rejectsWith(InferenceSession.create(bytes.subarray(0, bytes.length - 7)), 'MODEL_TRUNCATED', /protobuf/);
+  await rejectsWith(InferenceSession.create(Uint8Array.of(1, 2, 3)), 'MODEL_TRUNCATED', /3 bytes/);
+  await rejectsWith(InferenceSession.create(new Uint8Array(64).fill(0xff)), 'UNKNOWN_FORMAT', /not an ONNX/);
+});
+
+test('unknown execution providers are refused by name', async () => {
+  await rejectsWith(InferenceSession.create(addReluModel(bias), { executionProviders: ['gpu'] }), 'INVALID_ARGUMENT', /'gpu'.*available/);
+});
