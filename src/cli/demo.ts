@@ -59,6 +59,10 @@ export function registerDemo(program: Command): void {
     .action(async (options: { json?: boolean }) => {
       const clip = readWav16(readFileSync(join(PACKAGE_ROOT, 'demo/speech_16k.wav')), 'demo/speech_16k.wav');
       const truth = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'demo/speech_16k.json'), 'utf8')) as ClipTruth;
+      if (!options.json) {
+        const seconds = (clip.samples.length / clip.sampleRate).toFixed(1);
+        process.stdout.write(`edgerun demo: voice activity detection on demo/speech_16k.wav (${seconds} s, two sentences synthesized with espeak-ng)\n`);
+      }
       const results = [];
       for (const model of MODELS) {
         const session = await InferenceSession.create(modelPath(model.file));
@@ -99,7 +103,11 @@ async function detect(session: Session, model: VadModel, samples: Float32Array, 
   bar.stop();
   const milliseconds = performance.now() - started;
   const segments = speechSegments(probabilities, model.chunk);
-  const matches = segments.length === truth.speech.length && segments.every(([start, end], i) => start < truth.speech[i]![1] && end > truth.speech[i]![0]);
+  // The synthesized sentences end in a little silence, so only the onsets are held to a tight bound.
+  const onsetSlack = 0.3 * sampleRate;
+  const matches =
+    segments.length === truth.speech.length &&
+    segments.every(([start, end], i) => Math.abs(start - truth.speech[i]![0]) <= onsetSlack && end > truth.speech[i]![0] && start < truth.speech[i]![1]);
   const audioSeconds = (calls * model.chunk) / sampleRate;
   const result = {
     model: model.name,

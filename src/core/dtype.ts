@@ -46,7 +46,7 @@ export type NumericArray =
 export type BigIntArray = BigInt64Array | BigUint64Array;
 export type TensorData = NumericArray | BigIntArray | string[];
 
-type ArrayConstructorOf =
+export type TypedArrayConstructor =
   | Float32ArrayConstructor
   | Float64ArrayConstructor
   | Int8ArrayConstructor
@@ -56,8 +56,8 @@ type ArrayConstructorOf =
   | Int32ArrayConstructor
   | Uint32ArrayConstructor
   | BigInt64ArrayConstructor
-  | BigUint64ArrayConstructor
-  | ArrayConstructor;
+  | BigUint64ArrayConstructor;
+type ArrayConstructorOf = TypedArrayConstructor | ArrayConstructor;
 
 interface DataTypeInfo {
   /** TensorProto.DataType code. */
@@ -131,7 +131,7 @@ export function arrayLengthFor(type: DataType, elements: number): number {
 export function allocate(type: DataType, elements: number): TensorData {
   const length = arrayLengthFor(type, elements);
   if (type === 'string') return new Array<string>(length).fill('');
-  const Ctor = DATA_TYPES[type].array as Exclude<ArrayConstructorOf, ArrayConstructor>;
+  const Ctor = DATA_TYPES[type].array as TypedArrayConstructor;
   return new Ctor(length);
 }
 

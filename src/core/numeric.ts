@@ -142,7 +142,7 @@ export function float8ToNumber(format: Float8Format, code: number): number {
 export function numberToFloat8(format: Float8Format, value: number, saturate = true): number {
   const table = float8Table(format);
   if (Number.isNaN(value)) return table.nanCode;
-  const negative = value < 0;
+  const negative = value < 0 || Object.is(value, -0);
   const magnitude = Math.abs(value);
   const { positives, codes } = table;
   const last = positives.length - 1;

@@ -42,7 +42,8 @@ export function readNpy(bytes: Uint8Array, label = '.npy'): Tensor {
   const dims = shapeText.split(',').map((part) => part.trim()).filter(Boolean).map(Number);
   const elements = dims.reduce((a, b) => a * b, 1);
   const byteWidth = Number(descr.slice(2));
-  const payload = bytes.slice(dataStart, dataStart + elements * byteWidth);
+  // A copy with its own aligned buffer (a Node Buffer's slice would be a view into a shared pool).
+  const payload = new Uint8Array(bytes.subarray(dataStart, dataStart + elements * byteWidth));
   if (payload.length !== elements * byteWidth) {
     throw new EdgerunError('MODEL_TRUNCATED', `${label}: expected ${elements * byteWidth} data bytes, found ${payload.length}`);
   }

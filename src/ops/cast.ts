@@ -127,11 +127,43 @@ function targetOf(to: number | undefined): DataType {
   return dataTypeFromOnnx(to, "Cast attribute 'to'");
 }
 
+/** Cast-1 named its target type by the TensorProto enum name, e.g. 'FLOAT'. */
+const LEGACY_TYPE_NAMES: Readonly<Record<string, DataType>> = {
+  FLOAT: 'float32',
+  UINT8: 'uint8',
+  INT8: 'int8',
+  UINT16: 'uint16',
+  INT16: 'int16',
+  INT32: 'int32',
+  INT64: 'int64',
+  STRING: 'string',
+  BOOL: 'bool',
+  FLOAT16: 'float16',
+  DOUBLE: 'float64',
+  UINT32: 'uint32',
+  UINT64: 'uint64',
+};
+
+function legacyTargetOf(to: string | undefined): DataType {
+  const type = to === undefined ? undefined : LEGACY_TYPE_NAMES[to.toUpperCase()];
+  if (!type) throw new EdgerunError('INVALID_ATTRIBUTE', `Cast attribute 'to' must name a tensor type such as 'FLOAT', got '${to ?? ''}'`);
+  return type;
+}
+
 function castType(input: ValueType | undefined, to: DataType): ValueType {
   return input?.kind === 'tensor' ? tensorType(to, input.shape) : tensorType(to);
 }
 
 export const ops: OpDef[] = [
+  defineOp({
+    name: 'Cast',
+    since: 1,
+    inputs: ['input'],
+    outputs: ['output'],
+    attributes: { to: attr.string() },
+    infer: ({ inputTypes, attrs }) => [castType(inputTypes[0], legacyTargetOf(attrs.to))],
+    kernel: ({ tensor, attrs }) => [castTensor(tensor(0), legacyTargetOf(attrs.to))],
+  }),
   defineOp({
     name: 'Cast',
     since: 6,

@@ -103,7 +103,16 @@ export function tensorType(dtype: DataType, shape?: Dim[]): ValueType {
   return shape ? { kind: 'tensor', dtype, shape } : { kind: 'tensor', dtype };
 }
 
+/** Output of input `index`'s element type, shape not inferred (for ops that reshape or move elements). */
 export function sameTypeAs(index = 0) {
+  return ({ inputTypes }: { inputTypes: readonly (ValueType | undefined)[] }): (ValueType | undefined)[] => {
+    const input = inputTypes[index];
+    return [input?.kind === 'tensor' ? { kind: 'tensor', dtype: input.dtype } : input];
+  };
+}
+
+/** Output exactly like input `index`, shape included (element-wise and other shape-preserving ops). */
+export function sameShapeAs(index = 0) {
   return ({ inputTypes }: { inputTypes: readonly (ValueType | undefined)[] }): (ValueType | undefined)[] => [inputTypes[index]];
 }
 

@@ -191,6 +191,7 @@ export const ops: OpDef[] = [
     inputs: ['cond'],
     outputs: ['outputs...'],
     attributes: { then_branch: attr.graph(), else_branch: attr.graph() },
+    infer: ({ attrs }) => (attrs.then_branch?.outputs ?? []).map((output) => output.type),
     kernel: (ctx) => {
       const branch = isTrue(ctx.tensor(0))
         ? required(ctx.attrs.then_branch, 'then_branch')
@@ -205,6 +206,13 @@ export const ops: OpDef[] = [
     inputs: ['M?', 'cond?', 'v_initial...'],
     outputs: ['v_final_and_scan_outputs...'],
     attributes: { body: attr.graph() },
+    infer: ({ attrs, inputTypes }) => {
+      const carried = inputTypes.slice(2);
+      const scanned = (attrs.body?.outputs ?? []).slice(1 + carried.length).map(({ type }) =>
+        type?.kind === 'tensor' ? { kind: 'tensor' as const, dtype: type.dtype, shape: type.shape && [undefined, ...type.shape] } : undefined,
+      );
+      return [...carried, ...scanned];
+    },
     kernel: runLoop,
   }),
 

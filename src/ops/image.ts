@@ -1,6 +1,7 @@
+import type { ValueType } from '../core/graph.js';
 import { Tensor } from '../core/tensor.js';
 import { defineOp, attr, type KernelContext, type OpDef } from './registry.js';
-import { integersOf, normalizeAxis, numbersOf, stridesOf, tensorFromNumbers } from './common.js';
+import { integersOf, normalizeAxis, numbersOf, stridesOf, tensorFromNumbers, tensorType } from './common.js';
 
 /**
  * Image ops: Resize / Upsample (separable interpolation, one axis at a time), GridSample and AffineGrid.
@@ -115,11 +116,13 @@ function interpolationWeights(ratio: number, scale: number, options: ResizeOptio
   const first = Math.floor(-support / stretch) + 1;
   const weights: number[] = [];
   for (let k = first; k < 2 - first; k++) weights.push(kernel(stretch * (k - ratio)));
-  if (options.antialias) {
-    const total = weights.reduce((sum, w) => sum + w, 0);
-    for (let k = 0; k < weights.length; k++) weights[k]! /= total;
-  }
+  if (options.antialias) normalize(weights);
   return { first, weights };
+}
+
+function normalize(weights: number[]): void {
+  const total = weights.reduce((sum, w) => sum + w, 0);
+  for (let k = 0; k < weights.length; k++) weights[k]! /= total;
 }
 
 function axisTaps(axis: AxisResize, options: ResizeOptions): AxisTaps {
@@ -146,13 +149,12 @@ function axisTaps(axis: AxisResize, options: ResizeOptions): AxisTaps {
       indices.forEach((index, k) => {
         if (index < 0 || index >= inLength) weights[k] = 0;
       });
-      const total = weights.reduce((sum, w) => sum + w, 0);
-      for (let k = 0; k < weights.length; k++) weights[k]! /= total;
+      normalize(weights);
     }
     // Samples past the edges repeat the edge value.
     tapsPerOutput.push({ indices: indices.map((index) => clamp(index, 0, inLength - 1)), weights });
   }
-  const tapCount = Math.max(1, ...tapsPerOutput.map((taps) => taps.indices.length));
+  const tapCount = tapsPerOutput.reduce((widest, taps) => Math.max(widest, taps.indices.length), 1);
   const indices = new Int32Array(outLength * tapCount);
   const weights = new Float64Array(outLength * tapCount);
   tapsPerOutput.forEach((taps, o) => {
@@ -259,6 +261,12 @@ function checkedMode(ctx: KernelContext, mode: string): ResizeOptions['mode'] {
   return mode;
 }
 
+/** The input's element type; the output shape depends on input values, so it is left unknown. */
+function sameElementType({ inputTypes }: { inputTypes: readonly (ValueType | undefined)[] }): (ValueType | undefined)[] {
+  const input = inputTypes[0];
+  return [input?.kind === 'tensor' ? tensorType(input.dtype) : undefined];
+}
+
 /** Resize from opset 11: roi, scales or sizes, optionally for a subset of axes (opset 18). */
 function resize(since: number): OpDef {
   return defineOp({
@@ -267,6 +275,7 @@ function resize(since: number): OpDef {
     inputs: ['X', 'roi?', 'scales?', 'sizes?'],
     outputs: ['Y'],
     attributes: resizeAttributes,
+    infer: sameElementType,
     kernel: (ctx) => {
       const x = ctx.tensor(0);
       const a = ctx.attrs;
@@ -281,12 +290,10 @@ function resize(since: number): OpDef {
         resized.forEach((axis, i) => (full[axis] = given[i]!));
         return full;
       };
-      let plans: AxisResize[];
-      if (scales) plans = axesFromScales(x.dims, expand(numbersOf(scales), () => 1, 'scales'));
-      else if (sizes) {
-        const fullSizes = expand(integersOf(sizes), (axis) => x.dims[axis]!, 'sizes');
-        plans = axesFromSizes(x.dims, fullSizes, resized, a.keep_aspect_ratio_policy, ctx);
-      } else ctx.fail('INVALID_ARGUMENT', 'one of scales or sizes must be given');
+      if (!scales && !sizes) ctx.fail('INVALID_ARGUMENT', 'one of scales or sizes must be given');
+      const plans = scales
+        ? axesFromScales(x.dims, expand(numbersOf(scales), () => 1, 'scales'))
+        : axesFromSizes(x.dims, expand(integersOf(sizes!), (axis) => x.dims[axis]!, 'sizes'), resized, a.keep_aspect_ratio_policy, ctx);
       if (roi && a.coordinate_transformation_mode === 'tf_crop_and_resize') {
         const values = numbersOf(roi);
         const count = resized.length;
@@ -333,6 +340,7 @@ const upsample7 = defineOp({
   inputs: ['X'],
   outputs: ['Y'],
   attributes: { mode: attr.string('nearest'), scales: attr.floats() },
+  infer: sameElementType,
   kernel: (ctx) => {
     if (!ctx.attrs.scales) ctx.fail('INVALID_ATTRIBUTE', "attribute 'scales' is required");
     return [scalesOnlyKernel(ctx, ctx.tensor(0), ctx.attrs.scales ?? [], ctx.attrs.mode)];
@@ -345,6 +353,7 @@ const upsample9 = defineOp({
   inputs: ['X', 'scales'],
   outputs: ['Y'],
   attributes: { mode: attr.string('nearest') },
+  infer: sameElementType,
   kernel: (ctx) => [scalesOnlyKernel(ctx, ctx.tensor(0), numbersOf(ctx.tensor(1)), ctx.attrs.mode)],
 });
 
@@ -354,6 +363,7 @@ const resize10 = defineOp({
   inputs: ['X', 'scales'],
   outputs: ['Y'],
   attributes: { mode: attr.string('nearest') },
+  infer: sameElementType,
   kernel: (ctx) => [scalesOnlyKernel(ctx, ctx.tensor(0), numbersOf(ctx.tensor(1)), ctx.attrs.mode)],
 });
 
@@ -385,23 +395,17 @@ function reflect(x: number, low: number, high: number): number {
   return x;
 }
 
-/** Round half to even, as std::nearbyint (PyTorch's 2-D nearest). */
+/** Round half to even, as std::nearbyint (the backend test data uses it for 2-D and 3-D grids alike). */
 function roundHalfEven(x: number): number {
   const rounded = Math.round(x);
   return Math.abs(x - Math.trunc(x)) === 0.5 && rounded % 2 !== 0 ? rounded - 1 : rounded;
 }
 
-/** Round half away from zero, as std::round (PyTorch's 3-D nearest). */
-function roundHalfAway(x: number): number {
-  return x >= 0 ? Math.floor(x + 0.5) : Math.ceil(x - 0.5);
-}
 
 interface GridSampleSetup {
   mode: 'nearest' | 'linear' | 'cubic';
   padding: Padding;
   alignCorners: boolean;
-  /** PyTorch rounds 2-D nearest samples half to even (nearbyint), 3-D ones half away from zero (round). */
-  roundNearest: (x: number) => number;
 }
 
 /**
@@ -412,7 +416,7 @@ function gridAxisTaps(x: number, length: number, setup: GridSampleSetup, indices
   const low = setup.alignCorners ? 0 : -0.5;
   const high = setup.alignCorners ? length - 1 : length - 0.5;
   let coordinate = x;
-  if (setup.mode === 'nearest') coordinate = setup.roundNearest(coordinate);
+  if (setup.mode === 'nearest') coordinate = roundHalfEven(coordinate);
   if (coordinate < low || coordinate > high) {
     if (setup.padding === 'border') coordinate = clamp(coordinate, 0, length - 1);
     else if (setup.padding === 'reflection') coordinate = reflect(coordinate, low, high);
@@ -494,15 +498,14 @@ function combineTaps(indices: number[][], weights: number[][], strides: number[]
   offsets.push(0);
   products.push(1);
   indices.forEach((axisIndices, axis) => {
-    const count = offsets.length;
-    for (let i = 0; i < count; i++) {
-      const offset = offsets.shift()!;
-      const product = products.shift()!;
+    const previousOffsets = offsets.splice(0);
+    const previousProducts = products.splice(0);
+    previousOffsets.forEach((offset, i) => {
       axisIndices.forEach((index, k) => {
         offsets.push(offset + index * strides[axis]!);
-        products.push(product * weights[axis]![k]!);
+        products.push(previousProducts[i]! * weights[axis]![k]!);
       });
-    }
+    });
   });
 }
 
@@ -521,6 +524,12 @@ function gridSample(since: number, defaultMode: string): OpDef {
     inputs: ['X', 'grid'],
     outputs: ['Y'],
     attributes: { align_corners: attr.int(0), mode: attr.string(defaultMode), padding_mode: attr.string('zeros') },
+    infer: ({ inputTypes }) => {
+      const [x, grid] = inputTypes;
+      if (x?.kind !== 'tensor') return [undefined];
+      if (!x.shape || grid?.kind !== 'tensor' || !grid.shape) return [tensorType(x.dtype)];
+      return [tensorType(x.dtype, [x.shape[0], x.shape[1], ...grid.shape.slice(1, -1)])];
+    },
     kernel: (ctx) => {
       const mode = GRID_MODE_NAMES[ctx.attrs.mode];
       if (!mode) ctx.fail('INVALID_ATTRIBUTE', `mode '${ctx.attrs.mode}' is not supported`);
@@ -528,14 +537,7 @@ function gridSample(since: number, defaultMode: string): OpDef {
       if (padding !== 'zeros' && padding !== 'border' && padding !== 'reflection') {
         ctx.fail('INVALID_ATTRIBUTE', `padding_mode must be zeros, border or reflection, got '${padding}'`);
       }
-      const spatialRank = ctx.tensor(0).dims.length - 2;
-      const setup: GridSampleSetup = {
-        mode: mode!,
-        padding: padding as Padding,
-        alignCorners: ctx.attrs.align_corners !== 0,
-        roundNearest: spatialRank === 3 ? roundHalfAway : roundHalfEven,
-      };
-      return [gridSampleKernel(ctx, setup)];
+      return [gridSampleKernel(ctx, { mode: mode!, padding: padding as Padding, alignCorners: ctx.attrs.align_corners !== 0 })];
     },
   });
 }

@@ -42,8 +42,8 @@ function negativeLogLikelihood(
   const spatial = elementCount(spatialDims);
   const expected = [batch, ...spatialDims];
   if (target.dims.length !== expected.length || target.dims.some((dim, i) => dim !== expected[i])) {
-    const given = target.dims.join(', ');
-    throw new EdgerunError('SHAPE_MISMATCH', `the target must have dims [${expected.join(', ')}] for these scores, got [${given}]`);
+    const detail = `the target must have dims [${expected.join(', ')}], got [${target.dims.join(', ')}]`;
+    throw new EdgerunError('SHAPE_MISMATCH', detail);
   }
   const labels = integersOf(target);
   const weights = weight ? numbersOf(weight) : undefined;

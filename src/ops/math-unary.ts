@@ -1,5 +1,5 @@
 import { defineOp, attr, type AttrSpecs, type OpDef, type ResolvedAttrs } from './registry.js';
-import { numbersOf, sameTypeAs, tensorFromNumbers, tensorType } from './common.js';
+import { numbersOf, sameShapeAs, tensorFromNumbers, tensorType } from './common.js';
 import { allocate, type BigIntArray, type DataType } from '../core/dtype.js';
 import { roundHalfEven } from '../core/numeric.js';
 import { Tensor } from '../core/tensor.js';
@@ -66,7 +66,7 @@ function unaryOp<A extends AttrSpecs = Record<string, never>>(spec: UnarySpec<A>
     inputs: ['X'],
     outputs: ['Y'],
     attributes: spec.attributes,
-    infer: sameTypeAs(0),
+    infer: sameShapeAs(0),
     kernel: ({ tensor, attrs }) => {
       const x = tensor(0);
       if (spec.bigint && isBigIntType(x.type)) {
@@ -93,24 +93,27 @@ function simple(name: string, since: number, fn: (x: number) => number, bigint?:
 
 const TWO_OVER_SQRT_PI = 2 / Math.sqrt(Math.PI);
 
-/** erf: a Taylor series near 0 (where 1 - erfc would lose digits), else a Chebyshev fit of erfc (rel. error < 1.2e-7). */
+/**
+ * erf to near double precision: its Taylor series below |x| = 3 (alternating terms cost at most four of the
+ * sixteen digits there), a continued fraction for erfc beyond, where 1 - erfc loses nothing; past 6 it is ±1.
+ */
 function erf(x: number): number {
   const z = Math.abs(x);
-  if (z < 0.5) {
+  if (Number.isNaN(x)) return NaN;
+  if (z < 3) {
     let term = x;
     let sum = x;
-    for (let n = 1; n < 20; n++) {
+    for (let n = 1; n < 100 && Math.abs(term) > 1e-17 * Math.abs(sum); n++) {
       term *= (-x * x) / n;
       sum += term / (2 * n + 1);
     }
     return TWO_OVER_SQRT_PI * sum;
   }
-  const t = 1 / (1 + 0.5 * z);
-  const poly =
-    -1.26551223 +
-    t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 +
-    t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
-  const erfc = t * Math.exp(-z * z + poly);
+  if (z >= 6) return Math.sign(x);
+  // erfc(z) = exp(-z^2) / sqrt(pi) / (z + (1/2) / (z + (2/2) / (z + (3/2) / ...))), evaluated from the tail.
+  let fraction = z;
+  for (let k = 60; k >= 1; k--) fraction = z + k / 2 / fraction;
+  const erfc = Math.exp(-z * z) / (Math.sqrt(Math.PI) * fraction);
   return x < 0 ? erfc - 1 : 1 - erfc;
 }
 
@@ -256,7 +259,7 @@ const predicates: OpDef[] = [
     since: 1,
     inputs: ['X'],
     outputs: ['Y'],
-    infer: sameTypeAs(0),
+    infer: sameShapeAs(0),
     kernel: ({ tensor }) => {
       const x = tensor(0);
       const values = x.data as Uint8Array;
@@ -271,7 +274,7 @@ const bitwiseNot = defineOp({
   since: 18,
   inputs: ['X'],
   outputs: ['Y'],
-  infer: sameTypeAs(0),
+  infer: sameShapeAs(0),
   kernel: ({ tensor }) => {
     const x = tensor(0);
     const out = allocate(x.type, x.size);
@@ -325,7 +328,7 @@ const clipOps: OpDef[] = [
     inputs: ['input'],
     outputs: ['output'],
     attributes: { min: attr.float(-FLOAT32_MAX), max: attr.float(FLOAT32_MAX) },
-    infer: sameTypeAs(0),
+    infer: sameShapeAs(0),
     kernel: ({ tensor, attrs }) => [clip(tensor(0), attrs.min, attrs.max)],
   }),
   defineOp({
@@ -333,7 +336,7 @@ const clipOps: OpDef[] = [
     since: 11,
     inputs: ['input', 'min?', 'max?'],
     outputs: ['output'],
-    infer: sameTypeAs(0),
+    infer: sameShapeAs(0),
     kernel: ({ tensor, optionalTensor }) => [clip(tensor(0), optionalTensor(1), optionalTensor(2))],
   }),
 ];
@@ -344,7 +347,7 @@ const identity = defineOp({
   since: 1,
   inputs: ['input'],
   outputs: ['output'],
-  infer: sameTypeAs(0),
+  infer: sameShapeAs(0),
   kernel: ({ inputs }) => [inputs[0] ?? null],
 });
 

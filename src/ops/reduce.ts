@@ -3,7 +3,7 @@ import { DATA_TYPES, allocate, isIntegerType, type DataType, type NumericArray }
 import type { Dim, ValueType } from '../core/graph.js';
 import { Tensor, elementCount } from '../core/tensor.js';
 import { attr, defineOp, type InferContext, type KernelContext, type OpDef } from './registry.js';
-import { integersOf, normalizeAxis, numbersOf, sameTypeAs, stridesOf, tensorFromNumbers, tensorType } from './common.js';
+import { integersOf, normalizeAxis, numbersOf, sameShapeAs, stridesOf, tensorFromNumbers, tensorType } from './common.js';
 
 /**
  * Ops that collapse or scan along axes: the Reduce* family, ArgMax/ArgMin, CumSum, the softmax family
@@ -348,7 +348,7 @@ function softmaxFamily(name: string, transform: LineTransform): OpDef[] {
       inputs: ['input'],
       outputs: ['output'],
       attributes: { axis: attr.int(defaultAxis) },
-      infer: sameTypeAs(0),
+      infer: sameShapeAs(0),
       kernel: ({ tensor, attrs }) => {
         const x = tensor(0);
         const layout = layoutOf(x.dims, normalizeAxis(attrs.axis, x.dims.length));
@@ -607,7 +607,7 @@ export const ops: OpDef[] = [
     inputs: ['x', 'axis'],
     outputs: ['y'],
     attributes: { exclusive: attr.int(0), reverse: attr.int(0) },
-    infer: sameTypeAs(0),
+    infer: sameShapeAs(0),
     kernel: (ctx) => {
       const x = ctx.tensor(0);
       const axisValues = integersOf(ctx.tensor(1));

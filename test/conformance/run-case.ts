@@ -1,6 +1,9 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { EdgerunError } from '../../src/core/errors.js';
-import type { Value, ValueInfo } from '../../src/core/graph.js';
+import { describeType, type Value, type ValueInfo } from '../../src/core/graph.js';
+import { inferValueTypes } from '../../src/runtime/infer.js';
+import { planGraph } from '../../src/runtime/plan.js';
+import { planContextFor } from '../../src/runtime/session.js';
 import { Tensor } from '../../src/core/tensor.js';
 import { decodeValue } from '../../src/formats/onnx/data-proto.js';
 import { InferenceSession } from '../../src/node.js';
@@ -52,10 +55,30 @@ export async function runCase(testCase: ConformanceCase): Promise<CaseResult> {
       const problem = compareValues(outputs[info.name], expected, undefined, `output '${info.name}'`);
       if (problem) return finish({ status: 'fail', reason: 'mismatch', detail: problem });
     }
-    return finish({ status: 'pass' });
+    const inference = checkInference(session, outputs);
+    return finish(inference ? { status: 'pass', detail: inference } : { status: 'pass' });
   } catch (error) {
     return finish({ status: 'fail', reason: 'harness_error', detail: messageOf(error) });
   }
+}
+
+/**
+ * Static inference, from the graph inputs alone, must agree with what the run produced: same element type,
+ * and every dimension it claims to know. A disagreement is reported on the passing case as `inference: ...`.
+ */
+function checkInference(session: Session, outputs: Record<string, Value>): string | undefined {
+  const model = session.model;
+  const types = inferValueTypes(planGraph(model.graph, planContextFor(model, {})), 'inputs-only');
+  for (const info of model.graph.outputs) {
+    const inferred = types.get(info.name);
+    const actual = outputs[info.name];
+    if (!inferred || inferred.kind !== 'tensor' || !(actual instanceof Tensor)) continue;
+    const shapeWrong = inferred.shape && (inferred.shape.length !== actual.dims.length || inferred.shape.some((dim, i) => typeof dim === 'number' && dim !== actual.dims[i]));
+    if (inferred.dtype !== actual.type || shapeWrong) {
+      return `inference: output '${info.name}' inferred ${describeType(inferred)}, ran as ${actual.type}[${actual.dims.join(', ')}]`;
+    }
+  }
+  return undefined;
 }
 
 function messageOf(error: unknown): string {

@@ -46,6 +46,9 @@ async function main(): Promise<number> {
   const results = await runAll(cases, Number(args.timeout), Number(args.jobs));
   const byId = new Map(results.map((result) => [result.id, result]));
   printTable(cases, byId);
+  const inferenceIssues = results.filter((result) => result.status === 'pass' && result.detail?.startsWith('inference:'));
+  console.log(`static inference disagreed with the run on ${inferenceIssues.length} passing case(s)`);
+  for (const issue of inferenceIssues.slice(0, args.verbose ? undefined : 10)) console.log(`  ${issue.id}: ${issue.detail}`);
   mkdirSync(dirname(args.report!), { recursive: true });
   writeFileSync(args.report!, JSON.stringify({ generated: new Date().toISOString(), cases: Object.fromEntries(byId) }, null, 1));
   console.log(`report: ${args.report}`);

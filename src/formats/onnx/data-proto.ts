@@ -3,7 +3,7 @@ import { BinaryReader, WireType } from '@bufbuild/protobuf/wire';
 import { TensorProtoSchema } from 'onnx-buf';
 import { EdgerunError } from '../../core/errors.js';
 import type { Value, ValueType } from '../../core/graph.js';
-import type { Tensor } from '../../core/tensor.js';
+import { Tensor } from '../../core/tensor.js';
 import { tensorFromProto, tensorToProto } from './tensor-proto.js';
 
 /**
@@ -18,7 +18,10 @@ export function decodeValue(bytes: Uint8Array, type: ValueType | undefined): Val
   try {
     if (type?.kind === 'sequence') return decodeSequence(bytes);
     if (type?.kind === 'optional') return decodeOptional(bytes);
-    return decodeTensor(bytes);
+    const tensor = decodeTensor(bytes);
+    // ONNX's own test data stores bfloat16 values as uint16 (same bits): the declared type says what they are.
+    if (type?.kind === 'tensor' && type.dtype === 'bfloat16' && tensor.type === 'uint16') return new Tensor('bfloat16', tensor.data, tensor.dims);
+    return tensor;
   } catch (error) {
     if (error instanceof EdgerunError) throw error;
     throw new EdgerunError('MODEL_INVALID', `cannot decode a ${type?.kind ?? 'tensor'} value: ${(error as Error).message}`);

@@ -165,15 +165,16 @@ function shapeProto(shape: Dim[]) {
 
 function typeProto(type: ValueType): TypeProto {
   switch (type.kind) {
-    case 'tensor': {
-      const tensor = create(TypeProto_TensorSchema, { elemType: onnxCodeOf(type.dtype) });
-      if (type.shape) tensor.shape = shapeProto(type.shape);
-      return create(TypeProtoSchema, { value: { case: 'tensorType', value: tensor } });
-    }
+    case 'tensor':
     case 'sparse_tensor': {
-      const tensor = create(TypeProto_SparseTensorSchema, { elemType: onnxCodeOf(type.dtype) });
-      if (type.shape) tensor.shape = shapeProto(type.shape);
-      return create(TypeProtoSchema, { value: { case: 'sparseTensorType', value: tensor } });
+      const shape = type.shape ? { shape: shapeProto(type.shape) } : {};
+      const elemType = onnxCodeOf(type.dtype);
+      return create(TypeProtoSchema, {
+        value:
+          type.kind === 'tensor'
+            ? { case: 'tensorType', value: create(TypeProto_TensorSchema, { elemType, ...shape }) }
+            : { case: 'sparseTensorType', value: create(TypeProto_SparseTensorSchema, { elemType, ...shape }) },
+      });
     }
     case 'sequence': {
       const sequence = create(TypeProto_SequenceSchema, {});

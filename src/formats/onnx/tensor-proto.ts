@@ -1,7 +1,7 @@
 import { create } from '@bufbuild/protobuf';
 import { TensorProtoSchema, TensorProto_DataLocation, type TensorProto } from 'onnx-buf';
 import { EdgerunError } from '../../core/errors.js';
-import { DATA_TYPES, allocate, arrayLengthFor, dataTypeFromOnnx, onnxCodeOf, type DataType, type TensorData } from '../../core/dtype.js';
+import { DATA_TYPES, allocate, arrayLengthFor, dataTypeFromOnnx, onnxCodeOf, type DataType, type TensorData, type TypedArrayConstructor } from '../../core/dtype.js';
 import { Tensor, elementCount } from '../../core/tensor.js';
 
 /** Where external tensor data lives: returns `length` bytes (or the rest) of `location` from `offset`. */
@@ -74,17 +74,7 @@ function fromRawBytes(type: DataType, bytes: Uint8Array, elements: number, where
     throw new EdgerunError('MODEL_INVALID', `${where}: raw data has ${bytes.length} bytes, ${type} x ${elements} needs ${expected}`);
   }
   if (type === 'int4' || type === 'uint4') return unpackNibbles(type, Array.from(bytes), elements);
-  const Ctor = DATA_TYPES[type].array as
-    | Float32ArrayConstructor
-    | Float64ArrayConstructor
-    | Int8ArrayConstructor
-    | Uint8ArrayConstructor
-    | Int16ArrayConstructor
-    | Uint16ArrayConstructor
-    | Int32ArrayConstructor
-    | Uint32ArrayConstructor
-    | BigInt64ArrayConstructor
-    | BigUint64ArrayConstructor;
+  const Ctor = DATA_TYPES[type].array as TypedArrayConstructor;
   const length = arrayLengthFor(type, elements);
   if (bytes.byteOffset % Ctor.BYTES_PER_ELEMENT === 0) {
     return new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, length);
