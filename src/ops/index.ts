@@ -1,4 +1,4 @@
-import { registerOps } from './registry.js';
+import { registerOp } from './registry.js';
 import { ops as cast } from './cast.js';
 import { ops as controlFlow } from './control-flow.js';
 import { ops as generate } from './generate.js';
@@ -20,7 +20,7 @@ import { ops as text } from './text.js';
 import { ops as training } from './training.js';
 
 /** The whole op catalogue, one array per op family file. */
-registerOps([
+registerOp(
   ...cast,
   ...controlFlow,
   ...generate,
@@ -40,4 +40,4 @@ registerOps([
   ...signal,
   ...text,
   ...training,
-]);
+);

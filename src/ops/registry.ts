@@ -131,7 +131,8 @@ function keyOf(domain: string, name: string): string {
   return `${normalizeDomain(domain)}:${name}`;
 }
 
-export function registerOps(defs: readonly OpDef[]): void {
+/** Adds ops to the catalogue; a definition with the same domain, name and `since` replaces the old one. */
+export function registerOp(...defs: readonly OpDef[]): void {
   for (const def of defs) {
     const key = keyOf(def.domain, def.name);
     const versions = catalogue.get(key) ?? [];

@@ -64,9 +64,16 @@ async function main(): Promise<number> {
   const violations = results.filter((result) => result.outcome === 'violation' || result.ms > LIMIT_MS || result.rss > LIMIT_BYTES);
   const count = (outcome: string) => results.filter((result) => result.outcome === outcome).length;
   const codes = new Map<string, number>();
-  for (const result of results) if (result.outcome === 'error') codes.set(result.detail, (codes.get(result.detail) ?? 0) + 1);
+  const examples = new Map<string, string>();
+  for (const result of results) {
+    if (result.outcome !== 'error') continue;
+    const code = result.detail.slice(0, result.detail.indexOf(':'));
+    codes.set(code, (codes.get(code) ?? 0) + 1);
+    if (!examples.has(code)) examples.set(code, result.detail);
+  }
   console.log(`fuzz: ${results.length} cases over ${files.length} models: ${count('error')} EdgerunError, ${count('ran')} ran with declared outputs, ${violations.length} violations`);
   console.log(`error codes: ${[...codes].sort((a, b) => b[1] - a[1]).map(([code, n]) => `${code} ${n}`).join(', ')}`);
+  for (const example of examples.values()) console.log(`  e.g. ${example.slice(0, 240)}`);
   console.log(`slowest case: ${Math.max(...results.map((result) => result.ms))} ms; peak RSS: ${(Math.max(...results.map((result) => result.rss)) / 1024 ** 2).toFixed(0)} MiB`);
   for (const violation of violations.slice(0, 30)) {
     console.log(`VIOLATION ${violation.file.split('/').slice(-2).join('/')} ${violation.mutation} seed ${violation.seed}: ${violation.detail} (${violation.ms} ms, ${(violation.rss / 1024 ** 2).toFixed(0)} MiB)`);

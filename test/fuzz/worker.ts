@@ -27,7 +27,7 @@ parentPort!.on('message', async (fuzzCase: FuzzCase) => {
     }
     finish('ran', '');
   } catch (error) {
-    if (error instanceof EdgerunError) return finish('error', error.code);
+    if (error instanceof EdgerunError) return finish('error', `${error.code}: ${error.message}`);
     finish('violation', `not an EdgerunError: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}`);
   }
 });

@@ -96,3 +96,27 @@ test('truncated and garbage bytes give MODEL_TRUNCATED / MODEL_INVALID / UNKNOWN
 test('unknown execution providers are refused by name', async () => {
   await rejectsWith(InferenceSession.create(addReluModel(bias), { executionProviders: ['gpu'] }), 'INVALID_ARGUMENT', /'gpu'.*available/);
 });
+
+test('custom ops registered through the package entry point run like built-in ones', async () => {
+  // The package as users import it (its `exports`), not the sources the other tests use.
+  const { registerOp, defineOp, attr, InferenceSession: PackageSession, Tensor: PackageTensor } = await import('edgerun');
+  registerOp(
+    defineOp({
+      domain: 'com.example',
+      name: 'Scale',
+      since: 1,
+      inputs: ['X'],
+      outputs: ['Y'],
+      attributes: { factor: attr.float(2) },
+      kernel: ({ tensor, attrs }) => {
+        const x = tensor(0);
+        return [new PackageTensor('float32', (x.data as Float32Array).map((value) => value * attrs.factor), x.dims)];
+      },
+    }),
+  );
+  const scaled = model({ nodes: [{ ...node('Scale', ['x'], ['y']), domain: 'com.example' }], inputs: [tensorInfo('x', 'float32')], outputs: [tensorInfo('y', 'float32')] });
+  scaled.opsetImports.push({ domain: 'com.example', version: 1 });
+  const session = await PackageSession.create(encodeOnnx(scaled));
+  const out = await session.run({ x: new PackageTensor('float32', Float32Array.of(1, -3), [2]) });
+  assert.deepEqual(Array.from((out.y as InstanceType<typeof PackageTensor>).data as Float32Array), [2, -6]);
+});
