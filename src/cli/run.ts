@@ -50,7 +50,9 @@ export function registerRun(program: Command): void {
       } else {
         for (const summary of summaries) {
           const argmax = summary.argmax === undefined ? '' : `  argmax ${summary.argmax}`;
-          process.stdout.write(`${summary.name}: ${summary.type} [${summary.dims.join(', ')}]${argmax}\n  ${formatValues(summary.values)}${summary.size > summary.values.length ? ', ...' : ''}\n`);
+          const shape = summary.type.startsWith('sequence') || summary.type === 'empty optional' ? '' : ` [${summary.dims.join(', ')}]`;
+          const values = summary.values.length > 0 ? `\n  ${formatValues(summary.values)}${summary.size > summary.values.length ? ', ...' : ''}` : '';
+          process.stdout.write(`${summary.name}: ${summary.type}${shape}${argmax}${values}\n`);
         }
         process.stdout.write(`ran in ${round(milliseconds)} ms\n`);
         if (written.length > 0) process.stdout.write(`saved ${written.join(', ')}\n`);
@@ -72,8 +74,9 @@ const SHOWN = 10;
 
 function summarize(name: string, value: Value): OutputSummary {
   if (!(value instanceof Tensor)) {
-    const kind = value === null ? 'empty optional' : `sequence of ${value.length}`;
-    return { name, type: kind, dims: [], size: 0, values: [] };
+    if (value === null) return { name, type: 'empty optional', dims: [], size: 0, values: [] };
+    const items = value.map((item) => (item instanceof Tensor ? `${item.type}[${item.dims.join(', ')}]` : Array.isArray(item) ? 'sequence' : 'empty optional'));
+    return { name, type: `sequence of ${value.length}`, dims: [], size: items.length, values: items };
   }
   const summary: OutputSummary = { name, type: value.type, dims: [...value.dims], size: value.size, values: [] };
   if (value.type === 'string') {
@@ -92,7 +95,7 @@ function summarize(name: string, value: Value): OutputSummary {
 }
 
 function formatValues(values: (number | string)[]): string {
-  return values.map((value) => (typeof value === 'number' ? Number(value.toPrecision(6)).toString() : JSON.stringify(value))).join(', ');
+  return values.map((value) => (typeof value === 'number' ? Number(value.toPrecision(6)).toString() : value)).join(', ');
 }
 
 function round(milliseconds: number): number {

@@ -1,18 +1,24 @@
 import { EdgerunError } from './errors.js';
 import { DATA_TYPES, arrayLengthFor, isDataType, writeNumbers, type DataType, type TensorData } from './dtype.js';
 
-const TYPE_OF_ARRAY = new Map<unknown, DataType>([
-  [Float32Array, 'float32'],
-  [Float64Array, 'float64'],
-  [Int8Array, 'int8'],
-  [Uint8Array, 'uint8'],
-  [Int16Array, 'int16'],
-  [Uint16Array, 'uint16'],
-  [Int32Array, 'int32'],
-  [Uint32Array, 'uint32'],
-  [BigInt64Array, 'int64'],
-  [BigUint64Array, 'uint64'],
+const TYPE_OF_ARRAY = new Map<string, DataType>([
+  ['Float32Array', 'float32'],
+  ['Float64Array', 'float64'],
+  ['Int8Array', 'int8'],
+  ['Uint8Array', 'uint8'],
+  ['Int16Array', 'int16'],
+  ['Uint16Array', 'uint16'],
+  ['Int32Array', 'int32'],
+  ['Uint32Array', 'uint32'],
+  ['BigInt64Array', 'int64'],
+  ['BigUint64Array', 'uint64'],
 ]);
+
+/** The typed array's class name, from its tag rather than `instanceof`, so arrays from another realm
+ * (an iframe, a worker, a vm context) are recognised too. */
+function arrayKind(data: unknown): string {
+  return Object.prototype.toString.call(data).slice(8, -1);
+}
 
 export function elementCount(dims: readonly number[]): number {
   let count = 1;
@@ -48,7 +54,7 @@ export class Tensor {
     } else {
       data = typeOrData;
       dims = dataOrDims as readonly number[] | undefined;
-      const inferred = Array.isArray(data) ? 'string' : TYPE_OF_ARRAY.get((data as object)?.constructor);
+      const inferred = Array.isArray(data) ? 'string' : TYPE_OF_ARRAY.get(arrayKind(data));
       if (!inferred) throw new EdgerunError('INVALID_ARGUMENT', 'tensor data must be a typed array or a string[]');
       type = inferred;
     }
@@ -87,7 +93,7 @@ function coerceData(type: DataType, data: unknown): TensorData {
     if (Array.isArray(data) && data.every((item) => typeof item === 'string')) return data as string[];
     throw new EdgerunError('TYPE_MISMATCH', 'string tensor data must be a string[]');
   }
-  if (data instanceof expected) return data as TensorData;
+  if (arrayKind(data) === expected.name) return data as TensorData;
   if (Array.isArray(data)) {
     if (type === 'int64' || type === 'uint64') {
       const values = (data as (number | bigint)[]).map((value) => BigInt(value));
@@ -97,6 +103,6 @@ function coerceData(type: DataType, data: unknown): TensorData {
   }
   throw new EdgerunError(
     'TYPE_MISMATCH',
-    `${type} tensor data must be a ${expected.name}, got ${(data as object).constructor?.name ?? typeof data}`,
+    `${type} tensor data must be a ${expected.name}, got ${arrayKind(data)}`,
   );
 }

@@ -72,21 +72,29 @@ export function broadcastShapes(...shapes: (readonly number[])[]): number[] {
  * Inputs whose shape already equals the output map to the identity.
  */
 export function broadcastOffsets(outDims: readonly number[], inDims: readonly number[]): Int32Array | undefined {
-  const total = elementCount(outDims);
   if (inDims.length === outDims.length && inDims.every((dim, i) => dim === outDims[i])) return undefined;
   const rank = outDims.length;
   const padded = new Array<number>(rank - inDims.length).fill(1).concat(inDims);
   const inStrides = stridesOf(padded).map((stride, axis) => (padded[axis] === 1 ? 0 : stride));
-  const offsets = new Int32Array(total);
+  return walkOffsets(outDims, inStrides);
+}
+
+/**
+ * The flat offsets visited by walking `dims` in row-major order where a step along each axis moves
+ * `strides[axis]` elements: broadcasting (stride 0 on repeated axes), transposes, regrouping for reductions.
+ */
+export function walkOffsets(dims: readonly number[], strides: readonly number[]): Int32Array {
+  const rank = dims.length;
+  const offsets = new Int32Array(elementCount(dims));
   const counter = new Array<number>(rank).fill(0);
   let offset = 0;
-  for (let index = 0; index < total; index++) {
+  for (let index = 0; index < offsets.length; index++) {
     offsets[index] = offset;
     for (let axis = rank - 1; axis >= 0; axis--) {
       counter[axis]! += 1;
-      offset += inStrides[axis]!;
-      if (counter[axis]! < outDims[axis]!) break;
-      offset -= inStrides[axis]! * outDims[axis]!;
+      offset += strides[axis]!;
+      if (counter[axis]! < dims[axis]!) break;
+      offset -= strides[axis]! * dims[axis]!;
       counter[axis] = 0;
     }
   }
@@ -118,4 +126,42 @@ export function sameShapeAs(index = 0) {
 
 export function isTensor(value: unknown): value is Tensor {
   return value instanceof Tensor;
+}
+
+/** Float buffers for the float kernels: float32/float64 data used as-is, other types decoded once. */
+export type Floats = Float32Array | Float64Array;
+
+/** The elements as floats: float32/float64 data as-is (no copy), other numeric types decoded once. */
+export function floatsOf(tensor: Tensor): Floats {
+  if (tensor.type === 'float32') return tensor.data as Float32Array;
+  if (tensor.type === 'float64') return tensor.data as Float64Array;
+  return Float64Array.from(numbersOf(tensor));
+}
+
+/** A result buffer: float32 results are computed in float32, every other type in float64 and encoded last. */
+export function floatsFor(type: DataType, length: number): Floats {
+  return type === 'float32' ? new Float32Array(length) : new Float64Array(length);
+}
+
+/** A buffer of the same float type as `like`. */
+export function floatsLike(like: Floats, length: number): Floats {
+  return like instanceof Float32Array ? new Float32Array(length) : new Float64Array(length);
+}
+
+export function tensorOf(type: DataType, dims: readonly number[], values: Floats): Tensor {
+  if (type === 'float32' && values instanceof Float32Array) return new Tensor(type, values, dims);
+  if (type === 'float64' && values instanceof Float64Array) return new Tensor(type, values, dims);
+  return tensorFromNumbers(type, dims, values);
+}
+
+/** The shape of a tensor type when known. */
+export function shapeOf(type: ValueType | undefined): Dim[] | undefined {
+  return type?.kind === 'tensor' ? type.shape : undefined;
+}
+
+/** The product of values[from..to). */
+export function product(values: readonly number[], from = 0, to = values.length): number {
+  let result = 1;
+  for (let i = from; i < to; i++) result *= values[i]!;
+  return result;
 }

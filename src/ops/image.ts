@@ -347,25 +347,21 @@ const upsample7 = defineOp({
   },
 });
 
-const upsample9 = defineOp({
-  name: 'Upsample',
-  since: 9,
-  inputs: ['X', 'scales'],
-  outputs: ['Y'],
-  attributes: { mode: attr.string('nearest') },
-  infer: sameElementType,
-  kernel: (ctx) => [scalesOnlyKernel(ctx, ctx.tensor(0), numbersOf(ctx.tensor(1)), ctx.attrs.mode)],
-});
-
-const resize10 = defineOp({
-  name: 'Resize',
-  since: 10,
-  inputs: ['X', 'scales'],
-  outputs: ['Y'],
-  attributes: { mode: attr.string('nearest') },
-  infer: sameElementType,
-  kernel: (ctx) => [scalesOnlyKernel(ctx, ctx.tensor(0), numbersOf(ctx.tensor(1)), ctx.attrs.mode)],
-});
+/** Upsample 9 and Resize 10 are one op under two names: scales as an input, only the mode attribute. */
+const scalesInputOps: OpDef[] = [
+  { name: 'Upsample', since: 9 },
+  { name: 'Resize', since: 10 },
+].map(({ name, since }) =>
+  defineOp({
+    name,
+    since,
+    inputs: ['X', 'scales'],
+    outputs: ['Y'],
+    attributes: { mode: attr.string('nearest') },
+    infer: sameElementType,
+    kernel: (ctx) => [scalesOnlyKernel(ctx, ctx.tensor(0), numbersOf(ctx.tensor(1)), ctx.attrs.mode)],
+  }),
+);
 
 // ---------------------------------------------------------------------------------------------------
 // GridSample and AffineGrid
@@ -592,12 +588,8 @@ const affineGrid = defineOp({
 
 export const ops: OpDef[] = [
   upsample7,
-  upsample9,
-  resize10,
-  resize(11),
-  resize(13),
-  resize(18),
-  resize(19),
+  ...scalesInputOps,
+  ...[11, 13, 18, 19].map(resize),
   gridSample(16, 'bilinear'),
   gridSample(20, 'linear'),
   affineGrid,

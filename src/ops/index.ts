@@ -1,14 +1,17 @@
 import { registerOp } from './registry.js';
 import { ops as cast } from './cast.js';
 import { ops as controlFlow } from './control-flow.js';
+import { ops as conv } from './conv.js';
 import { ops as generate } from './generate.js';
 import { ops as image } from './image.js';
 import { ops as indexing } from './indexing.js';
 import { ops as loss } from './loss.js';
 import { ops as mathBinary } from './math-binary.js';
 import { ops as mathUnary } from './math-unary.js';
+import { ops as matmul } from './matmul.js';
 import { ops as ml } from './ml.js';
-import { ops as nn } from './nn.js';
+import { ops as normalization } from './normalization.js';
+import { ops as pool } from './pool.js';
 import { ops as quantize } from './quantize.js';
 import { ops as random } from './random.js';
 import { ops as reduce } from './reduce.js';
@@ -23,14 +26,17 @@ import { ops as training } from './training.js';
 registerOp(
   ...cast,
   ...controlFlow,
+  ...conv,
   ...generate,
   ...image,
   ...indexing,
   ...loss,
   ...mathBinary,
   ...mathUnary,
+  ...matmul,
   ...ml,
-  ...nn,
+  ...normalization,
+  ...pool,
   ...quantize,
   ...random,
   ...reduce,

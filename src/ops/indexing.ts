@@ -1,4 +1,4 @@
-import { defineOp, attr, type OpDef } from './registry.js';
+import { defineOp, attr, type OpDef, type ResolvedAttrs } from './registry.js';
 import { integersOf, normalizeAxis, numbersOf, scalarOf, stridesOf, tensorFromNumbers, tensorType } from './common.js';
 import { allocate, type BigIntArray, type DataType, type TensorData } from '../core/dtype.js';
 import type { ValueType } from '../core/graph.js';
@@ -63,6 +63,29 @@ function int64Tensor(dims: readonly number[], values: readonly number[]): Tensor
   return new Tensor('int64', BigInt64Array.from(values, (value) => BigInt(value)), dims);
 }
 
+/** A tensor of `outDims` made of the `sliceSize`-element runs of `input` that begin at each of `starts`, in order. */
+function copySlices(input: Tensor, starts: ArrayLike<number>, sliceSize: number, outDims: readonly number[]): Tensor {
+  const source = elementsOf(input.data);
+  const outData = allocate(input.type, starts.length * sliceSize);
+  const target = elementsOf(outData);
+  let written = 0;
+  for (let s = 0; s < starts.length; s++) {
+    const start = starts[s]!;
+    for (let i = 0; i < sliceSize; i++) target[written++] = source[start + i];
+  }
+  return new Tensor(input.type, outData, outDims);
+}
+
+/** The slices at positions `picks` along `axis` of `input` viewed with `dims`, in that order, as a tensor of `outDims`. */
+function pickAlongAxis(input: Tensor, dims: readonly number[], axis: number, picks: readonly number[], outDims: readonly number[]): Tensor {
+  const axisDim = dims[axis]!;
+  const outer = product(dims, 0, axis);
+  const inner = product(dims, axis + 1);
+  const starts: number[] = [];
+  for (let o = 0; o < outer; o++) for (const pick of picks) starts.push((o * axisDim + pick) * inner);
+  return copySlices(input, starts, inner, outDims);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Gather family
 
@@ -71,20 +94,8 @@ function gather(data: Tensor, indices: Tensor, axisAttr: number): Tensor {
   const axis = normalizeAxis(axisAttr, rank);
   const axisDim = data.dims[axis]!;
   const picks = integersOf(indices).map((index) => resolveIndex(index, axisDim, 'Gather indices'));
-  const outer = product(data.dims, 0, axis);
-  const inner = product(data.dims, axis + 1);
   const outDims = [...data.dims.slice(0, axis), ...indices.dims, ...data.dims.slice(axis + 1)];
-  const source = elementsOf(data.data);
-  const outData = allocate(data.type, elementCount(outDims));
-  const target = elementsOf(outData);
-  let written = 0;
-  for (let o = 0; o < outer; o++) {
-    for (const pick of picks) {
-      const start = (o * axisDim + pick) * inner;
-      for (let i = 0; i < inner; i++) target[written++] = source[start + i];
-    }
-  }
-  return new Tensor(data.type, outData, outDims);
+  return pickAlongAxis(data, data.dims, axis, picks, outDims);
 }
 
 /**
@@ -167,12 +178,7 @@ function gatherElementsOp(since: number): OpDef {
       const data = tensor(0);
       const indices = tensor(1);
       const axis = normalizeAxis(attrs.axis, data.dims.length);
-      const offsets = elementOffsets(data.dims, indices, axis, 'GatherElements');
-      const source = elementsOf(data.data);
-      const outData = allocate(data.type, offsets.length);
-      const target = elementsOf(outData);
-      for (let i = 0; i < offsets.length; i++) target[i] = source[offsets[i]!];
-      return [new Tensor(data.type, outData, indices.dims)];
+      return [copySlices(data, elementOffsets(data.dims, indices, axis, 'GatherElements'), 1, indices.dims)];
     },
   });
 }
@@ -192,14 +198,7 @@ function gatherNdOp(since: number): OpDef {
       const { starts, sliceSize } = ndSliceStarts(data.dims, indices, batchDims, 'GatherND');
       const tupleLength = indices.dims[indices.dims.length - 1]!;
       const outDims = [...indices.dims.slice(0, -1), ...data.dims.slice(batchDims + tupleLength)];
-      const source = elementsOf(data.data);
-      const outData = allocate(data.type, starts.length * sliceSize);
-      const target = elementsOf(outData);
-      let written = 0;
-      for (const start of starts) {
-        for (let i = 0; i < sliceSize; i++) target[written++] = source[start + i];
-      }
-      return [new Tensor(data.type, outData, outDims)];
+      return [copySlices(data, starts, sliceSize, outDims)];
     },
   });
 }
@@ -346,23 +345,10 @@ function compressOp(since: number): OpDef {
       const flat = attrs.axis === undefined;
       const dims = flat ? [input.size] : input.dims;
       const axis = flat ? 0 : normalizeAxis(attrs.axis!, dims.length);
-      const axisDim = dims[axis]!;
       const kept: number[] = [];
-      for (let i = 0; i < Math.min(axisDim, condition.length); i++) if (condition[i]) kept.push(i);
-      const outer = product(dims, 0, axis);
-      const inner = product(dims, axis + 1);
+      for (let i = 0; i < Math.min(dims[axis]!, condition.length); i++) if (condition[i]) kept.push(i);
       const outDims = [...dims.slice(0, axis), kept.length, ...dims.slice(axis + 1)];
-      const source = elementsOf(input.data);
-      const outData = allocate(input.type, elementCount(outDims));
-      const target = elementsOf(outData);
-      let written = 0;
-      for (let o = 0; o < outer; o++) {
-        for (const index of kept) {
-          const start = (o * axisDim + index) * inner;
-          for (let i = 0; i < inner; i++) target[written++] = source[start + i];
-        }
-      }
-      return [new Tensor(input.type, outData, outDims)];
+      return [pickAlongAxis(input, dims, axis, kept, outDims)];
     },
   });
 }
@@ -794,9 +780,19 @@ const roiAlignAttributes = {
   spatial_scale: attr.float(1),
 };
 
-function roiAlignMode(mode: string): 'avg' | 'max' {
-  if (mode === 'avg' || mode === 'max') return mode;
-  throw new EdgerunError('INVALID_ATTRIBUTE', `RoiAlign: mode must be avg or max, got '${mode}'`);
+/** The kernel settings from the attributes both versions share. */
+function roiAlignSettings(attrs: ResolvedAttrs<typeof roiAlignAttributes>, halfPixel: boolean): RoiAlignSettings {
+  if (attrs.mode !== 'avg' && attrs.mode !== 'max') {
+    throw new EdgerunError('INVALID_ATTRIBUTE', `RoiAlign: mode must be avg or max, got '${attrs.mode}'`);
+  }
+  return {
+    mode: attrs.mode,
+    outputHeight: attrs.output_height,
+    outputWidth: attrs.output_width,
+    samplingRatio: attrs.sampling_ratio,
+    spatialScale: attrs.spatial_scale,
+    halfPixel,
+  };
 }
 
 const roiAlignOps: OpDef[] = [
@@ -807,16 +803,7 @@ const roiAlignOps: OpDef[] = [
     outputs: ['Y'],
     attributes: roiAlignAttributes,
     infer: dtypeOfInput(0),
-    kernel: ({ tensor, attrs }) => [
-      roiAlign(tensor(0), tensor(1), tensor(2), {
-        mode: roiAlignMode(attrs.mode),
-        outputHeight: attrs.output_height,
-        outputWidth: attrs.output_width,
-        samplingRatio: attrs.sampling_ratio,
-        spatialScale: attrs.spatial_scale,
-        halfPixel: false,
-      }),
-    ],
+    kernel: ({ tensor, attrs }) => [roiAlign(tensor(0), tensor(1), tensor(2), roiAlignSettings(attrs, false))],
   }),
   defineOp({
     name: 'RoiAlign',
@@ -830,50 +817,27 @@ const roiAlignOps: OpDef[] = [
       if (transform !== 'half_pixel' && transform !== 'output_half_pixel') {
         throw new EdgerunError('INVALID_ATTRIBUTE', `RoiAlign: coordinate_transformation_mode must be half_pixel or output_half_pixel, got '${transform}'`);
       }
-      return [
-        roiAlign(tensor(0), tensor(1), tensor(2), {
-          mode: roiAlignMode(attrs.mode),
-          outputHeight: attrs.output_height,
-          outputWidth: attrs.output_width,
-          samplingRatio: attrs.sampling_ratio,
-          spatialScale: attrs.spatial_scale,
-          halfPixel: transform === 'half_pixel',
-        }),
-      ];
+      return [roiAlign(tensor(0), tensor(1), tensor(2), roiAlignSettings(attrs, transform === 'half_pixel'))];
     },
   }),
 ];
 
 // ---------------------------------------------------------------------------------------------------------
 
+// Versioned ops as data: each op's opset versions, all with the same schema and kernel.
 export const ops: OpDef[] = [
-  gatherOp(1),
-  gatherOp(11),
-  gatherOp(13),
-  gatherElementsOp(11),
-  gatherElementsOp(13),
-  gatherNdOp(11),
-  gatherNdOp(12),
-  gatherNdOp(13),
+  ...[1, 11, 13].map(gatherOp),
+  ...[11, 13].map(gatherElementsOp),
+  ...[11, 12, 13].map(gatherNdOp),
   scatterOp,
-  scatterElementsOp(11),
-  scatterElementsOp(13),
-  scatterElementsOp(16),
-  scatterElementsOp(18),
-  scatterNdOp(11),
-  scatterNdOp(13),
-  scatterNdOp(16),
-  scatterNdOp(18),
-  compressOp(9),
-  compressOp(11),
-  nonZeroOp(9),
-  nonZeroOp(13),
+  ...[11, 13, 16, 18].map(scatterElementsOp),
+  ...[11, 13, 16, 18].map(scatterNdOp),
+  ...[9, 11].map(compressOp),
+  ...[9, 13].map(nonZeroOp),
   triluOp,
-  oneHotOp(9),
-  oneHotOp(11),
+  ...[9, 11].map(oneHotOp),
   reverseSequenceOp,
   uniqueOp,
-  nonMaxSuppressionOp(10),
-  nonMaxSuppressionOp(11),
+  ...[10, 11].map(nonMaxSuppressionOp),
   ...roiAlignOps,
 ];

@@ -52,6 +52,53 @@ function alignLegacy(a: Tensor, b: Tensor, broadcast: number, axis: number | und
   return new Tensor(b.type, b.data, [...new Array<number>(start).fill(1), ...b.dims, ...new Array<number>(trailing).fill(1)]);
 }
 
+type Binary = (a: Tensor, b: Tensor) => Tensor;
+
+interface BinaryForms {
+  /** Opset of the numpy-broadcasting form. */
+  since?: number;
+  /** Whether the op also has the opset-1 form with the `broadcast`/`axis` attributes. */
+  legacy?: boolean;
+  inputs?: readonly string[];
+  outputs?: readonly string[];
+  /** Output element type when it is not the first input's. */
+  outType?: 'bool';
+}
+
+/** Output type inference of a numpy-broadcast op from its first two inputs. */
+function inferBroadcast(outType?: 'bool') {
+  return ({ inputTypes }: { inputTypes: readonly (ValueType | undefined)[] }) => [broadcastType(inputTypes[0], inputTypes[0], inputTypes[1], outType)];
+}
+
+/** The opset-1 form of a binary op: B aligned onto A by the legacy `broadcast`/`axis` attributes; no shape inference. */
+function legacyForm(name: string, inputs: readonly string[], outputs: readonly string[], apply: Binary): OpDef {
+  return defineOp({
+    name,
+    since: 1,
+    inputs,
+    outputs,
+    attributes: legacyAttributes,
+    kernel: ({ tensor, attrs }) => {
+      const a = tensor(0);
+      return [apply(a, alignLegacy(a, tensor(1), attrs.broadcast, attrs.axis))];
+    },
+  });
+}
+
+/** A binary op with numpy broadcasting from `since` (7 by default), preceded by its legacy form unless `legacy` is false. */
+function binaryOps(name: string, apply: Binary, forms: BinaryForms = {}): OpDef[] {
+  const { since = 7, legacy = true, inputs = ['A', 'B'], outputs = ['C'], outType } = forms;
+  const modern = defineOp({
+    name,
+    since,
+    inputs,
+    outputs,
+    infer: inferBroadcast(outType),
+    kernel: ({ tensor }) => [apply(tensor(0), tensor(1))],
+  });
+  return legacy ? [legacyForm(name, inputs, outputs, apply), modern] : [modern];
+}
+
 // ---- Arithmetic: output has A's type ----
 
 interface Arithmetic {
@@ -78,28 +125,7 @@ function arithmetic(a: Tensor, b: Tensor, fns: Arithmetic): Tensor {
 
 /** Registers the op from opset 1 with the legacy broadcast attributes and from opset 7 with numpy broadcasting. */
 function arithmeticOp(name: string, fns: Arithmetic, since = 7, legacy = true): OpDef[] {
-  const infer = ({ inputTypes }: { inputTypes: readonly (ValueType | undefined)[] }) => [broadcastType(inputTypes[0], inputTypes[0], inputTypes[1])];
-  const modern = defineOp({
-    name,
-    since,
-    inputs: ['A', 'B'],
-    outputs: ['C'],
-    infer,
-    kernel: ({ tensor }) => [arithmetic(tensor(0), tensor(1), fns)],
-  });
-  if (!legacy) return [modern];
-  const old = defineOp({
-    name,
-    since: 1,
-    inputs: ['A', 'B'],
-    outputs: ['C'],
-    attributes: legacyAttributes,
-    kernel: ({ tensor, attrs }) => {
-      const a = tensor(0);
-      return [arithmetic(a, alignLegacy(a, tensor(1), attrs.broadcast, attrs.axis), fns)];
-    },
-  });
-  return [old, modern];
+  return binaryOps(name, (a, b) => arithmetic(a, b, fns), { since, legacy });
 }
 
 /** Integer division truncates toward zero like C; the typed-array store truncates the number path. */
@@ -115,7 +141,7 @@ function modOp(): OpDef {
     inputs: ['A', 'B'],
     outputs: ['C'],
     attributes: { fmod: attr.int(0) },
-    infer: ({ inputTypes }) => [broadcastType(inputTypes[0], inputTypes[0], inputTypes[1])],
+    infer: inferBroadcast(),
     kernel: ({ tensor, attrs }) => {
       const truncated = attrs.fmod === 1;
       return [
@@ -167,27 +193,7 @@ function power(base: Tensor, exponent: Tensor): Tensor {
   return tensorFromNumbers(base.type, dims, out);
 }
 
-const powOps: OpDef[] = [
-  defineOp({
-    name: 'Pow',
-    since: 1,
-    inputs: ['X', 'Y'],
-    outputs: ['Z'],
-    attributes: legacyAttributes,
-    kernel: ({ tensor, attrs }) => {
-      const x = tensor(0);
-      return [power(x, alignLegacy(x, tensor(1), attrs.broadcast, attrs.axis))];
-    },
-  }),
-  defineOp({
-    name: 'Pow',
-    since: 7,
-    inputs: ['X', 'Y'],
-    outputs: ['Z'],
-    infer: ({ inputTypes }) => [broadcastType(inputTypes[0], inputTypes[0], inputTypes[1])],
-    kernel: ({ tensor }) => [power(tensor(0), tensor(1))],
-  }),
-];
+const powOps = binaryOps('Pow', power, { inputs: ['X', 'Y'], outputs: ['Z'] });
 
 // ---- Bitwise ops on integers; typed-array stores wrap results into the type's range ----
 
@@ -198,7 +204,7 @@ function bitShift(): OpDef {
     inputs: ['X', 'Y'],
     outputs: ['Z'],
     attributes: { direction: attr.string('') },
-    infer: ({ inputTypes }) => [broadcastType(inputTypes[0], inputTypes[0], inputTypes[1])],
+    infer: inferBroadcast(),
     kernel: ({ tensor, attrs, fail }) => {
       if (attrs.direction !== 'LEFT' && attrs.direction !== 'RIGHT') fail('INVALID_ATTRIBUTE', `direction must be 'LEFT' or 'RIGHT', got '${attrs.direction}'`);
       const left = attrs.direction === 'LEFT';
@@ -225,27 +231,7 @@ function comparison(a: Tensor, b: Tensor, test: (x: Scalar, y: Scalar) => boolea
 }
 
 function comparisonOps(name: string, test: (x: Scalar, y: Scalar) => boolean, since = 7, legacy = true): OpDef[] {
-  const modern = defineOp({
-    name,
-    since,
-    inputs: ['A', 'B'],
-    outputs: ['C'],
-    infer: ({ inputTypes }) => [broadcastType(inputTypes[0], inputTypes[0], inputTypes[1], 'bool')],
-    kernel: ({ tensor }) => [comparison(tensor(0), tensor(1), test)],
-  });
-  if (!legacy) return [modern];
-  const old = defineOp({
-    name,
-    since: 1,
-    inputs: ['A', 'B'],
-    outputs: ['C'],
-    attributes: legacyAttributes,
-    kernel: ({ tensor, attrs }) => {
-      const a = tensor(0);
-      return [comparison(a, alignLegacy(a, tensor(1), attrs.broadcast, attrs.axis), test)];
-    },
-  });
-  return [old, modern];
+  return binaryOps(name, (a, b) => comparison(a, b, test), { since, legacy, outType: 'bool' });
 }
 
 /** Mean is defined for floating-point types only, so the number path suffices. */

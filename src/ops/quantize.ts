@@ -1,10 +1,12 @@
 import { EdgerunError } from '../core/errors.js';
 import { dataTypeFromOnnx, isFloatType, writeNumbers, type DataType } from '../core/dtype.js';
-import type { Dim, ValueType } from '../core/graph.js';
+import type { ValueType } from '../core/graph.js';
 import { float16ToNumber, numberToFloat16, roundHalfEven } from '../core/numeric.js';
 import { Tensor, elementCount } from '../core/tensor.js';
 import { defineOp, attr, type OpDef, type KernelContext } from './registry.js';
-import { broadcastOffsets, broadcastShapes, normalizeAxis, numbersOf, stridesOf, tensorFromNumbers, tensorType } from './common.js';
+import { broadcastOffsets, normalizeAxis, numbersOf, shapeOf, tensorFromNumbers, tensorType } from './common.js';
+import { CONV_ATTRIBUTES, convolution, type ConvAttrs } from './conv.js';
+import { matmul } from './matmul.js';
 
 /**
  * Linear quantization: QuantizeLinear / DequantizeLinear (per tensor, per axis, blocked), DynamicQuantizeLinear,
@@ -208,168 +210,7 @@ function spreadOver(dims: readonly number[], param: Tensor, perRow: boolean): (i
 }
 
 // ---------------------------------------------------------------------------------------------------------
-// Matrix product with numpy.matmul's rank rules
-
-interface NumericResult {
-  dims: number[];
-  values: Float64Array;
-}
-
-function matmul(a: Float64Array, aDims: readonly number[], b: Float64Array, bDims: readonly number[]): NumericResult {
-  if (aDims.length === 0 || bDims.length === 0) throw new EdgerunError('SHAPE_MISMATCH', 'matmul operands must have rank >= 1');
-  // A vector on the left is a single row, on the right a single column; the added axis is dropped after.
-  const left = aDims.length === 1 ? [1, aDims[0]!] : aDims;
-  const right = bDims.length === 1 ? [bDims[0]!, 1] : bDims;
-  const m = left[left.length - 2]!;
-  const k = left[left.length - 1]!;
-  const n = right[right.length - 1]!;
-  if (right[right.length - 2] !== k) {
-    throw new EdgerunError('SHAPE_MISMATCH', `matmul inner dimensions differ: [${aDims.join(', ')}] x [${bDims.join(', ')}]`);
-  }
-  const batchDims = broadcastShapes(left.slice(0, -2), right.slice(0, -2));
-  const batches = elementCount(batchDims);
-  const leftBatches = broadcastOffsets(batchDims, left.slice(0, -2));
-  const rightBatches = broadcastOffsets(batchDims, right.slice(0, -2));
-  const out = new Float64Array(batches * m * n);
-  for (let batch = 0; batch < batches; batch++) {
-    const aStart = (leftBatches ? leftBatches[batch]! : batch) * m * k;
-    const bStart = (rightBatches ? rightBatches[batch]! : batch) * k * n;
-    const outStart = batch * m * n;
-    for (let row = 0; row < m; row++) {
-      for (let inner = 0; inner < k; inner++) {
-        const aValue = a[aStart + row * k + inner]!;
-        if (aValue === 0) continue;
-        const bRow = bStart + inner * n;
-        const outRow = outStart + row * n;
-        for (let col = 0; col < n; col++) out[outRow + col]! += aValue * b[bRow + col]!;
-      }
-    }
-  }
-  const dims = [...batchDims];
-  if (aDims.length > 1) dims.push(m);
-  if (bDims.length > 1) dims.push(n);
-  return { dims, values: out };
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// N-dimensional grouped convolution on zero-point-adjusted integers (padding contributes zero)
-
-interface ConvAttrs {
-  auto_pad: string;
-  dilations: number[] | undefined;
-  group: number;
-  kernel_shape: number[] | undefined;
-  pads: number[] | undefined;
-  strides: number[] | undefined;
-}
-
-const CONV_ATTRIBUTES = {
-  auto_pad: attr.string('NOTSET'),
-  dilations: attr.ints(),
-  group: attr.int(1),
-  kernel_shape: attr.ints(),
-  pads: attr.ints(),
-  strides: attr.ints(),
-};
-
-interface ConvGeometry {
-  inSpatial: number[];
-  kernel: number[];
-  outSpatial: number[];
-  strides: number[];
-  dilations: number[];
-  padsBegin: number[];
-}
-
-function convGeometry(xDims: readonly number[], wDims: readonly number[], attrs: ConvAttrs): ConvGeometry {
-  const inSpatial = xDims.slice(2);
-  const rank = inSpatial.length;
-  const kernel = attrs.kernel_shape ?? wDims.slice(2);
-  const strides = attrs.strides ?? new Array<number>(rank).fill(1);
-  const dilations = attrs.dilations ?? new Array<number>(rank).fill(1);
-  const pads = attrs.pads ?? new Array<number>(rank * 2).fill(0);
-  const padsBegin: number[] = [];
-  const outSpatial: number[] = [];
-  for (let d = 0; d < rank; d++) {
-    const extent = (kernel[d]! - 1) * dilations[d]! + 1;
-    let begin = pads[d]!;
-    let end = pads[d + rank]!;
-    if (attrs.auto_pad === 'VALID') {
-      begin = 0;
-      end = 0;
-    } else if (attrs.auto_pad === 'SAME_UPPER' || attrs.auto_pad === 'SAME_LOWER') {
-      const wanted = Math.ceil(inSpatial[d]! / strides[d]!);
-      const total = Math.max(0, (wanted - 1) * strides[d]! + extent - inSpatial[d]!);
-      begin = attrs.auto_pad === 'SAME_UPPER' ? Math.floor(total / 2) : Math.ceil(total / 2);
-      end = total - begin;
-    }
-    padsBegin.push(begin);
-    outSpatial.push(Math.floor((inSpatial[d]! + begin + end - extent) / strides[d]!) + 1);
-  }
-  return { inSpatial, kernel, outSpatial, strides, dilations, padsBegin };
-}
-
-/** All coordinates of a box of `dims`, row-major, flattened (rank numbers per point). */
-function coordinatesOf(dims: readonly number[]): Int32Array {
-  const rank = dims.length;
-  const count = elementCount(dims);
-  const coords = new Int32Array(count * rank);
-  const strides = stridesOf(dims);
-  for (let index = 0; index < count; index++) {
-    for (let d = 0; d < rank; d++) coords[index * rank + d] = Math.floor(index / strides[d]!) % dims[d]!;
-  }
-  return coords;
-}
-
-function convolve(x: Float64Array, xDims: readonly number[], w: Float64Array, wDims: readonly number[], attrs: ConvAttrs): NumericResult {
-  const [batches, channels] = xDims as [number, number];
-  const [filters, groupChannels] = wDims as [number, number];
-  const group = attrs.group;
-  if (channels !== groupChannels * group || filters % group !== 0) {
-    throw new EdgerunError('SHAPE_MISMATCH', `conv input [${xDims.join(', ')}] and weights [${wDims.join(', ')}] do not match group ${group}`);
-  }
-  const geometry = convGeometry(xDims, wDims, attrs);
-  const { inSpatial, kernel, outSpatial, strides, dilations, padsBegin } = geometry;
-  const rank = inSpatial.length;
-  const inSize = elementCount(inSpatial);
-  const kernelSize = elementCount(kernel);
-  const outSize = elementCount(outSpatial);
-  const inStrides = stridesOf(inSpatial);
-  const outCoords = coordinatesOf(outSpatial);
-  const kernelCoords = coordinatesOf(kernel);
-  const filtersPerGroup = filters / group;
-  const out = new Float64Array(batches * filters * outSize);
-  const origin = new Int32Array(rank);
-  for (let n = 0; n < batches; n++) {
-    for (let f = 0; f < filters; f++) {
-      const firstChannel = Math.floor(f / filtersPerGroup) * groupChannels;
-      const outStart = (n * filters + f) * outSize;
-      for (let o = 0; o < outSize; o++) {
-        for (let d = 0; d < rank; d++) origin[d] = outCoords[o * rank + d]! * strides[d]! - padsBegin[d]!;
-        let sum = 0;
-        for (let kIndex = 0; kIndex < kernelSize; kIndex++) {
-          let inOffset = 0;
-          let inside = true;
-          for (let d = 0; d < rank; d++) {
-            const position = origin[d]! + kernelCoords[kIndex * rank + d]! * dilations[d]!;
-            if (position < 0 || position >= inSpatial[d]!) {
-              inside = false;
-              break;
-            }
-            inOffset += position * inStrides[d]!;
-          }
-          if (!inside) continue;
-          for (let c = 0; c < groupChannels; c++) {
-            const xValue = x[(n * channels + firstChannel + c) * inSize + inOffset]!;
-            sum += xValue * w[(f * groupChannels + c) * kernelSize + kIndex]!;
-          }
-        }
-        out[outStart + o] = sum;
-      }
-    }
-  }
-  return { dims: [batches, filters, ...outSpatial], values: out };
-}
+// Zero points of convolution operands (the convolution itself is conv.ts', on zero-point-adjusted integers)
 
 /** A weight zero point / scale is per tensor or one value per output channel (axis 0 of W). */
 function perFilter(param: Tensor, filters: number, what: string): (filter: number) => number {
@@ -398,6 +239,32 @@ function scalarZeroPoint(ctx: KernelContext<unknown>, index: number, what: strin
 }
 
 // ---------------------------------------------------------------------------------------------------------
+// Integer products of zero-point-adjusted operands (matmul.ts' and conv.ts' float kernels, run in float64)
+
+/**
+ * The integer product (A - a_zero_point)·(B - b_zero_point). A is input 0 and a_zero_point input 2 in both
+ * layouts: (A, B, a_zero_point, b_zero_point) of MatMulInteger and (a, a_scale, a_zero_point, b, b_scale,
+ * b_zero_point, ...) of QLinearMatMul; B and b_zero_point are at `bIndex` and `bZeroPointIndex`.
+ */
+function integerMatMul(ctx: KernelContext<unknown>, bIndex: number, bZeroPointIndex: number) {
+  const a = ctx.tensor(0);
+  const b = ctx.tensor(bIndex);
+  const aAdjusted = subtractZeroPoint(numbersOf(a), a.dims, ctx.optionalTensor(2), true);
+  const bAdjusted = subtractZeroPoint(numbersOf(b), b.dims, ctx.optionalTensor(bZeroPointIndex), false);
+  return matmul(aAdjusted, a.dims, bAdjusted, b.dims, ctx.fail);
+}
+
+/** (X - x_zero_point) convolved with (W - w_zero_point), the inputs laid out as integerMatMul's. */
+function integerConv(ctx: KernelContext<ConvAttrs>, wIndex: number, wZeroPointIndex: number) {
+  const x = ctx.tensor(0);
+  const w = ctx.tensor(wIndex);
+  const xZeroPoint = scalarZeroPoint(ctx, 2, 'x_zero_point');
+  const xAdjusted = Float64Array.from(numbersOf(x), (value) => value - xZeroPoint);
+  const wAdjusted = weightsMinusZeroPoint(w, ctx.optionalTensor(wZeroPointIndex));
+  return convolution(xAdjusted, x.dims, wAdjusted, w.dims, ctx.attrs, ctx.fail);
+}
+
+// ---------------------------------------------------------------------------------------------------------
 // Requantizing an integer accumulator: y = saturate(round(acc * a_scale * b_scale / y_scale) + y_zero_point)
 
 /** The combined multiplier a_scale * b_scale / y_scale, computed in the scales' float type as onnx does. */
@@ -405,59 +272,65 @@ function requantizeMultiplier(aScale: number, bScale: number, yScale: number, sc
   return roundToFloatType(roundToFloatType(aScale * bScale, scaleType) / yScale, scaleType);
 }
 
-function qlinearMatMul(ctx: KernelContext<unknown>): Tensor {
-  const a = ctx.tensor(0);
-  const aScale = ctx.tensor(1);
-  const b = ctx.tensor(3);
-  const bScale = ctx.tensor(4);
-  const yScale = ctx.tensor(6);
-  const yZeroPoint = ctx.tensor(7);
-  const product = matmul(
-    subtractZeroPoint(numbersOf(a), a.dims, ctx.optionalTensor(2), true),
-    a.dims,
-    subtractZeroPoint(numbersOf(b), b.dims, ctx.optionalTensor(5), false),
-    b.dims,
-  );
-  const aScaleAt = spreadOver(product.dims, aScale, true);
-  const bScaleAt = spreadOver(product.dims, bScale, false);
-  const yScaleAt = spreadOver(product.dims, yScale, false);
-  const yZeroPointAt = spreadOver(product.dims, yZeroPoint, false);
-  const range = integerRange(yZeroPoint.type);
-  const out = new Float64Array(product.values.length);
-  for (let i = 0; i < out.length; i++) {
-    const multiplier = requantizeMultiplier(aScaleAt(i), bScaleAt(i), yScaleAt(i), aScale.type);
-    out[i] = saturateToInteger(product.values[i]! * multiplier, yZeroPointAt(i), range);
-  }
-  return tensorFromNumbers(yZeroPoint.type, product.dims, out);
+/** Per output element: the scales of the two operands, y_scale and y_zero_point. */
+interface Requantization {
+  scaleType: DataType;
+  aScaleAt(index: number): number;
+  bScaleAt(index: number): number;
+  yScaleAt(index: number): number;
+  yZeroPoint: Tensor;
+  yZeroPointAt(index: number): number;
 }
 
-function qlinearConv(ctx: KernelContext<ConvAttrs>): Tensor {
-  const x = ctx.tensor(0);
-  const xScale = ctx.tensor(1);
-  const w = ctx.tensor(3);
-  const wScale = ctx.tensor(4);
-  const yScale = ctx.tensor(6);
-  const yZeroPoint = ctx.tensor(7);
-  const bias = ctx.optionalTensor(8);
-  const xZeroPoint = scalarZeroPoint(ctx, 2, 'x_zero_point');
-  const xAdjusted = Float64Array.from(numbersOf(x), (value) => value - xZeroPoint);
-  const result = convolve(xAdjusted, x.dims, weightsMinusZeroPoint(w, ctx.optionalTensor(5)), w.dims, ctx.attrs);
-  const filters = w.dims[0]!;
-  const wScaleOf = perFilter(wScale, filters, 'w_scale');
-  const biases = bias ? numbersOf(bias) : undefined;
-  const xScaleValue = numbersOf(xScale)[0]!;
-  const yScaleValue = numbersOf(yScale)[0]!;
-  const yZeroPointValue = numbersOf(yZeroPoint)[0]!;
-  const range = integerRange(yZeroPoint.type);
-  const outPerFilter = elementCount(result.dims.slice(2));
-  const out = result.values;
+/** Each integer accumulator requantized into y_zero_point's type. */
+function requantize({ dims, values }: { dims: number[]; values: ArrayLike<number> }, q: Requantization): Tensor {
+  const range = integerRange(q.yZeroPoint.type);
+  const out = new Float64Array(values.length);
   for (let i = 0; i < out.length; i++) {
-    const filter = Math.floor(i / outPerFilter) % filters;
-    const accumulator = out[i]! + (biases ? biases[filter]! : 0);
-    const multiplier = requantizeMultiplier(xScaleValue, wScaleOf(filter), yScaleValue, xScale.type);
-    out[i] = saturateToInteger(accumulator * multiplier, yZeroPointValue, range);
+    const multiplier = requantizeMultiplier(q.aScaleAt(i), q.bScaleAt(i), q.yScaleAt(i), q.scaleType);
+    out[i] = saturateToInteger(values[i]! * multiplier, q.yZeroPointAt(i), range);
   }
-  return tensorFromNumbers(yZeroPoint.type, result.dims, out);
+  return tensorFromNumbers(q.yZeroPoint.type, dims, out);
+}
+
+function qlinearMatMul(ctx: KernelContext<unknown>): Tensor {
+  const product = integerMatMul(ctx, 3, 5);
+  const aScale = ctx.tensor(1);
+  const yZeroPoint = ctx.tensor(7);
+  return requantize(product, {
+    scaleType: aScale.type,
+    aScaleAt: spreadOver(product.dims, aScale, true),
+    bScaleAt: spreadOver(product.dims, ctx.tensor(4), false),
+    yScaleAt: spreadOver(product.dims, ctx.tensor(6), false),
+    yZeroPoint,
+    yZeroPointAt: spreadOver(product.dims, yZeroPoint, false),
+  });
+}
+
+/** QLinearConv: x_scale, y_scale and y_zero_point are per tensor, w_scale per tensor or per output channel. */
+function qlinearConv(ctx: KernelContext<ConvAttrs>): Tensor {
+  const result = integerConv(ctx, 3, 5);
+  const filters = result.dims[1]!;
+  const outPerFilter = elementCount(result.dims.slice(2));
+  const filterOf = (index: number) => Math.floor(index / outPerFilter) % filters;
+  const bias = ctx.optionalTensor(8);
+  if (bias) {
+    const biases = numbersOf(bias);
+    for (let i = 0; i < result.values.length; i++) result.values[i]! += biases[filterOf(i)]!;
+  }
+  const xScale = ctx.tensor(1);
+  const wScaleOf = perFilter(ctx.tensor(4), filters, 'w_scale');
+  const [xScaleValue, yScaleValue] = [numbersOf(xScale)[0]!, numbersOf(ctx.tensor(6))[0]!];
+  const yZeroPoint = ctx.tensor(7);
+  const yZeroPointValue = numbersOf(yZeroPoint)[0]!;
+  return requantize(result, {
+    scaleType: xScale.type,
+    aScaleAt: () => xScaleValue,
+    bScaleAt: (i) => wScaleOf(filterOf(i)),
+    yScaleAt: () => yScaleValue,
+    yZeroPoint,
+    yZeroPointAt: () => yZeroPointValue,
+  });
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -471,10 +344,6 @@ function quantizeOutputType(inputTypes: readonly (ValueType | undefined)[]): Dat
 function dequantizeInfer({ inputTypes }: { inputTypes: readonly (ValueType | undefined)[] }): (ValueType | undefined)[] {
   const scaleType = inputTypes[1];
   return [scaleType?.kind === 'tensor' ? tensorType(scaleType.dtype, shapeOf(inputTypes[0])) : undefined];
-}
-
-function shapeOf(type: ValueType | undefined): Dim[] | undefined {
-  return type?.kind === 'tensor' ? type.shape : undefined;
 }
 
 export const ops: OpDef[] = [
@@ -555,14 +424,7 @@ export const ops: OpDef[] = [
     outputs: ['Y'],
     infer: () => [tensorType('int32')],
     kernel: (ctx) => {
-      const a = ctx.tensor(0);
-      const b = ctx.tensor(1);
-      const product = matmul(
-        subtractZeroPoint(numbersOf(a), a.dims, ctx.optionalTensor(2), true),
-        a.dims,
-        subtractZeroPoint(numbersOf(b), b.dims, ctx.optionalTensor(3), false),
-        b.dims,
-      );
+      const product = integerMatMul(ctx, 1, 3);
       return [tensorFromNumbers('int32', product.dims, product.values)];
     },
   }),
@@ -574,11 +436,7 @@ export const ops: OpDef[] = [
     attributes: CONV_ATTRIBUTES,
     infer: () => [tensorType('int32')],
     kernel: (ctx) => {
-      const x = ctx.tensor(0);
-      const w = ctx.tensor(1);
-      const xZeroPoint = scalarZeroPoint(ctx, 2, 'x_zero_point');
-      const xAdjusted = Float64Array.from(numbersOf(x), (value) => value - xZeroPoint);
-      const result = convolve(xAdjusted, x.dims, weightsMinusZeroPoint(w, ctx.optionalTensor(3)), w.dims, ctx.attrs);
+      const result = integerConv(ctx, 1, 3);
       return [tensorFromNumbers('int32', result.dims, result.values)];
     },
   }),

@@ -56,6 +56,31 @@ function typeFromAttr(code: number | undefined, fallback: DataType | undefined, 
 const uniformAttrs = { dtype: attr.int(1), high: attr.float(1), low: attr.float(0), seed: attr.float() };
 const normalAttrs = { dtype: attr.int(1), mean: attr.float(0), scale: attr.float(1), seed: attr.float() };
 
+/** A distribution's sampler over a source of uniform numbers in [0, 1). */
+type Sampler = (uniform: Uniform01) => () => number;
+
+function uniformSampler({ low, high }: { low: number; high: number }): Sampler {
+  return (uniform) => () => low + (high - low) * uniform();
+}
+
+function normalSampler({ mean, scale }: { mean: number; scale: number }): Sampler {
+  return (uniform) => () => mean + scale * normalSample(uniform);
+}
+
+/** RandomUniform, RandomNormal: dims from the (required) shape attribute, float32 unless dtype says otherwise. */
+function sampleShape(ctx: KernelContext<{ dtype: number; seed: number | undefined; shape: number[] | undefined }>, sampler: Sampler): Tensor {
+  const shape = ctx.attrs.shape ?? ctx.fail('INVALID_ATTRIBUTE', "attribute 'shape' is required");
+  const uniform = uniformSource(ctx.attrs.seed);
+  return filled(floatDtype(ctx, ctx.attrs.dtype, 'float32'), shape, sampler(uniform));
+}
+
+/** RandomUniformLike, RandomNormalLike: the input's dims, and its type unless dtype says otherwise. */
+function sampleLike(ctx: KernelContext<{ dtype: number | undefined; seed: number | undefined }>, sampler: Sampler): Tensor {
+  const input = ctx.tensor(0);
+  const uniform = uniformSource(ctx.attrs.seed);
+  return filled(floatDtype(ctx, ctx.attrs.dtype, input.type), input.dims, sampler(uniform));
+}
+
 function inputDtype(types: readonly (ValueType | undefined)[]): DataType | undefined {
   const type = types[0];
   return type?.kind === 'tensor' ? type.dtype : undefined;
@@ -93,12 +118,7 @@ export const ops: OpDef[] = [
     outputs: ['output'],
     attributes: { ...uniformAttrs, shape: attr.ints() },
     infer: ({ attrs }) => typeFromAttr(attrs.dtype, 'float32', attrs.shape),
-    kernel: (ctx) => {
-      const { low, high, seed } = ctx.attrs;
-      const shape = ctx.attrs.shape ?? ctx.fail('INVALID_ATTRIBUTE', "attribute 'shape' is required");
-      const uniform = uniformSource(seed);
-      return [filled(floatDtype(ctx, ctx.attrs.dtype, 'float32'), shape, () => low + (high - low) * uniform())];
-    },
+    kernel: (ctx) => [sampleShape(ctx, uniformSampler(ctx.attrs))],
   }),
 
   defineOp({
@@ -108,12 +128,7 @@ export const ops: OpDef[] = [
     outputs: ['output'],
     attributes: { ...normalAttrs, shape: attr.ints() },
     infer: ({ attrs }) => typeFromAttr(attrs.dtype, 'float32', attrs.shape),
-    kernel: (ctx) => {
-      const { mean, scale, seed } = ctx.attrs;
-      const shape = ctx.attrs.shape ?? ctx.fail('INVALID_ATTRIBUTE', "attribute 'shape' is required");
-      const uniform = uniformSource(seed);
-      return [filled(floatDtype(ctx, ctx.attrs.dtype, 'float32'), shape, () => mean + scale * normalSample(uniform))];
-    },
+    kernel: (ctx) => [sampleShape(ctx, normalSampler(ctx.attrs))],
   }),
 
   defineOp({
@@ -123,12 +138,7 @@ export const ops: OpDef[] = [
     outputs: ['output'],
     attributes: { ...uniformAttrs, dtype: attr.int() },
     infer: ({ attrs, inputTypes }) => typeFromAttr(attrs.dtype, inputDtype(inputTypes)),
-    kernel: (ctx) => {
-      const { low, high, seed } = ctx.attrs;
-      const input = ctx.tensor(0);
-      const uniform = uniformSource(seed);
-      return [filled(floatDtype(ctx, ctx.attrs.dtype, input.type), input.dims, () => low + (high - low) * uniform())];
-    },
+    kernel: (ctx) => [sampleLike(ctx, uniformSampler(ctx.attrs))],
   }),
 
   defineOp({
@@ -138,12 +148,7 @@ export const ops: OpDef[] = [
     outputs: ['output'],
     attributes: { ...normalAttrs, dtype: attr.int() },
     infer: ({ attrs, inputTypes }) => typeFromAttr(attrs.dtype, inputDtype(inputTypes)),
-    kernel: (ctx) => {
-      const { mean, scale, seed } = ctx.attrs;
-      const input = ctx.tensor(0);
-      const uniform = uniformSource(seed);
-      return [filled(floatDtype(ctx, ctx.attrs.dtype, input.type), input.dims, () => mean + scale * normalSample(uniform))];
-    },
+    kernel: (ctx) => [sampleLike(ctx, normalSampler(ctx.attrs))],
   }),
 
   defineOp({

@@ -3,7 +3,7 @@ import { DATA_TYPES, allocate, isIntegerType, type DataType, type NumericArray }
 import type { Dim, ValueType } from '../core/graph.js';
 import { Tensor, elementCount } from '../core/tensor.js';
 import { attr, defineOp, type InferContext, type KernelContext, type OpDef } from './registry.js';
-import { integersOf, normalizeAxis, numbersOf, sameShapeAs, stridesOf, tensorFromNumbers, tensorType } from './common.js';
+import { integersOf, normalizeAxis, numbersOf, sameShapeAs, stridesOf, tensorFromNumbers, tensorType, walkOffsets } from './common.js';
 
 /**
  * Ops that collapse or scan along axes: the Reduce* family, ArgMax/ArgMin, CumSum, the softmax family
@@ -147,23 +147,12 @@ function groupByOutput(values: ArrayLike<number>, dims: readonly number[], axes:
   const reduced = new Set(axes);
   const order = [...dims.keys()].filter((axis) => !reduced.has(axis)).concat([...axes].sort((a, b) => a - b));
   const strides = stridesOf(dims);
-  const walkDims = order.map((axis) => dims[axis]!);
-  const walkStrides = order.map((axis) => strides[axis]!);
-  const rank = dims.length;
-  const total = elementCount(dims);
-  const out = new Float64Array(total);
-  const counter = new Array<number>(rank).fill(0);
-  let source = 0;
-  for (let index = 0; index < total; index++) {
-    out[index] = values[source]!;
-    for (let axis = rank - 1; axis >= 0; axis--) {
-      counter[axis]! += 1;
-      source += walkStrides[axis]!;
-      if (counter[axis]! < walkDims[axis]!) break;
-      source -= walkStrides[axis]! * walkDims[axis]!;
-      counter[axis] = 0;
-    }
-  }
+  const offsets = walkOffsets(
+    order.map((axis) => dims[axis]!),
+    order.map((axis) => strides[axis]!),
+  );
+  const out = new Float64Array(offsets.length);
+  for (let index = 0; index < offsets.length; index++) out[index] = values[offsets[index]!]!;
   return out;
 }
 

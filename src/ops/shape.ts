@@ -1,7 +1,7 @@
 import { allocate, arrayLengthFor, writeNumbers, type DataType, type TensorData } from '../core/dtype.js';
 import { EdgerunError } from '../core/errors.js';
 import { Tensor, elementCount } from '../core/tensor.js';
-import { defineOp, attr, type KernelContext, type OpDef } from './registry.js';
+import { defineOp, attr, type AttrSpec, type AttrSpecs, type KernelContext, type OpDef, type ResolvedAttrs } from './registry.js';
 import { broadcastShapes, integersOf, normalizeAxis, sameTypeAs, scalarOf, stridesOf, tensorType } from './common.js';
 
 /**
@@ -412,27 +412,21 @@ function concatKernel({ inputs, attrs }: KernelContext<{ axis: number | undefine
   return [concat(tensors, axis)];
 }
 
+// Opset 1 made 'axis' optional with default 1; opset 4 made it required.
 const concatOps: OpDef[] = [
-  // Opset 1 made 'axis' optional with default 1; opset 4 made it required.
+  { since: 1, axis: attr.int(1) },
+  { since: 4, axis: attr.int() },
+].map(({ since, axis }) =>
   defineOp({
     name: 'Concat',
-    since: 1,
+    since,
     inputs: ['inputs...'],
     outputs: ['concat_result'],
-    attributes: { axis: attr.int(1) },
+    attributes: { axis },
     infer: sameTypeAs(0),
     kernel: concatKernel,
   }),
-  defineOp({
-    name: 'Concat',
-    since: 4,
-    inputs: ['inputs...'],
-    outputs: ['concat_result'],
-    attributes: { axis: attr.int() },
-    infer: sameTypeAs(0),
-    kernel: concatKernel,
-  }),
-];
+);
 
 /** Splits along `axis` into pieces of the given sizes. */
 function split(input: Tensor, axisAttribute: number, sizes: readonly number[]): Tensor[] {
@@ -487,54 +481,47 @@ function splitKernel(context: KernelContext, request: SplitRequest): Tensor[] {
   return split(input, axis, sizes);
 }
 
+/** What one Split version reads from its node; the axis attribute is common to all. */
+interface SplitPieces {
+  sizes: readonly number[] | undefined;
+  /** Defaults to the number of outputs. */
+  parts?: number;
+  /** Defaults to true. */
+  requireEven?: boolean;
+}
+
+/** One version of Split: its inputs and attributes besides `axis`, and where it takes the piece sizes from. */
+function splitOp<A extends AttrSpecs>(
+  since: number,
+  inputs: readonly string[],
+  attributes: A,
+  piecesOf: (context: KernelContext<ResolvedAttrs<A & { axis: AttrSpec<number> }>>) => SplitPieces,
+): OpDef {
+  return defineOp({
+    name: 'Split',
+    since,
+    inputs,
+    outputs: ['outputs...'],
+    attributes: { axis: attr.int(0), ...attributes },
+    infer: sameTypeAs(0),
+    kernel: (context) => {
+      const { sizes, parts = context.outputCount, requireEven = true } = piecesOf(context);
+      // The cast only resolves the generic attribute type: every version has axis, an int with default 0.
+      return splitKernel(context, { axis: context.attrs.axis as number, sizes, parts, requireEven });
+    },
+  });
+}
+
 const splitOps: OpDef[] = [
-  defineOp({
-    name: 'Split',
-    since: 1,
-    inputs: ['input', 'split?'],
-    outputs: ['outputs...'],
-    attributes: { axis: attr.int(0), split: attr.ints() },
-    infer: sameTypeAs(0),
-    kernel: (context) => {
-      const sizes = axesInput(context, 1) ?? context.attrs.split;
-      return splitKernel(context, { axis: context.attrs.axis, sizes, parts: context.outputCount, requireEven: true });
-    },
-  }),
-  ...[2, 11].map((since) =>
-    defineOp({
-      name: 'Split',
-      since,
-      inputs: ['input'],
-      outputs: ['outputs...'],
-      attributes: { axis: attr.int(0), split: attr.ints() },
-      infer: sameTypeAs(0),
-      kernel: (context) => {
-        return splitKernel(context, { axis: context.attrs.axis, sizes: context.attrs.split, parts: context.outputCount, requireEven: true });
-      },
-    }),
-  ),
-  defineOp({
-    name: 'Split',
-    since: 13,
-    inputs: ['input', 'split?'],
-    outputs: ['outputs...'],
-    attributes: { axis: attr.int(0) },
-    infer: sameTypeAs(0),
-    kernel: (context) =>
-      splitKernel(context, { axis: context.attrs.axis, sizes: axesInput(context, 1), parts: context.outputCount, requireEven: true }),
-  }),
-  defineOp({
-    name: 'Split',
-    since: 18,
-    inputs: ['input', 'split?'],
-    outputs: ['outputs...'],
-    attributes: { axis: attr.int(0), num_outputs: attr.int() },
-    infer: sameTypeAs(0),
-    kernel: (context) => {
-      const parts = context.attrs.num_outputs ?? context.outputCount;
-      return splitKernel(context, { axis: context.attrs.axis, sizes: axesInput(context, 1), parts, requireEven: false });
-    },
-  }),
+  splitOp(1, ['input', 'split?'], { split: attr.ints() }, (context) => ({ sizes: axesInput(context, 1) ?? context.attrs.split })),
+  ...[2, 11].map((since) => splitOp(since, ['input'], { split: attr.ints() }, (context) => ({ sizes: context.attrs.split }))),
+  splitOp(13, ['input', 'split?'], {}, (context) => ({ sizes: axesInput(context, 1) })),
+  // Opset 18 added num_outputs, and equal pieces no longer have to divide the axis.
+  splitOp(18, ['input', 'split?'], { num_outputs: attr.int() }, (context) => ({
+    sizes: axesInput(context, 1),
+    parts: context.attrs.num_outputs,
+    requireEven: false,
+  })),
 ];
 
 // ---------------------------------------------------------------------------------------------------------
@@ -746,32 +733,25 @@ const padOps: OpDef[] = [
     infer: sameTypeAs(0),
     kernel: ({ tensor, attrs }) => [pad(tensor(0), attrs.pads, attrs.mode, fillFromNumber(tensor(0).type, attrs.value))],
   }),
-  defineOp({
-    name: 'Pad',
-    since: 11,
-    inputs: ['data', 'pads', 'constant_value?'],
-    outputs: ['output'],
-    attributes: { mode: attr.string('constant') },
-    infer: sameTypeAs(0),
-    kernel: (context) => {
-      const input = context.tensor(0);
-      const fill = fillFromInput(input, context.optionalTensor(2));
-      return [pad(input, integersOf(context.tensor(1)), context.attrs.mode, fill)];
-    },
-  }),
-  defineOp({
-    name: 'Pad',
-    since: 18,
-    inputs: ['data', 'pads', 'constant_value?', 'axes?'],
-    outputs: ['output'],
-    attributes: { mode: attr.string('constant') },
-    infer: sameTypeAs(0),
-    kernel: (context) => {
-      const input = context.tensor(0);
-      const fill = fillFromInput(input, context.optionalTensor(2));
-      return [pad(input, integersOf(context.tensor(1)), context.attrs.mode, fill, axesInput(context, 3))];
-    },
-  }),
+  // From opset 11 the pads are an input; opset 18 added the axes input (absent before, so every axis).
+  ...[
+    { since: 11, inputs: ['data', 'pads', 'constant_value?'] },
+    { since: 18, inputs: ['data', 'pads', 'constant_value?', 'axes?'] },
+  ].map(({ since, inputs }) =>
+    defineOp({
+      name: 'Pad',
+      since,
+      inputs,
+      outputs: ['output'],
+      attributes: { mode: attr.string('constant') },
+      infer: sameTypeAs(0),
+      kernel: (context) => {
+        const input = context.tensor(0);
+        const fill = fillFromInput(input, context.optionalTensor(2));
+        return [pad(input, integersOf(context.tensor(1)), context.attrs.mode, fill, axesInput(context, 3))];
+      },
+    }),
+  ),
 ];
 
 /** Centers the input in a window of `shape` on `axes`: cropping the middle out, or padding with zeros around. */

@@ -162,8 +162,9 @@ export class InferenceSession {
       if (!info) {
         throw new EdgerunError('INPUT_NAME_UNKNOWN', `no input named '${name}'; inputs: ${this.inputNames.join(', ') || '(none)'}`);
       }
-      checkValue(value, info.type, `input '${name}'`);
-      checked.set(name, value);
+      const adopted = adoptTensors(value);
+      checkValue(adopted, info.type, `input '${name}'`);
+      checked.set(name, adopted);
     }
     for (const name of this.inputNames) {
       if (!checked.has(name) && !this.optionalInputs.has(name)) {
@@ -203,6 +204,20 @@ function checkValue(value: Value, type: ValueType | undefined, label: string): v
       `${label}: expected dims [${shape.map((dim) => dim ?? '?').join(', ')}], got [${value.dims.join(', ')}]`,
     );
   }
+}
+
+/**
+ * Tensors made by another copy of edgerun (another bundle, realm or package version) have the same shape
+ * but fail `instanceof`; any { type, data, dims } object is taken as the tensor it describes.
+ */
+function adoptTensors(value: Value): Value {
+  if (value === null || value instanceof Tensor) return value;
+  if (Array.isArray(value)) return value.map(adoptTensors);
+  const like = value as { type?: unknown; data?: unknown; dims?: unknown };
+  if (typeof like === 'object' && typeof like.type === 'string' && like.data !== undefined && Array.isArray(like.dims)) {
+    return new Tensor(like.type as Tensor['type'], like.data as Tensor['data'], like.dims as number[]);
+  }
+  return value;
 }
 
 function kindOf(value: Value): string {
