@@ -4,7 +4,7 @@ export { Tensor } from './core/tensor.js';
 export type { DataType, TensorData } from './core/dtype.js';
 export type { Value } from './core/graph.js';
 export { EdgerunError, type ErrorCode } from './core/errors.js';
-export { defineOp, registerOp, attr, type KernelContext, type OpSchema, type OpDef } from './ops/registry.js';
+export { defineOp, registerOp, supportedOps, attr, type KernelContext, type OpSchema, type OpDef } from './ops/registry.js';
 export { inspectModel, type ModelReport } from './runtime/inspect.js';
 export { readNpy, writeNpy } from './formats/npy.js';
 export { decodeValue as decodeOnnxValue, decodeTensor as decodeOnnxTensor, encodeTensor as encodeOnnxTensor } from './formats/onnx/data-proto.js';

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDemo } from './demo.js';
 import { registerInspect } from './inspect.js';
+import { registerOps } from './ops.js';
 import { registerRun } from './run.js';
 import { UsageError, reportFailure } from './output.js';
 
@@ -14,6 +15,7 @@ export async function main(argv: string[]): Promise<number> {
     .showHelpAfterError();
   registerInspect(program);
   registerRun(program);
+  registerOps(program);
   registerDemo(program);
   for (const command of program.commands) command.exitOverride();
   try {

@@ -152,12 +152,11 @@ export function resolveOp(domain: string, name: string, opset: number): OpDef | 
   return found;
 }
 
-export function knownOps(): { domain: string; name: string; versions: number[] }[] {
-  return [...catalogue.values()].map((versions) => ({
-    domain: versions[0]!.domain,
-    name: versions[0]!.name,
-    versions: versions.map((def) => def.since),
-  }));
+/** Every op in the catalogue: domain ('ai.onnx' for the default), name, and the opsets where its versions start. */
+export function supportedOps(): { domain: string; name: string; versions: number[] }[] {
+  return [...catalogue.values()]
+    .map((versions) => ({ domain: versions[0]!.domain || 'ai.onnx', name: versions[0]!.name, versions: versions.map((def) => def.since) }))
+    .sort((a, b) => a.domain.localeCompare(b.domain) || a.name.localeCompare(b.name));
 }
 
 /** Resolves a node's attributes against the schema: spec defaults filled in, kinds checked. */

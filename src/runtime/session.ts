@@ -122,6 +122,7 @@ export class InferenceSession {
 
   static fromModel(model: Model, options: SessionOptions = {}): InferenceSession {
     const plan = planGraph(model.graph, planContextFor(model, options));
+    warnAboutThreads(options);
     return new InferenceSession(model, plan);
   }
 
@@ -174,6 +175,17 @@ export class InferenceSession {
     }
     return checked;
   }
+}
+
+/** Asking for threads that cannot be had is said out loud, once, rather than silently ignored. */
+let threadWarningGiven = false;
+function warnAboutThreads(options: SessionOptions): void {
+  const threads = options.intraOpNumThreads;
+  if (threads === undefined || threads <= 1 || threadWarningGiven) return;
+  threadWarningGiven = true;
+  console.warn(
+    `edgerun: intraOpNumThreads=${threads} was requested, but this version has only the single-threaded reference backend; running on 1 thread`,
+  );
 }
 
 function checkValue(value: Value, type: ValueType | undefined, label: string): void {

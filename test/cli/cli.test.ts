@@ -60,6 +60,13 @@ test('run reads .pb, .npy and JSON inputs and saves outputs as .pb and .npy', ()
   assert.match(text.stdout, /y: float32 \[2, 3\] +argmax 4\n +1, 0, 2\.5, 0, 3, 0/);
 });
 
+test('ops lists the catalogue with versions', () => {
+  const ops = JSON.parse(edgerun('ops', '--json').stdout) as { domain: string; name: string; versions: number[] }[];
+  const conv = ops.find((op) => op.domain === 'ai.onnx' && op.name === 'Conv');
+  assert.ok(conv && conv.versions.includes(1));
+  assert.ok(ops.some((op) => op.domain === 'ai.onnx.ml' && op.name === 'TreeEnsemble'));
+});
+
 test('exit codes: 1 with a message for model and input errors, 2 for usage', () => {
   const missing = edgerun('run', join(folder, 'nope.onnx'));
   assert.equal(missing.code, 1);
@@ -77,4 +84,15 @@ test('exit codes: 1 with a message for model and input errors, 2 for usage', () 
   assert.equal(edgerun('frobnicate').code, 2);
   assert.equal(edgerun('run', modelPath, '--input', 'novalue').code, 2);
   assert.equal(edgerun('run', '--help').code, 0);
+});
+
+test('demo finds the speech in the bundled clip with both Silero VAD models', () => {
+  const result = edgerun('demo', '--json');
+  assert.equal(result.code, 0, result.stderr);
+  const report = JSON.parse(result.stdout) as { expected: number[][]; results: { model: string; matches: boolean; segments: number[][] }[] };
+  assert.deepEqual(report.results.map((r) => r.model), ['Silero VAD v5', 'Silero VAD v4']);
+  for (const run of report.results) {
+    assert.ok(run.matches, `${run.model}: found ${JSON.stringify(run.segments)}, expected ${JSON.stringify(report.expected)}`);
+    assert.equal(run.segments.length, 2);
+  }
 });
