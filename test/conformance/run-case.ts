@@ -20,8 +20,12 @@ export interface CaseResult {
   status: CaseStatus;
   reason?: FailReason;
   detail?: string;
+  /** How much of the outputs' types static inference told before the run (passing cases only). */
+  inference?: InferenceCoverage;
   ms: number;
 }
+
+export type InferenceCoverage = 'shape' | 'dtype' | 'none' | 'wrong';
 
 export async function runCase(testCase: ConformanceCase): Promise<CaseResult> {
   const started = performance.now();
@@ -56,7 +60,7 @@ export async function runCase(testCase: ConformanceCase): Promise<CaseResult> {
       if (problem) return finish({ status: 'fail', reason: 'mismatch', detail: problem });
     }
     const inference = checkInference(session, outputs);
-    return finish(inference ? { status: 'pass', detail: inference } : { status: 'pass' });
+    return finish({ status: 'pass', inference: inference.coverage, ...(inference.problem ? { detail: inference.problem } : {}) });
   } catch (error) {
     return finish({ status: 'fail', reason: 'harness_error', detail: messageOf(error) });
   }
@@ -64,21 +68,29 @@ export async function runCase(testCase: ConformanceCase): Promise<CaseResult> {
 
 /**
  * Static inference, from the graph inputs alone, must agree with what the run produced: same element type,
- * and every dimension it claims to know. A disagreement is reported on the passing case as `inference: ...`.
+ * and every dimension it claims to know. Coverage says whether it knew every output's full shape, only the
+ * element types, or not even those; a disagreement is reported on the passing case as `inference: ...`.
  */
-function checkInference(session: Session, outputs: Record<string, Value>): string | undefined {
+function checkInference(session: Session, outputs: Record<string, Value>): { coverage: InferenceCoverage; problem?: string } {
   const model = session.model;
   const types = inferValueTypes(planGraph(model.graph, planContextFor(model, {})), 'inputs-only');
+  let coverage: InferenceCoverage = 'shape';
   for (const info of model.graph.outputs) {
     const inferred = types.get(info.name);
     const actual = outputs[info.name];
-    if (!inferred || inferred.kind !== 'tensor' || !(actual instanceof Tensor)) continue;
+    if (!(actual instanceof Tensor)) continue;
+    if (!inferred || inferred.kind !== 'tensor') {
+      coverage = 'none';
+      continue;
+    }
     const shapeWrong = inferred.shape && (inferred.shape.length !== actual.dims.length || inferred.shape.some((dim, i) => typeof dim === 'number' && dim !== actual.dims[i]));
     if (inferred.dtype !== actual.type || shapeWrong) {
-      return `inference: output '${info.name}' inferred ${describeType(inferred)}, ran as ${actual.type}[${actual.dims.join(', ')}]`;
+      return { coverage: 'wrong', problem: `inference: output '${info.name}' inferred ${describeType(inferred)}, ran as ${actual.type}[${actual.dims.join(', ')}]` };
     }
+    const shapeKnown = inferred.shape?.every((dim) => typeof dim === 'number');
+    if (!shapeKnown && coverage === 'shape') coverage = 'dtype';
   }
-  return undefined;
+  return { coverage };
 }
 
 function messageOf(error: unknown): string {

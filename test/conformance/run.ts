@@ -46,8 +46,11 @@ async function main(): Promise<number> {
   const results = await runAll(cases, Number(args.timeout), Number(args.jobs));
   const byId = new Map(results.map((result) => [result.id, result]));
   printTable(cases, byId);
-  const inferenceIssues = results.filter((result) => result.status === 'pass' && result.detail?.startsWith('inference:'));
-  console.log(`static inference disagreed with the run on ${inferenceIssues.length} passing case(s)`);
+  const inferenceIssues = results.filter((result) => result.inference === 'wrong');
+  const coverage = (kind: string) => results.filter((result) => result.inference === kind).length;
+  console.log(
+    `static inference on passing cases: full output shapes ${coverage('shape')}, element types only ${coverage('dtype')}, unknown ${coverage('none')}, wrong ${inferenceIssues.length}`,
+  );
   for (const issue of inferenceIssues.slice(0, args.verbose ? undefined : 10)) console.log(`  ${issue.id}: ${issue.detail}`);
   mkdirSync(dirname(args.report!), { recursive: true });
   writeFileSync(args.report!, JSON.stringify({ generated: new Date().toISOString(), cases: Object.fromEntries(byId) }, null, 1));
