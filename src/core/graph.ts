@@ -12,7 +12,8 @@ export type Dim = number | string | undefined;
 export type ValueType =
   | { kind: 'tensor'; dtype: DataType; shape?: Dim[] }
   | { kind: 'sparse_tensor'; dtype: DataType; shape?: Dim[] }
-  | { kind: 'sequence'; elem?: ValueType }
+  /** `elements`: each element's type, when inference knows them one by one (not part of ONNX's type system). */
+  | { kind: 'sequence'; elem?: ValueType; elements?: (ValueType | undefined)[] }
   | { kind: 'optional'; elem?: ValueType }
   | { kind: 'map'; key: DataType; value?: ValueType };
 

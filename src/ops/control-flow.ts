@@ -1,9 +1,9 @@
 import { EdgerunError } from '../core/errors.js';
-import type { Graph, Value, ValueType } from '../core/graph.js';
+import type { Dim, Graph, Value, ValueType } from '../core/graph.js';
 import { Tensor } from '../core/tensor.js';
 import { allocate } from '../core/dtype.js';
-import { integersOf, isTensor, normalizeAxis, numbersOf } from './common.js';
-import { attr, defineOp, type KernelContext, type OpDef } from './registry.js';
+import { integersOf, isTensor, normalizeAxis, numbersOf, scalarOf, shapeOf, tensorType, unionType } from './common.js';
+import { attr, defineOp, type InferContext, type KernelContext, type OpDef } from './registry.js';
 import { concatAlongAxis, sliceAlongAxis, stackAlongNewAxis, takeAlongAxis } from './sequence.js';
 
 /**
@@ -48,6 +48,88 @@ function stackSlices(slices: readonly Tensor[], axis: number, declared: ValueTyp
   const dims = known ? [...(declared.shape as number[])] : [];
   dims.splice(normalizeAxis(axis, dims.length + 1, 'scan output axis'), 0, 0);
   return new Tensor(dtype, allocate(dtype, 0), dims);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Static types. A subgraph's declared output types describe what each run returns; a value that is either
+// an input or a subgraph result (If's branches, loop-carried values) gets the type covering both.
+
+/** A loop-carried value: the initial value after no iterations, the body's result after some. */
+function carriedType(initial: ValueType | undefined, bodyResult: ValueType | undefined): ValueType | undefined {
+  const covering = unionType(initial, bodyResult);
+  if (covering) return covering;
+  // The element type cannot change between iterations, the shape can.
+  return initial?.kind === 'tensor' ? tensorType(initial.dtype) : undefined;
+}
+
+/**
+ * A scan output: the body's per-iteration slice type with the iteration count inserted at `axis`. With
+ * no iterations the kernel keeps only the declared dims it knows (see stackSlices), so a slice type with
+ * unknown dims tells the rank only when there is at least one iteration.
+ */
+function stackedType(slice: ValueType | undefined, iterations: Dim, axis: number): ValueType | undefined {
+  if (slice?.kind !== 'tensor') return undefined;
+  const shape = slice.shape;
+  const everyDimKnown = shape?.every((dim) => typeof dim === 'number');
+  if (!shape || (!everyDimKnown && !(typeof iterations === 'number' && iterations > 0))) return tensorType(slice.dtype);
+  const stacked = [...shape];
+  stacked.splice(normalizeAxis(axis, shape.length + 1, 'scan output axis'), 0, iterations);
+  return tensorType(slice.dtype, stacked);
+}
+
+function inputGiven(ctx: InferContext<unknown>, index: number): boolean {
+  return (ctx.node.inputs[index] ?? '') !== '';
+}
+
+/** Loop's iteration count when it is fixed before running: a constant M and no condition input. */
+function fixedTripCount(ctx: InferContext<unknown>): number | undefined {
+  const limit = inputGiven(ctx, 0) ? ctx.constant(0) : undefined;
+  if (!limit) return undefined;
+  const trips = scalarOf(limit);
+  return trips <= 0 ? 0 : inputGiven(ctx, 1) ? undefined : trips;
+}
+
+function inferLoop(ctx: InferContext<{ body: Graph | undefined }>): (ValueType | undefined)[] {
+  const bodyOutputs = ctx.attrs.body?.outputs ?? [];
+  const carried = ctx.inputTypes.slice(2).map((initial, k) => carriedType(initial, bodyOutputs[1 + k]?.type));
+  const trips = fixedTripCount(ctx);
+  const scanned = bodyOutputs.slice(1 + carried.length).map(({ type }) => stackedType(type, trips, 0));
+  return [...carried, ...scanned];
+}
+
+/** The common length of the scan inputs along their scan axes, where their shapes tell it. */
+function scanLengthType(inputs: readonly { type: ValueType | undefined; axis: number }[]): Dim {
+  const lengths = inputs.map(({ type, axis }) => {
+    const shape = shapeOf(type);
+    return shape ? shape[normalizeAxis(axis, shape.length, 'scan_input_axes')] : undefined;
+  });
+  return lengths.find((length) => typeof length === 'number') ?? lengths.find((length) => length !== undefined);
+}
+
+function inferScan9(ctx: InferContext<Scan9Attrs>): (ValueType | undefined)[] {
+  const { body, num_scan_inputs: scanInputCount } = ctx.attrs;
+  if (!body || scanInputCount === undefined) return [];
+  const stateCount = ctx.inputTypes.length - scanInputCount;
+  const states = ctx.inputTypes.slice(0, stateCount).map((initial, n) => carriedType(initial, body.outputs[n]?.type));
+  const length = scanLengthType(ctx.inputTypes.slice(stateCount).map((type, m) => ({ type, axis: ctx.attrs.scan_input_axes?.[m] ?? 0 })));
+  const outputs = body.outputs.slice(stateCount).map(({ type }, k) => stackedType(type, length, ctx.attrs.scan_output_axes?.[k] ?? 0));
+  return [...states, ...outputs];
+}
+
+/** Opset 8: states and outputs gain the leading batch axis; outputs are as long as the longest sequence. */
+function inferScan8(ctx: InferContext<{ body: Graph | undefined; num_scan_inputs: number | undefined }>): (ValueType | undefined)[] {
+  const { body, num_scan_inputs: scanInputCount } = ctx.attrs;
+  if (!body || scanInputCount === undefined) return [];
+  const operands = ctx.inputTypes.slice(1);
+  const stateCount = operands.length - scanInputCount;
+  const batch = shapeOf(operands[0])?.[0];
+  const sequenceLengths = inputGiven(ctx, 0) ? ctx.constant(0) : undefined;
+  const fullLength = shapeOf(operands[stateCount])?.[1];
+  const maxLength = !inputGiven(ctx, 0) ? fullLength : sequenceLengths ? Math.max(0, ...integersOf(sequenceLengths)) : undefined;
+  const batched = (type: ValueType | undefined) => stackedType(type, batch, 0);
+  const states = operands.slice(0, stateCount).map((initial, n) => unionType(initial, batched(body.outputs[n]?.type)) ?? carriedType(initial, undefined));
+  const outputs = body.outputs.slice(stateCount).map(({ type }) => batched(stackedType(type, maxLength, 0)));
+  return [...states, ...outputs];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -191,7 +273,10 @@ export const ops: OpDef[] = [
     inputs: ['cond'],
     outputs: ['outputs...'],
     attributes: { then_branch: attr.graph(), else_branch: attr.graph() },
-    infer: ({ attrs }) => (attrs.then_branch?.outputs ?? []).map((output) => output.type),
+    infer: ({ attrs }) => {
+      const elseOutputs = attrs.else_branch?.outputs ?? [];
+      return (attrs.then_branch?.outputs ?? []).map((output, k) => unionType(output.type, elseOutputs[k]?.type));
+    },
     kernel: (ctx) => {
       const branch = isTrue(ctx.tensor(0))
         ? required(ctx.attrs.then_branch, 'then_branch')
@@ -206,13 +291,7 @@ export const ops: OpDef[] = [
     inputs: ['M?', 'cond?', 'v_initial...'],
     outputs: ['v_final_and_scan_outputs...'],
     attributes: { body: attr.graph() },
-    infer: ({ attrs, inputTypes }) => {
-      const carried = inputTypes.slice(2);
-      const scanned = (attrs.body?.outputs ?? []).slice(1 + carried.length).map(({ type }) =>
-        type?.kind === 'tensor' ? { kind: 'tensor' as const, dtype: type.dtype, shape: type.shape && [undefined, ...type.shape] } : undefined,
-      );
-      return [...carried, ...scanned];
-    },
+    infer: inferLoop,
     kernel: runLoop,
   }),
 
@@ -222,6 +301,7 @@ export const ops: OpDef[] = [
     inputs: ['sequence_lens?', 'initial_state_and_scan_inputs...'],
     outputs: ['final_state_and_scan_outputs...'],
     attributes: { body: attr.graph(), num_scan_inputs: attr.int(), directions: attr.ints() },
+    infer: inferScan8,
     kernel: runScan8,
   }),
 
@@ -238,6 +318,7 @@ export const ops: OpDef[] = [
       scan_output_axes: attr.ints(),
       scan_output_directions: attr.ints(),
     },
+    infer: inferScan9,
     kernel: runScan9,
   }),
 ];

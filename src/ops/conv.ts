@@ -29,7 +29,8 @@ export interface WindowAxis {
 }
 
 export interface WindowAttrs {
-  auto_pad: string;
+  /** NOTSET when absent (DeformConv has no auto_pad). */
+  auto_pad?: string;
   pads?: number[];
   strides?: number[];
   dilations?: number[];
@@ -40,33 +41,35 @@ export interface WindowAttrs {
 function windowAxes(inputDims: readonly number[], kernel: readonly number[], options: WindowAttrs, fail: KernelContext['fail']): WindowAxis[] {
   const rank = inputDims.length;
   if (kernel.length !== rank) fail('INVALID_ARGUMENT', `kernel_shape [${kernel.join(', ')}] must have ${rank} values, one per spatial axis`);
-  return inputDims.map((input, i) => {
-    const kernelSize = kernel[i]!;
-    const stride = options.strides?.[i] ?? 1;
-    const dilation = options.dilations?.[i] ?? 1;
-    const span = (kernelSize - 1) * dilation + 1;
-    const round = options.ceil_mode ? Math.ceil : Math.floor;
-    let padBegin = 0;
-    let padEnd = 0;
-    let output: number;
-    if (options.auto_pad === 'SAME_UPPER' || options.auto_pad === 'SAME_LOWER') {
-      output = Math.ceil(input / stride);
-      const total = Math.max(0, (output - 1) * stride + span - input);
-      // SAME_UPPER puts the odd padding element at the end, SAME_LOWER at the beginning.
-      padBegin = options.auto_pad === 'SAME_UPPER' ? Math.floor(total / 2) : total - Math.floor(total / 2);
-      padEnd = total - padBegin;
-    } else {
-      if (options.auto_pad !== 'VALID') {
-        padBegin = options.pads?.[i] ?? 0;
-        padEnd = options.pads?.[i + rank] ?? 0;
-      }
-      output = round((input + padBegin + padEnd - span) / stride) + 1;
-      // A window may not start inside the end padding only (ceil_mode would otherwise add an empty window).
-      if (options.ceil_mode && (output - 1) * stride >= input + padBegin) output--;
+  return inputDims.map((input, i) => windowAxis(input, i, rank, kernel[i]!, options, fail));
+}
+
+/** Spatial axis `i` of `rank` (pads hold rank begin values, then rank end values) of a window of `kernelSize`. */
+function windowAxis(input: number, i: number, rank: number, kernelSize: number, options: WindowAttrs, fail: KernelContext['fail']): WindowAxis {
+  const stride = options.strides?.[i] ?? 1;
+  const dilation = options.dilations?.[i] ?? 1;
+  const span = (kernelSize - 1) * dilation + 1;
+  const round = options.ceil_mode ? Math.ceil : Math.floor;
+  let padBegin = 0;
+  let padEnd = 0;
+  let output: number;
+  if (options.auto_pad === 'SAME_UPPER' || options.auto_pad === 'SAME_LOWER') {
+    output = Math.ceil(input / stride);
+    const total = Math.max(0, (output - 1) * stride + span - input);
+    // SAME_UPPER puts the odd padding element at the end, SAME_LOWER at the beginning.
+    padBegin = options.auto_pad === 'SAME_UPPER' ? Math.floor(total / 2) : total - Math.floor(total / 2);
+    padEnd = total - padBegin;
+  } else {
+    if (options.auto_pad !== 'VALID') {
+      padBegin = options.pads?.[i] ?? 0;
+      padEnd = options.pads?.[i + rank] ?? 0;
     }
-    if (output < 1) fail('INVALID_ARGUMENT', `spatial axis ${i} of size ${input} is too small for a window of ${span}`);
-    return { input, output, kernel: kernelSize, stride, dilation, padBegin, padEnd };
-  });
+    output = round((input + padBegin + padEnd - span) / stride) + 1;
+    // A window may not start inside the end padding only (ceil_mode would otherwise add an empty window).
+    if (options.ceil_mode && (output - 1) * stride >= input + padBegin) output--;
+  }
+  if (output < 1) fail('INVALID_ARGUMENT', `spatial axis ${i} of size ${input} is too small for a window of ${span}`);
+  return { input, output, kernel: kernelSize, stride, dilation, padBegin, padEnd };
 }
 
 const UNIT_AXIS: WindowAxis = { input: 1, output: 1, kernel: 1, stride: 1, dilation: 1, padBegin: 0, padEnd: 0 };
@@ -84,40 +87,60 @@ export function spatialAxes(attrs: WindowAttrs, xDims: readonly number[], kernel
   return windowAxes(xDims.slice(2), kernel, attrs, fail);
 }
 
-/** Element type only: for ops whose output shape depends on attributes or values. */
-export function dtypeOf(index = 0) {
-  return ({ inputTypes }: { inputTypes: readonly (ValueType | undefined)[] }): (ValueType | undefined)[] => {
-    const input = inputTypes[index];
-    return [input?.kind === 'tensor' ? tensorType(input.dtype) : undefined];
-  };
-}
-
+/** The dims when every one is a number. */
 function numericDims(shape: readonly Dim[] | undefined): number[] | undefined {
   return shape?.every((dim): dim is number => typeof dim === 'number') ? (shape as number[]) : undefined;
 }
 
+/** A kernel's `fail` for inference: throws, and inference (advisory) leaves the output unknown. */
+function inferFail(code: EdgerunError['code'], detail: string): never {
+  throw new EdgerunError(code, detail);
+}
+
 /**
- * Output type of a sliding-window op (Conv, pooling) when X's spatial dims and the kernel are known: the
- * channels come from W's first dim (`channelsFromWeights`) or from X.
+ * Spatial output dims of a window of `kernel` over X's spatial dims `spatial`, per axis as the kernels
+ * compute them: a symbolic or unknown input extent gives an unknown output extent.
  */
-export function inferWindowed(channelsFromWeights: boolean, extraOutput?: DataType) {
+function windowedSpatialDims(
+  spatial: readonly Dim[], kernel: readonly number[], attrs: WindowAttrs,
+  axisOf: (input: number, i: number, rank: number, kernelSize: number) => WindowAxis = (input, i, rank, kernelSize) => windowAxis(input, i, rank, kernelSize, attrs, inferFail),
+): Dim[] {
+  const rank = spatial.length;
+  if (kernel.length !== rank) inferFail('INVALID_ARGUMENT', `kernel_shape [${kernel.join(', ')}] must have ${rank} values, one per spatial axis`);
+  return spatial.map((input, i) => (typeof input === 'number' ? axisOf(input, i, rank, kernel[i]!).output : undefined));
+}
+
+/** What a sliding-window op's inference reads besides X (input 0) and its attributes. */
+export interface WindowedOutputs {
+  /** The input holding W [M, C/group, kernel...], if the op has weights. */
+  weightsIndex?: number;
+  /** The output's element type when it is not X's. */
+  dtype?: (inputTypes: readonly (ValueType | undefined)[]) => DataType | undefined;
+  /** The element type of a second output shaped like the first (MaxPool's Indices). */
+  extraOutput?: DataType;
+}
+
+/**
+ * Output type of a sliding-window op (Conv, pooling) from X [N, C, spatial...]: the channels come from W's
+ * first dim, or from X when there are no weights; the kernel from kernel_shape or W's spatial dims; each
+ * spatial extent from windowAxis, as the kernels compute it.
+ */
+export function inferWindowed(options: WindowedOutputs = {}) {
   return ({ inputTypes, attrs }: InferContext<WindowAttrs & { kernel_shape?: number[] }>): (ValueType | undefined)[] => {
     const x = inputTypes[0];
-    if (x?.kind !== 'tensor') return [undefined];
+    const dtype = options.dtype ? options.dtype(inputTypes) : x?.kind === 'tensor' ? x.dtype : undefined;
+    if (dtype === undefined) return [undefined];
+    const outputs = (type: ValueType) => (options.extraOutput ? [type, { ...type, dtype: options.extraOutput }] : [type]);
     const shape = shapeOf(x);
-    const weights = shapeOf(inputTypes[1]);
-    const spatial = numericDims(shape?.slice(2));
+    const weights = options.weightsIndex === undefined ? undefined : shapeOf(inputTypes[options.weightsIndex]);
     const kernel = attrs.kernel_shape ?? numericDims(weights?.slice(2));
-    const outputs = (type: ValueType) => (extraOutput ? [type, { ...type, dtype: extraOutput }] : [type]);
-    if (!shape || !spatial || !kernel) return outputs(tensorType(x.dtype));
+    if (!shape || shape.length < 3) return outputs(tensorType(dtype));
     try {
-      const axes = windowAxes(spatial, kernel, attrs, (code, detail) => {
-        throw new EdgerunError(code, detail);
-      });
-      const channels = channelsFromWeights ? weights?.[0] : shape[1];
-      return outputs(tensorType(x.dtype, [shape[0], channels, ...axes.map((axis) => axis.output)]));
+      const channels = options.weightsIndex === undefined ? shape[1] : weights?.[0];
+      const spatial = kernel ? windowedSpatialDims(shape.slice(2), kernel, attrs) : shape.slice(2).map(() => undefined);
+      return outputs(tensorType(dtype, [shape[0], channels, ...spatial]));
     } catch {
-      return outputs(tensorType(x.dtype));
+      return outputs(tensorType(dtype));
     }
   };
 }
@@ -293,25 +316,47 @@ interface ConvTransposeAttrs extends ConvAttrs {
 
 /** Output extent and padding per axis of ConvTranspose (the axis' `output` is the result's extent). */
 function transposedAxes(inputDims: readonly number[], kernel: readonly number[], attrs: ConvTransposeAttrs): WindowAxis[] {
-  const rank = inputDims.length;
+  return inputDims.map((input, i) => transposedAxis(input, i, inputDims.length, kernel[i]!, attrs));
+}
+
+/** Spatial axis `i` of `rank` of ConvTranspose: output_shape or SAME auto_pad decide the padding, else pads. */
+function transposedAxis(input: number, i: number, rank: number, kernelSize: number, attrs: ConvTransposeAttrs): WindowAxis {
   const outputShape = attrs.output_shape?.slice(-rank);
-  return inputDims.map((input, i) => {
-    const stride = attrs.strides?.[i] ?? 1;
-    const dilation = attrs.dilations?.[i] ?? 1;
-    const span = (kernel[i]! - 1) * dilation + 1;
-    const natural = stride * (input - 1) + (attrs.output_padding?.[i] ?? 0) + span;
-    let padBegin = attrs.pads?.[i] ?? 0;
-    let padEnd = attrs.pads?.[i + rank] ?? 0;
-    const sameMode = attrs.auto_pad === 'SAME_UPPER' || attrs.auto_pad === 'SAME_LOWER';
-    if (outputShape || sameMode) {
-      const wanted = outputShape ? outputShape[i]! : input * stride;
-      const total = natural - wanted;
-      const half = Math.floor(total / 2);
-      // SAME_UPPER pads less at the beginning; SAME_LOWER (and an explicit output_shape) less at the end.
-      [padBegin, padEnd] = attrs.auto_pad === 'SAME_UPPER' ? [half, total - half] : [total - half, half];
-    }
-    return { input, output: natural - padBegin - padEnd, kernel: kernel[i]!, stride, dilation, padBegin, padEnd };
-  });
+  const stride = attrs.strides?.[i] ?? 1;
+  const dilation = attrs.dilations?.[i] ?? 1;
+  const span = (kernelSize - 1) * dilation + 1;
+  const natural = stride * (input - 1) + (attrs.output_padding?.[i] ?? 0) + span;
+  let padBegin = attrs.pads?.[i] ?? 0;
+  let padEnd = attrs.pads?.[i + rank] ?? 0;
+  const sameMode = attrs.auto_pad === 'SAME_UPPER' || attrs.auto_pad === 'SAME_LOWER';
+  if (outputShape || sameMode) {
+    const wanted = outputShape ? outputShape[i]! : input * stride;
+    const total = natural - wanted;
+    const half = Math.floor(total / 2);
+    // SAME_UPPER pads less at the beginning; SAME_LOWER (and an explicit output_shape) less at the end.
+    [padBegin, padEnd] = attrs.auto_pad === 'SAME_UPPER' ? [half, total - half] : [total - half, half];
+  }
+  return { input, output: natural - padBegin - padEnd, kernel: kernelSize, stride, dilation, padBegin, padEnd };
+}
+
+/** ConvTranspose's Y [N, W[1]·group, spatial...]: the output extents are transposedAxis', as the kernel's. */
+function inferConvTranspose({ inputTypes, attrs }: InferContext<ConvTransposeAttrs>): (ValueType | undefined)[] {
+  const x = inputTypes[0];
+  if (x?.kind !== 'tensor') return [undefined];
+  const shape = shapeOf(x);
+  const weights = shapeOf(inputTypes[1]);
+  const kernel = attrs.kernel_shape ?? numericDims(weights?.slice(2));
+  if (!shape || shape.length < 3) return [tensorType(x.dtype)];
+  try {
+    const groupOutChannels = weights?.[1];
+    const channels = typeof groupOutChannels === 'number' ? groupOutChannels * attrs.group : undefined;
+    const spatial = kernel
+      ? windowedSpatialDims(shape.slice(2), kernel, attrs, (input, i, rank, kernelSize) => transposedAxis(input, i, rank, kernelSize, attrs))
+      : shape.slice(2).map(() => undefined);
+    return [tensorType(x.dtype, [shape[0], channels, ...spatial])];
+  } catch {
+    return [tensorType(x.dtype)];
+  }
 }
 
 /** ConvTranspose: per group, columns = Wᵀ·X (one row per output channel and tap), then scattered into Y. */
@@ -350,6 +395,28 @@ function convTransposeKernel({ tensor, optionalTensor, attrs, fail }: KernelCont
   return [tensorOf(x.type, [batch, outChannels, ...axes.map((axis) => axis.output)], out)];
 }
 
+/** Col2Im's output dims [N, C, image...] for input [N, C·∏block, L]; C is unknown when it does not divide. */
+function col2ImOutputDims(inputDims: readonly Dim[], imageShape: readonly number[], blockShape: readonly number[]): Dim[] {
+  const rows = inputDims[1];
+  const channels = typeof rows === 'number' ? rows / product(blockShape) : undefined;
+  return [inputDims[0], channels !== undefined && Number.isInteger(channels) ? channels : undefined, ...imageShape];
+}
+
+/** Col2Im's output dims need image_shape and block_shape as constants; else only the rank is known. */
+function inferCol2Im({ inputTypes, constant }: InferContext): (ValueType | undefined)[] {
+  const input = inputTypes[0];
+  if (input?.kind !== 'tensor') return [undefined];
+  const shape = shapeOf(input);
+  const imageShape = constant(1);
+  const blockShape = constant(2);
+  if (shape?.length === 3 && imageShape && blockShape) {
+    return [tensorType(input.dtype, col2ImOutputDims(shape, integersOf(imageShape), integersOf(blockShape)))];
+  }
+  const imageRank = shapeOf(inputTypes[1])?.[0];
+  if (typeof imageRank !== 'number') return [tensorType(input.dtype)];
+  return [tensorType(input.dtype, [shape?.[0], undefined, ...new Array<Dim>(imageRank).fill(undefined)])];
+}
+
 /** Col2Im: the sliding blocks of `input` [N, C·∏block, L] summed back into images of `image_shape`. */
 function col2ImKernel({ tensor, attrs, fail }: KernelContext<{ dilations?: number[]; pads?: number[]; strides?: number[] }>): Tensor[] {
   const input = tensor(0);
@@ -371,10 +438,9 @@ function col2ImKernel({ tensor, attrs, fail }: KernelContext<{ dilations?: numbe
   }
   const rank3 = asRank3(axes, fail);
   const [batch, rows, positions] = [input.dims[0]!, input.dims[1]!, input.dims[2]!];
-  const blockVolume = product(blockShape);
-  const channels = rows / blockVolume;
-  if (!Number.isInteger(channels) || positions !== product(axes.map((axis) => axis.input))) {
-    fail('SHAPE_MISMATCH', `input [${input.dims.join(', ')}] does not match image_shape [${imageShape.join(', ')}] and block_shape [${blockShape.join(', ')}]`);
+  const channels = col2ImOutputDims(input.dims, imageShape, blockShape)[1];
+  if (typeof channels !== 'number' || positions !== product(axes.map((axis) => axis.input))) {
+    return fail('SHAPE_MISMATCH', `input [${input.dims.join(', ')}] does not match image_shape [${imageShape.join(', ')}] and block_shape [${blockShape.join(', ')}]`);
   }
   const imagePlane = product(imageShape);
   const out = floatsFor(input.type, batch * channels * imagePlane);
@@ -475,7 +541,7 @@ function bilinear(values: Floats, base: number, H: number, W: number, y: number,
 // Catalogue
 
 export const ops: OpDef[] = [
-  ...[1, 11].map((since) => defineOp({ name: 'Conv', since, inputs: ['X', 'W', 'B?'], outputs: ['Y'], attributes: CONV_ATTRIBUTES, infer: inferWindowed(true), kernel: convKernel })),
+  ...[1, 11].map((since) => defineOp({ name: 'Conv', since, inputs: ['X', 'W', 'B?'], outputs: ['Y'], attributes: CONV_ATTRIBUTES, infer: inferWindowed({ weightsIndex: 1 }), kernel: convKernel })),
   ...[1, 11].map((since) =>
     defineOp({
       name: 'ConvTranspose',
@@ -483,7 +549,7 @@ export const ops: OpDef[] = [
       inputs: ['X', 'W', 'B?'],
       outputs: ['Y'],
       attributes: { ...CONV_ATTRIBUTES, output_padding: attr.ints(), output_shape: attr.ints() },
-      infer: dtypeOf(0),
+      infer: inferConvTranspose,
       kernel: convTransposeKernel,
     }),
   ),
@@ -493,7 +559,8 @@ export const ops: OpDef[] = [
     inputs: ['X', 'W', 'offset', 'B?', 'mask?'],
     outputs: ['Y'],
     attributes: { dilations: attr.ints(), group: attr.int(1), kernel_shape: attr.ints(), offset_group: attr.int(1), pads: attr.ints(), strides: attr.ints() },
-    infer: dtypeOf(0),
+    // auto_pad is not an attribute of DeformConv: explicit pads, as the kernel's NOTSET.
+    infer: inferWindowed({ weightsIndex: 1 }),
     kernel: deformConvKernel,
   }),
   defineOp({
@@ -502,7 +569,7 @@ export const ops: OpDef[] = [
     inputs: ['input', 'image_shape', 'block_shape'],
     outputs: ['output'],
     attributes: { dilations: attr.ints(), pads: attr.ints(), strides: attr.ints() },
-    infer: dtypeOf(0),
+    infer: inferCol2Im,
     kernel: col2ImKernel,
   }),
 ];

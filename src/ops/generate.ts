@@ -2,7 +2,7 @@ import { allocate, dataTypeFromOnnx, type DataType, type TensorData } from '../c
 import { EdgerunError } from '../core/errors.js';
 import { Tensor, elementCount } from '../core/tensor.js';
 import { defineOp, attr, type OpDef } from './registry.js';
-import { integersOf, numbersOf, tensorFromNumbers, tensorType } from './common.js';
+import { integersOf, listLength, numbersOf, tensorFromNumbers, tensorType, unknownDims } from './common.js';
 
 /** Ops that make tensors from attributes or a shape: Constant, ConstantOfShape, Range, EyeLike. */
 
@@ -16,8 +16,11 @@ interface ConstantAttributes {
   value_strings: string[] | undefined;
 }
 
-/** The one value attribute a Constant node sets, as a tensor (scalars for the single forms, 1-D for lists). */
-function constantValue(attrs: ConstantAttributes): Tensor {
+/**
+ * The one value attribute a Constant node sets, as a tensor (scalars for the single forms, 1-D for lists).
+ * Exported so static inference can know every Constant's value, not only the `value` form.
+ */
+export function constantValue(attrs: ConstantAttributes): Tensor {
   const given: Tensor[] = [];
   if (attrs.value) given.push(attrs.value);
   if (attrs.value_float !== undefined) given.push(tensorFromNumbers('float32', [], [attrs.value_float]));
@@ -55,6 +58,16 @@ function rangeLength(start: number, limit: number, delta: number): number {
   return Math.max(Math.ceil((limit - start) / delta), 0);
 }
 
+/** Range's element count from its three scalar inputs, computed as the kernel computes it. */
+function rangeLengthOf(start: Tensor, limit: Tensor, delta: Tensor): number {
+  if (start.type === 'int64') {
+    const [first, last, step] = [start, limit, delta].map((t) => Number((t.data as BigInt64Array)[0]!)) as [number, number, number];
+    return rangeLength(first, last, step);
+  }
+  const [first, last, step] = [start, limit, delta].map((t) => numbersOf(t)[0]!) as [number, number, number];
+  return rangeLength(first, last, step);
+}
+
 function range(start: Tensor, limit: Tensor, delta: Tensor): Tensor {
   const type = start.type;
   if (limit.type !== type || delta.type !== type) {
@@ -65,12 +78,12 @@ function range(start: Tensor, limit: Tensor, delta: Tensor): Tensor {
   }
   if (type === 'int64') {
     // Exact in BigInt: int64 bounds may go beyond 2^53.
-    const [first, last, step] = [start, limit, delta].map((t) => (t.data as BigInt64Array)[0]!) as [bigint, bigint, bigint];
-    const count = rangeLength(Number(first), Number(last), Number(step));
+    const [first, step] = [start, delta].map((t) => (t.data as BigInt64Array)[0]!) as [bigint, bigint];
+    const count = rangeLengthOf(start, limit, delta);
     return new Tensor('int64', BigInt64Array.from({ length: count }, (_, i) => first + BigInt(i) * step), [count]);
   }
-  const [first, last, step] = [start, limit, delta].map((t) => numbersOf(t)[0]!) as [number, number, number];
-  const count = rangeLength(first, last, step);
+  const [first, step] = [start, delta].map((t) => numbersOf(t)[0]!) as [number, number];
+  const count = rangeLengthOf(start, limit, delta);
   return tensorFromNumbers(type, [count], Float64Array.from({ length: count }, (_, i) => first + i * step));
 }
 
@@ -108,7 +121,10 @@ export const ops: OpDef[] = [
     inputs: ['input'],
     outputs: ['output'],
     attributes: { value: attr.tensor() },
-    infer: ({ attrs }) => [tensorType(attrs.value?.type ?? 'float32')],
+    infer: ({ attrs, inputTypes, constant }) => {
+      const shape = constant(0);
+      return [tensorType(attrs.value?.type ?? 'float32', shape ? integersOf(shape) : unknownDims(listLength(inputTypes[0])))];
+    },
     kernel: ({ tensor, attrs }) => {
       const dims = integersOf(tensor(0));
       const value = attrs.value ?? tensorFromNumbers('float32', [1], [0]);
@@ -121,7 +137,18 @@ export const ops: OpDef[] = [
     since: 11,
     inputs: ['start', 'limit', 'delta'],
     outputs: ['output'],
-    infer: ({ inputTypes }) => [inputTypes[0]?.kind === 'tensor' ? tensorType(inputTypes[0].dtype) : undefined],
+    infer: ({ inputTypes, constant }) => {
+      const input = inputTypes[0];
+      if (input?.kind !== 'tensor') return [undefined];
+      const [start, limit, delta] = [constant(0), constant(1), constant(2)];
+      let length: number | undefined;
+      try {
+        length = start && limit && delta ? rangeLengthOf(start, limit, delta) : undefined;
+      } catch {
+        length = undefined;
+      }
+      return [tensorType(input.dtype, [length])];
+    },
     kernel: ({ tensor }) => [range(tensor(0), tensor(1), tensor(2))],
   }),
   defineOp({

@@ -1,7 +1,8 @@
-import type { ValueType } from '../core/graph.js';
+import { EdgerunError } from '../core/errors.js';
+import type { Dim, ValueType } from '../core/graph.js';
 import { Tensor } from '../core/tensor.js';
-import { defineOp, attr, type KernelContext, type OpDef } from './registry.js';
-import { integersOf, normalizeAxis, numbersOf, stridesOf, tensorFromNumbers, tensorType } from './common.js';
+import { defineOp, attr, type InferContext, type KernelContext, type OpDef, type ResolvedAttrs } from './registry.js';
+import { integersOf, normalizeAxis, numbersOf, shapeOf, stridesOf, tensorFromNumbers, tensorType } from './common.js';
 
 /**
  * Image ops: Resize / Upsample (separable interpolation, one axis at a time), GridSample and AffineGrid.
@@ -219,21 +220,33 @@ function nonEmptyTensor(ctx: KernelContext, index: number): Tensor | undefined {
   return tensor && tensor.size > 0 ? tensor : undefined;
 }
 
+/** An axis resized by `scale` has floor(input * scale) samples. */
+function scaledLength(inLength: number, scale: number): number {
+  return Math.floor(inLength * scale);
+}
+
 /** Axis plans from scales (output = floor(input * scale)) for every axis of `dims`. */
 function axesFromScales(dims: readonly number[], scales: ArrayLike<number>): AxisResize[] {
   return dims.map((inLength, i) => ({
     inLength,
-    outLength: Math.floor(inLength * scales[i]!),
+    outLength: scaledLength(inLength, scales[i]!),
     scale: scales[i]!,
     roiStart: 0,
     roiEnd: 1,
   }));
 }
 
-function axesFromSizes(dims: readonly number[], sizes: readonly number[], resized: readonly number[], policy: string, ctx: KernelContext): AxisResize[] {
+/** How kernels and inference report a bad attribute or input: ctx.fail in kernels, a plain throw in inference. */
+type Fail = (code: EdgerunError['code'], detail: string) => never;
+
+const throwError: Fail = (code, detail) => {
+  throw new EdgerunError(code, detail);
+};
+
+function axesFromSizes(dims: readonly number[], sizes: readonly number[], resized: readonly number[], policy: string, fail: Fail): AxisResize[] {
   const plans = dims.map((inLength, i) => ({ inLength, outLength: sizes[i]!, scale: sizes[i]! / inLength, roiStart: 0, roiEnd: 1 }));
   if (policy === 'stretch') return plans;
-  if (policy !== 'not_larger' && policy !== 'not_smaller') ctx.fail('INVALID_ATTRIBUTE', `keep_aspect_ratio_policy '${policy}' is not supported`);
+  if (policy !== 'not_larger' && policy !== 'not_smaller') fail('INVALID_ATTRIBUTE', `keep_aspect_ratio_policy '${policy}' is not supported`);
   // One scale for all resized axes keeps the aspect ratio; sizes are then rounded half up.
   const candidates = resized.map((axis) => plans[axis]!.scale);
   const scale = policy === 'not_larger' ? Math.min(...candidates) : Math.max(...candidates);
@@ -261,10 +274,94 @@ function checkedMode(ctx: KernelContext, mode: string): ResizeOptions['mode'] {
   return mode;
 }
 
-/** The input's element type; the output shape depends on input values, so it is left unknown. */
-function sameElementType({ inputTypes }: { inputTypes: readonly (ValueType | undefined)[] }): (ValueType | undefined)[] {
-  const input = inputTypes[0];
-  return [input?.kind === 'tensor' ? tensorType(input.dtype) : undefined];
+/** Values for every axis of a rank-`rank` input from values for the `resized` axes, `fill` elsewhere. */
+function expandToAllAxes(
+  given: ArrayLike<number>,
+  rank: number,
+  resized: readonly number[],
+  fill: (axis: number) => number,
+  what: string,
+  fail: Fail,
+): number[] {
+  if (given.length !== resized.length) fail('INVALID_ARGUMENT', `${what} has ${given.length} values, expected ${resized.length}`);
+  const full = Array.from({ length: rank }, (_, axis) => fill(axis));
+  resized.forEach((axis, i) => (full[axis] = given[i]!));
+  return full;
+}
+
+/** Resize's axis plans (roi aside) from X's dims and the scales or, when scales are omitted, the sizes. */
+function resizePlans(
+  dims: readonly number[],
+  resized: readonly number[],
+  scales: ArrayLike<number> | undefined,
+  sizes: readonly number[] | undefined,
+  policy: string,
+  fail: Fail,
+): AxisResize[] {
+  if (scales) return axesFromScales(dims, expandToAllAxes(scales, dims.length, resized, () => 1, 'scales', fail));
+  if (!sizes) fail('INVALID_ARGUMENT', 'one of scales or sizes must be given');
+  return axesFromSizes(dims, expandToAllAxes(sizes!, dims.length, resized, (axis) => dims[axis]!, 'sizes', fail), resized, policy, fail);
+}
+
+/**
+ * An optional input as inference sees it: omitted (no name, or empty as opset-11 models write omitted
+ * inputs), its value when constant, or unknown.
+ */
+function optionalInputValue(ctx: InferContext<unknown>, index: number): Tensor | 'omitted' | 'unknown' {
+  if ((ctx.node.inputs[index] ?? '') === '') return 'omitted';
+  const tensor = ctx.constant(index);
+  if (tensor) return tensor.size > 0 ? tensor : 'omitted';
+  return shapeOf(ctx.inputTypes[index])?.includes(0) ? 'omitted' : 'unknown';
+}
+
+/**
+ * Output dims when X's shape is known: exact through the kernel's own plan when every dim is a number,
+ * else per axis where that is enough (scales, or sizes without an aspect-ratio policy). Axes not resized
+ * keep their dim; resized axes whose length cannot be told stay unknown.
+ */
+function resizedShape(
+  shape: readonly Dim[],
+  resized: readonly number[],
+  scales: ArrayLike<number> | undefined,
+  sizes: readonly number[] | undefined,
+  policy: string,
+): Dim[] {
+  if (shape.every((dim) => typeof dim === 'number')) {
+    return resizePlans(shape as number[], resized, scales, sizes, policy, throwError).map((plan) => plan.outLength);
+  }
+  const out = [...shape];
+  resized.forEach((axis, i) => {
+    const dim = shape[axis];
+    if (scales) out[axis] = scales[i] === 1 ? dim : typeof dim === 'number' ? scaledLength(dim, scales[i]!) : undefined;
+    else out[axis] = sizes && policy === 'stretch' ? sizes[i] : undefined;
+  });
+  return out;
+}
+
+type ResizeAttrs = ResolvedAttrs<typeof resizeAttributes>;
+
+function inferResize(ctx: InferContext<ResizeAttrs>): (ValueType | undefined)[] {
+  const input = ctx.inputTypes[0];
+  if (input?.kind !== 'tensor') return [undefined];
+  const shape = input.shape;
+  if (!shape) return [tensorType(input.dtype)];
+  const resized = (ctx.attrs.axes ?? shape.map((_, i) => i)).map((axis) => normalizeAxis(axis, shape.length, 'axes'));
+  const scales = optionalInputValue(ctx, 2);
+  const sizes = scales === 'omitted' ? optionalInputValue(ctx, 3) : 'omitted';
+  if (scales === 'unknown' || sizes === 'unknown') return [tensorType(input.dtype, shape.map((dim, axis) => (resized.includes(axis) ? undefined : dim)))];
+  const scaleValues = scales === 'omitted' ? undefined : numbersOf(scales);
+  const sizeValues = sizes === 'omitted' ? undefined : integersOf(sizes);
+  return [tensorType(input.dtype, resizedShape(shape, resized, scaleValues, sizeValues, ctx.attrs.keep_aspect_ratio_policy))];
+}
+
+/** Upsample and Resize-10: every axis scaled by `scales` (attribute or constant input), when known. */
+function scaledType(input: ValueType | undefined, scales: ArrayLike<number> | undefined): ValueType | undefined {
+  if (input?.kind !== 'tensor') return undefined;
+  const shape = input.shape;
+  if (!shape) return tensorType(input.dtype);
+  if (!scales) return tensorType(input.dtype, shape.map(() => undefined));
+  if (scales.length !== shape.length) throwError('INVALID_ARGUMENT', `scales has ${scales.length} values for a rank-${shape.length} input`);
+  return tensorType(input.dtype, resizedShape(shape, shape.map((_, i) => i), scales, undefined, 'stretch'));
 }
 
 /** Resize from opset 11: roi, scales or sizes, optionally for a subset of axes (opset 18). */
@@ -275,7 +372,7 @@ function resize(since: number): OpDef {
     inputs: ['X', 'roi?', 'scales?', 'sizes?'],
     outputs: ['Y'],
     attributes: resizeAttributes,
-    infer: sameElementType,
+    infer: inferResize,
     kernel: (ctx) => {
       const x = ctx.tensor(0);
       const a = ctx.attrs;
@@ -284,16 +381,8 @@ function resize(since: number): OpDef {
       const roi = nonEmptyTensor(ctx, 1);
       const scales = nonEmptyTensor(ctx, 2);
       const sizes = nonEmptyTensor(ctx, 3);
-      const expand = (given: ArrayLike<number>, fill: (axis: number) => number, what: string) => {
-        if (given.length !== resized.length) ctx.fail('INVALID_ARGUMENT', `${what} has ${given.length} values, expected ${resized.length}`);
-        const full = x.dims.map((_, axis) => fill(axis));
-        resized.forEach((axis, i) => (full[axis] = given[i]!));
-        return full;
-      };
-      if (!scales && !sizes) ctx.fail('INVALID_ARGUMENT', 'one of scales or sizes must be given');
-      const plans = scales
-        ? axesFromScales(x.dims, expand(numbersOf(scales), () => 1, 'scales'))
-        : axesFromSizes(x.dims, expand(integersOf(sizes!), (axis) => x.dims[axis]!, 'sizes'), resized, a.keep_aspect_ratio_policy, ctx);
+      const fail: Fail = (code, detail) => ctx.fail(code, detail);
+      const plans = resizePlans(x.dims, resized, scales && numbersOf(scales), sizes && integersOf(sizes), a.keep_aspect_ratio_policy, fail);
       if (roi && a.coordinate_transformation_mode === 'tf_crop_and_resize') {
         const values = numbersOf(roi);
         const count = resized.length;
@@ -340,7 +429,7 @@ const upsample7 = defineOp({
   inputs: ['X'],
   outputs: ['Y'],
   attributes: { mode: attr.string('nearest'), scales: attr.floats() },
-  infer: sameElementType,
+  infer: ({ attrs, inputTypes }) => [scaledType(inputTypes[0], attrs.scales)],
   kernel: (ctx) => {
     if (!ctx.attrs.scales) ctx.fail('INVALID_ATTRIBUTE', "attribute 'scales' is required");
     return [scalesOnlyKernel(ctx, ctx.tensor(0), ctx.attrs.scales ?? [], ctx.attrs.mode)];
@@ -358,7 +447,10 @@ const scalesInputOps: OpDef[] = [
     inputs: ['X', 'scales'],
     outputs: ['Y'],
     attributes: { mode: attr.string('nearest') },
-    infer: sameElementType,
+    infer: (ctx) => {
+      const scales = ctx.constant(1);
+      return [scaledType(ctx.inputTypes[0], scales && numbersOf(scales))];
+    },
     kernel: (ctx) => [scalesOnlyKernel(ctx, ctx.tensor(0), numbersOf(ctx.tensor(1)), ctx.attrs.mode)],
   }),
 );
@@ -546,12 +638,31 @@ function baseCoordinates(length: number, alignCorners: boolean): number[] {
   });
 }
 
+/** The grid AffineGrid makes for size [N, C, (D,) H, W]: [N, (D,) H, W, spatial rank]. */
+function affineGridShape(size: readonly Dim[]): Dim[] {
+  return [size[0], ...size.slice(2), size.length - 2];
+}
+
+/** The grid's shape from a constant size, else its rank and batch from size's and theta's shapes. */
+function inferAffineGrid(ctx: InferContext<unknown>): (ValueType | undefined)[] {
+  const theta = ctx.inputTypes[0];
+  if (theta?.kind !== 'tensor') return [undefined];
+  const size = ctx.constant(1);
+  if (size) return [tensorType(theta.dtype, affineGridShape(integersOf(size)))];
+  const thetaShape = shapeOf(theta);
+  const sizeLength = shapeOf(ctx.inputTypes[1])?.[0];
+  const spatialRank = typeof sizeLength === 'number' ? sizeLength - 2 : thetaShape?.length === 3 ? thetaShape[1] : undefined;
+  if (typeof spatialRank !== 'number') return [tensorType(theta.dtype)];
+  return [tensorType(theta.dtype, affineGridShape([thetaShape?.[0], undefined, ...new Array<Dim>(spatialRank).fill(undefined)]))];
+}
+
 const affineGrid = defineOp({
   name: 'AffineGrid',
   since: 20,
   inputs: ['theta', 'size'],
   outputs: ['grid'],
   attributes: { align_corners: attr.int(0) },
+  infer: inferAffineGrid,
   kernel: (ctx) => {
     const theta = ctx.tensor(0);
     const size = integersOf(ctx.tensor(1));
@@ -582,7 +693,7 @@ const affineGrid = defineOp({
         }
       }
     }
-    return [tensorFromNumbers(theta.type, [batch, ...spatial, spatialRank], out)];
+    return [tensorFromNumbers(theta.type, affineGridShape(size) as number[], out)];
   },
 });
 

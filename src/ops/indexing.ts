@@ -1,7 +1,7 @@
-import { defineOp, attr, type OpDef, type ResolvedAttrs } from './registry.js';
-import { integersOf, normalizeAxis, numbersOf, scalarOf, stridesOf, tensorFromNumbers, tensorType } from './common.js';
-import { allocate, type BigIntArray, type DataType, type TensorData } from '../core/dtype.js';
-import type { ValueType } from '../core/graph.js';
+import { defineOp, attr, type InferContext, type OpDef, type ResolvedAttrs } from './registry.js';
+import { concreteDims, dimProduct, integersOf, normalizeAxis, numbersOf, sameShapeAs, scalarOf, shapeOf, stridesOf, tensorFromNumbers, tensorType, tryInfer, typeFrom } from './common.js';
+import { allocate, type BigIntArray, type TensorData } from '../core/dtype.js';
+import type { Dim, ValueType } from '../core/graph.js';
 import { EdgerunError } from '../core/errors.js';
 import { Tensor, elementCount } from '../core/tensor.js';
 
@@ -41,24 +41,6 @@ function resolveIndex(index: number, dim: number, what: string): number {
   return resolved;
 }
 
-function inputDtype(inputTypes: readonly (ValueType | undefined)[], index: number): DataType | undefined {
-  const type = inputTypes[index];
-  return type?.kind === 'tensor' ? type.dtype : undefined;
-}
-
-/** Output type inference for ops whose output has a fixed element type and a shape only known at run time. */
-function fixedOutputTypes(...dtypes: DataType[]) {
-  return (): (ValueType | undefined)[] => dtypes.map((dtype) => tensorType(dtype));
-}
-
-/** Output types that follow the element type of input `index`. */
-function dtypeOfInput(index: number) {
-  return ({ inputTypes }: { inputTypes: readonly (ValueType | undefined)[] }): (ValueType | undefined)[] => {
-    const dtype = inputDtype(inputTypes, index);
-    return [dtype ? tensorType(dtype) : undefined];
-  };
-}
-
 function int64Tensor(dims: readonly number[], values: readonly number[]): Tensor {
   return new Tensor('int64', BigInt64Array.from(values, (value) => BigInt(value)), dims);
 }
@@ -89,13 +71,26 @@ function pickAlongAxis(input: Tensor, dims: readonly number[], axis: number, pic
 // ---------------------------------------------------------------------------------------------------------
 // Gather family
 
+/** Gather's output dims: data's with the axis replaced by the indices' dims. */
+function gatheredDims(dataDims: readonly Dim[], indexDims: readonly Dim[], axisAttr: number): Dim[] {
+  const axis = normalizeAxis(axisAttr, dataDims.length);
+  return [...dataDims.slice(0, axis), ...indexDims, ...dataDims.slice(axis + 1)];
+}
+
 function gather(data: Tensor, indices: Tensor, axisAttr: number): Tensor {
   const rank = data.dims.length;
   const axis = normalizeAxis(axisAttr, rank);
   const axisDim = data.dims[axis]!;
   const picks = integersOf(indices).map((index) => resolveIndex(index, axisDim, 'Gather indices'));
-  const outDims = [...data.dims.slice(0, axis), ...indices.dims, ...data.dims.slice(axis + 1)];
+  const outDims = concreteDims(gatheredDims(data.dims, indices.dims, axisAttr));
   return pickAlongAxis(data, data.dims, axis, picks, outDims);
+}
+
+/** GatherND's output dims: the indices' leading dims, then data's dims past the batch and the indexed ones. */
+function gatheredNdDims(dataDims: readonly Dim[], indexDims: readonly Dim[], batchDims: number): Dim[] | undefined {
+  const tupleLength = indexDims[indexDims.length - 1];
+  if (typeof tupleLength !== 'number') return undefined;
+  return [...indexDims.slice(0, -1), ...dataDims.slice(batchDims + tupleLength)];
 }
 
 /**
@@ -161,7 +156,12 @@ function gatherOp(since: number): OpDef {
     inputs: ['data', 'indices'],
     outputs: ['output'],
     attributes: { axis: attr.int(0) },
-    infer: dtypeOfInput(0),
+    infer: ({ inputTypes, attrs }) => [
+      typeFrom(inputTypes, 0, (data) => {
+        const indices = shapeOf(inputTypes[1]);
+        return data && indices ? gatheredDims(data, indices, attrs.axis) : undefined;
+      }),
+    ],
     kernel: ({ tensor, attrs }) => [gather(tensor(0), tensor(1), attrs.axis)],
   });
 }
@@ -173,7 +173,8 @@ function gatherElementsOp(since: number): OpDef {
     inputs: ['data', 'indices'],
     outputs: ['output'],
     attributes: { axis: attr.int(0) },
-    infer: dtypeOfInput(0),
+    // The output has the indices' shape.
+    infer: ({ inputTypes }) => [typeFrom(inputTypes, 0, () => shapeOf(inputTypes[1]))],
     kernel: ({ tensor, attrs }) => {
       const data = tensor(0);
       const indices = tensor(1);
@@ -190,14 +191,18 @@ function gatherNdOp(since: number): OpDef {
     inputs: ['data', 'indices'],
     outputs: ['output'],
     attributes: { batch_dims: attr.int(0) },
-    infer: dtypeOfInput(0),
+    infer: ({ inputTypes, attrs }) => [
+      typeFrom(inputTypes, 0, (data) => {
+        const indices = shapeOf(inputTypes[1]);
+        return data && indices ? gatheredNdDims(data, indices, attrs.batch_dims) : undefined;
+      }),
+    ],
     kernel: ({ tensor, attrs }) => {
       const data = tensor(0);
       const indices = tensor(1);
       const batchDims = attrs.batch_dims;
       const { starts, sliceSize } = ndSliceStarts(data.dims, indices, batchDims, 'GatherND');
-      const tupleLength = indices.dims[indices.dims.length - 1]!;
-      const outDims = [...indices.dims.slice(0, -1), ...data.dims.slice(batchDims + tupleLength)];
+      const outDims = concreteDims(gatheredNdDims(data.dims, indices.dims, batchDims));
       return [copySlices(data, starts, sliceSize, outDims)];
     },
   });
@@ -276,7 +281,7 @@ const scatterOp = defineOp({
   inputs: ['data', 'indices', 'updates'],
   outputs: ['output'],
   attributes: { axis: attr.int(0) },
-  infer: dtypeOfInput(0),
+  infer: sameShapeAs(0),
   kernel: ({ tensor, attrs }) => [scatterElements(tensor(0), tensor(1), tensor(2), attrs.axis, 'none', 'Scatter')],
 });
 
@@ -287,7 +292,7 @@ function scatterElementsOp(since: number): OpDef {
     inputs: ['data', 'indices', 'updates'],
     outputs: ['output'],
     attributes: { axis: attr.int(0), reduction: attr.string('none') },
-    infer: dtypeOfInput(0),
+    infer: sameShapeAs(0),
     kernel: ({ tensor, attrs }) => [
       scatterElements(tensor(0), tensor(1), tensor(2), attrs.axis, checkReduction(attrs.reduction), 'ScatterElements'),
     ],
@@ -301,7 +306,7 @@ function scatterNdOp(since: number): OpDef {
     inputs: ['data', 'indices', 'updates'],
     outputs: ['output'],
     attributes: { reduction: attr.string('none') },
-    infer: dtypeOfInput(0),
+    infer: sameShapeAs(0),
     kernel: ({ tensor, attrs }) => {
       const data = tensor(0);
       const indices = tensor(1);
@@ -330,6 +335,26 @@ function truthOf(tensor: Tensor): ArrayLike<boolean> {
   return Array.from(numbersOf(tensor), (value) => value !== 0);
 }
 
+/**
+ * Compress's output dims: the input's (flattened to 1-D when no axis is given) with `kept` slices along
+ * the axis; the kept count is `condition`'s true entries among the first dim of them, unknown without it.
+ */
+function compressedDims(dims: readonly Dim[], axisAttr: number | undefined, condition: ArrayLike<boolean> | undefined): Dim[] {
+  const flat = axisAttr === undefined;
+  const viewDims = flat ? [dimProduct(dims)] : dims;
+  const axis = flat ? 0 : normalizeAxis(axisAttr, viewDims.length);
+  const dim = viewDims[axis];
+  const kept = condition && typeof dim === 'number' ? keptPositions(dim, condition).length : undefined;
+  return [...viewDims.slice(0, axis), kept, ...viewDims.slice(axis + 1)];
+}
+
+/** The positions along an axis of `dim` slices that Compress keeps: true conditions (extra ones ignored). */
+function keptPositions(dim: number, condition: ArrayLike<boolean>): number[] {
+  const kept: number[] = [];
+  for (let i = 0; i < Math.min(dim, condition.length); i++) if (condition[i]) kept.push(i);
+  return kept;
+}
+
 function compressOp(since: number): OpDef {
   return defineOp({
     name: 'Compress',
@@ -337,7 +362,16 @@ function compressOp(since: number): OpDef {
     inputs: ['input', 'condition'],
     outputs: ['output'],
     attributes: { axis: attr.int() },
-    infer: dtypeOfInput(0),
+    infer: ({ inputTypes, attrs, constant }) => {
+      const condition = constant(1);
+      return [
+        typeFrom(inputTypes, 0, (shape) => {
+          // Without an axis the output is 1-D whatever the input's rank.
+          if (!shape) return attrs.axis === undefined ? [undefined] : undefined;
+          return compressedDims(shape, attrs.axis, condition && truthOf(condition));
+        }),
+      ];
+    },
     kernel: ({ tensor, attrs }) => {
       const input = tensor(0);
       const condition = truthOf(tensor(1));
@@ -345,9 +379,8 @@ function compressOp(since: number): OpDef {
       const flat = attrs.axis === undefined;
       const dims = flat ? [input.size] : input.dims;
       const axis = flat ? 0 : normalizeAxis(attrs.axis!, dims.length);
-      const kept: number[] = [];
-      for (let i = 0; i < Math.min(dims[axis]!, condition.length); i++) if (condition[i]) kept.push(i);
-      const outDims = [...dims.slice(0, axis), kept.length, ...dims.slice(axis + 1)];
+      const kept = keptPositions(dims[axis]!, condition);
+      const outDims = concreteDims(compressedDims(input.dims, attrs.axis, condition));
       return [pickAlongAxis(input, dims, axis, kept, outDims)];
     },
   });
@@ -359,7 +392,11 @@ function nonZeroOp(since: number): OpDef {
     since,
     inputs: ['X'],
     outputs: ['Y'],
-    infer: fixedOutputTypes('int64'),
+    // [rank, number of non-zero elements]; a scalar counts as rank 1.
+    infer: ({ inputTypes }) => {
+      const shape = shapeOf(inputTypes[0]);
+      return [tensorType('int64', [shape ? Math.max(shape.length, 1) : undefined, undefined])];
+    },
     kernel: ({ tensor }) => {
       const input = tensor(0);
       const truth = truthOf(input);
@@ -415,6 +452,17 @@ const triluOp = defineOp({
 // ---------------------------------------------------------------------------------------------------------
 // OneHot, ReverseSequence
 
+/** OneHot's output dims: the indices' with `depth` inserted at `axis` (of the output's rank). */
+function oneHotDims(indexDims: readonly Dim[], depth: Dim, axisAttr: number): Dim[] {
+  const axis = normalizeAxis(axisAttr, indexDims.length + 1);
+  return [...indexDims.slice(0, axis), depth, ...indexDims.slice(axis)];
+}
+
+/** OneHot's depth: the scalar input, truncated to an integer. */
+function oneHotDepth(depth: Tensor): number {
+  return Math.trunc(scalarOf(depth));
+}
+
 function oneHotOp(since: number): OpDef {
   return defineOp({
     name: 'OneHot',
@@ -422,15 +470,21 @@ function oneHotOp(since: number): OpDef {
     inputs: ['indices', 'depth', 'values'],
     outputs: ['output'],
     attributes: { axis: attr.int(-1) },
-    infer: dtypeOfInput(2),
+    infer: ({ inputTypes, attrs, constant }) => [
+      typeFrom(inputTypes, 2, () => {
+        const indices = shapeOf(inputTypes[0]);
+        const depth = constant(1);
+        return indices && oneHotDims(indices, depth && oneHotDepth(depth), attrs.axis);
+      }),
+    ],
     kernel: ({ tensor, attrs }) => {
       const indices = tensor(0);
-      const depth = Math.trunc(scalarOf(tensor(1)));
+      const depth = oneHotDepth(tensor(1));
       const values = tensor(2);
       if (values.size !== 2) throw new EdgerunError('INVALID_ARGUMENT', `OneHot: values must hold [off_value, on_value], got ${values.size} elements`);
       const outRank = indices.dims.length + 1;
       const axis = normalizeAxis(attrs.axis, outRank);
-      const outDims = [...indices.dims.slice(0, axis), depth, ...indices.dims.slice(axis)];
+      const outDims = concreteDims(oneHotDims(indices.dims, depth, attrs.axis));
       const outer = product(indices.dims, 0, axis);
       const inner = product(indices.dims, axis);
       const offValue = elementsOf(values.data)[0];
@@ -511,22 +565,35 @@ function compareSlices(a: readonly Comparable[], b: readonly Comparable[]): numb
   return 0;
 }
 
+/** Without an axis, the flattened elements are the "slices" Unique compares; with one, the sub-tensors along it are. */
+function uniqueSlices(dims: readonly Dim[], axisAttr: number | undefined): { dims: Dim[]; axis: number } {
+  if (axisAttr === undefined) return { dims: [dimProduct(dims)], axis: 0 };
+  return { dims: [...dims], axis: normalizeAxis(axisAttr, dims.length) };
+}
+
 const uniqueOp = defineOp({
   name: 'Unique',
   since: 11,
   inputs: ['X'],
   outputs: ['Y', 'indices?', 'inverse_indices?', 'counts?'],
   attributes: { axis: attr.int(), sorted: attr.int(1) },
-  infer: ({ inputTypes }) => {
-    const dtype = inputDtype(inputTypes, 0);
-    return [dtype ? tensorType(dtype) : undefined, tensorType('int64'), tensorType('int64'), tensorType('int64')];
+  // How many distinct slices there are is only known at run time; inverse_indices has one entry per slice.
+  infer: ({ inputTypes, attrs }) => {
+    // Without an axis the slices are the elements, so the outputs are 1-D even when the input's rank is unknown.
+    const shape = shapeOf(inputTypes[0]) ?? (attrs.axis === undefined ? [] : undefined);
+    const slices = tryInfer(() => shape && uniqueSlices(shape, attrs.axis));
+    return [
+      typeFrom(inputTypes, 0, () => slices && [...slices.dims.slice(0, slices.axis), undefined, ...slices.dims.slice(slices.axis + 1)]),
+      tensorType('int64', [undefined]),
+      tensorType('int64', slices && [slices.dims[slices.axis]]),
+      tensorType('int64', [undefined]),
+    ];
   },
   kernel: ({ tensor, attrs }) => {
     const input = tensor(0);
-    // Without an axis, the flattened elements are the "slices"; with one, the sub-tensors along it are.
-    const flat = attrs.axis === undefined;
-    const dims = flat ? [input.size] : input.dims;
-    const axis = flat ? 0 : normalizeAxis(attrs.axis!, dims.length);
+    const slices = uniqueSlices(input.dims, attrs.axis);
+    const axis = slices.axis;
+    const dims = concreteDims(slices.dims);
     const sliceCount = dims[axis]!;
     const outer = product(dims, 0, axis);
     const inner = product(dims, axis + 1);
@@ -636,7 +703,8 @@ function nonMaxSuppressionOp(since: number): OpDef {
     inputs: ['boxes', 'scores', 'max_output_boxes_per_class?', 'iou_threshold?', 'score_threshold?'],
     outputs: ['selected_indices'],
     attributes: { center_point_box: attr.int(0) },
-    infer: fixedOutputTypes('int64'),
+    // One (batch, class, box) triple per selected box; how many are selected is only known at run time.
+    infer: () => [tensorType('int64', [undefined, 3])],
     kernel: ({ tensor, optionalTensor, attrs }) => {
       const boxesTensor = tensor(0);
       const scoresTensor = tensor(1);
@@ -716,11 +784,17 @@ function bilinearTap(y: number, x: number, height: number, width: number): Bilin
   };
 }
 
+/** RoiAlign's output dims: [number of ROIs, channels, output_height, output_width]. */
+function roiAlignDims(xDims: readonly Dim[], roiDims: readonly Dim[], outputHeight: number, outputWidth: number): Dim[] {
+  if (xDims.length !== 4) throw new EdgerunError('SHAPE_MISMATCH', `RoiAlign: X must be [N, C, H, W], got [${xDims}]`);
+  return [roiDims[0], xDims[1], outputHeight, outputWidth];
+}
+
 function roiAlign(x: Tensor, rois: Tensor, batchIndices: Tensor, settings: RoiAlignSettings): Tensor {
   const [, channels, height, width] = x.dims as [number, number, number, number];
-  if (x.dims.length !== 4) throw new EdgerunError('SHAPE_MISMATCH', `RoiAlign: X must be [N, C, H, W], got [${x.dims}]`);
-  const roiCount = rois.dims[0]!;
   const { outputHeight, outputWidth, samplingRatio, spatialScale } = settings;
+  const outDims = concreteDims(roiAlignDims(x.dims, rois.dims, outputHeight, outputWidth));
+  const roiCount = outDims[0]!;
   const input = numbersOf(x);
   const boxes = numbersOf(rois);
   const batchOf = integersOf(batchIndices);
@@ -769,7 +843,7 @@ function roiAlign(x: Tensor, rois: Tensor, batchIndices: Tensor, settings: RoiAl
       }
     }
   }
-  return tensorFromNumbers(x.type, [roiCount, channels, outputHeight, outputWidth], output);
+  return tensorFromNumbers(x.type, outDims, output);
 }
 
 const roiAlignAttributes = {
@@ -779,6 +853,16 @@ const roiAlignAttributes = {
   sampling_ratio: attr.int(0),
   spatial_scale: attr.float(1),
 };
+
+/** RoiAlign's output type: X's element type, one [C, output_height, output_width] block per ROI. */
+function inferRoiAlign({ inputTypes, attrs }: InferContext<{ output_height: number; output_width: number }>): (ValueType | undefined)[] {
+  return [
+    typeFrom(inputTypes, 0, (x) => {
+      const rois = shapeOf(inputTypes[1]) ?? shapeOf(inputTypes[2]);
+      return roiAlignDims(x ?? [undefined, undefined, undefined, undefined], rois ?? [undefined], attrs.output_height, attrs.output_width);
+    }),
+  ];
+}
 
 /** The kernel settings from the attributes both versions share. */
 function roiAlignSettings(attrs: ResolvedAttrs<typeof roiAlignAttributes>, halfPixel: boolean): RoiAlignSettings {
@@ -802,7 +886,7 @@ const roiAlignOps: OpDef[] = [
     inputs: ['X', 'rois', 'batch_indices'],
     outputs: ['Y'],
     attributes: roiAlignAttributes,
-    infer: dtypeOfInput(0),
+    infer: inferRoiAlign,
     kernel: ({ tensor, attrs }) => [roiAlign(tensor(0), tensor(1), tensor(2), roiAlignSettings(attrs, false))],
   }),
   defineOp({
@@ -811,7 +895,7 @@ const roiAlignOps: OpDef[] = [
     inputs: ['X', 'rois', 'batch_indices'],
     outputs: ['Y'],
     attributes: { ...roiAlignAttributes, coordinate_transformation_mode: attr.string('half_pixel') },
-    infer: dtypeOfInput(0),
+    infer: inferRoiAlign,
     kernel: ({ tensor, attrs }) => {
       const transform = attrs.coordinate_transformation_mode;
       if (transform !== 'half_pixel' && transform !== 'output_half_pixel') {

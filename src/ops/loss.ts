@@ -2,7 +2,7 @@ import { EdgerunError } from '../core/errors.js';
 import type { ValueType } from '../core/graph.js';
 import { elementCount, type Tensor } from '../core/tensor.js';
 import { attr, defineOp, type InferContext, type OpDef } from './registry.js';
-import { integersOf, numbersOf, tensorFromNumbers, tensorType } from './common.js';
+import { integersOf, numbersOf, shapeOf, tensorFromNumbers, tensorType } from './common.js';
 import { logSoftmaxAlongAxis } from './reduce.js';
 
 /**
@@ -67,11 +67,13 @@ function negativeLogLikelihood(
   return { dims: [], values: Float64Array.of(reduction === 'sum' ? sum : sum / totalWeight) };
 }
 
+/** The loss has no dims once reduced; unreduced, the target's dims [N, d1, ..., dk], the scores' without C. */
 function lossInfer({ inputTypes, attrs }: InferContext<{ reduction: string }>): (ValueType | undefined)[] {
   const scores = inputTypes[0];
   if (scores?.kind !== 'tensor') return [undefined, undefined];
-  const target = inputTypes[1];
-  const lossShape = attrs.reduction !== 'none' ? [] : target?.kind === 'tensor' ? target.shape : undefined;
+  const scoreDims = shapeOf(scores);
+  const withoutClasses = scoreDims && scoreDims.length >= 2 ? scoreDims.filter((_, axis) => axis !== 1) : undefined;
+  const lossShape = attrs.reduction !== 'none' ? [] : (shapeOf(inputTypes[1]) ?? withoutClasses);
   return [tensorType(scores.dtype, lossShape), scores];
 }
 

@@ -1,8 +1,8 @@
 import { defineOp, attr, type OpDef } from './registry.js';
-import { at, broadcastOffsets, broadcastShapes, numbersOf, tensorFromNumbers, tensorType } from './common.js';
+import { at, broadcastDims, broadcastOffsets, broadcastShapes, numbersOf, shapeOf, tensorFromNumbers, tensorType } from './common.js';
 import { allocate, type BigIntArray, type TensorData } from '../core/dtype.js';
 import { EdgerunError } from '../core/errors.js';
-import type { ValueType } from '../core/graph.js';
+import type { Dim, ValueType } from '../core/graph.js';
 import { Tensor, elementCount } from '../core/tensor.js';
 import { bigintsOf, boolTensor, isBigIntType, scalarsOf, tensorFromBigInts } from './math-unary.js';
 
@@ -24,32 +24,31 @@ function broadcastPair(a: Tensor, b: Tensor): Broadcast {
   return { dims, count: elementCount(dims), aOffsets: broadcastOffsets(dims, a.dims), bOffsets: broadcastOffsets(dims, b.dims) };
 }
 
-/** Output type of a numpy-broadcast op when both input shapes are known. */
-function broadcastType(dtype: ValueType | undefined, a: ValueType | undefined, b: ValueType | undefined, outType?: 'bool'): ValueType | undefined {
-  if (dtype?.kind !== 'tensor') return undefined;
-  const type = outType ?? dtype.dtype;
-  if (a?.kind !== 'tensor' || b?.kind !== 'tensor' || !a.shape || !b.shape) return tensorType(type);
-  if (![...a.shape, ...b.shape].every((dim) => typeof dim === 'number')) return tensorType(type);
-  try {
-    return tensorType(type, broadcastShapes(a.shape as number[], b.shape as number[]));
-  } catch {
-    return tensorType(type);
-  }
+/** Output type of a broadcasting op: `dtypeFrom`'s element type (or `outType`), the broadcast of `shapes`. */
+function broadcastType(dtypeFrom: ValueType | undefined, shapes: readonly (readonly Dim[] | undefined)[], outType?: 'bool'): ValueType | undefined {
+  if (dtypeFrom?.kind !== 'tensor') return undefined;
+  return tensorType(outType ?? dtypeFrom.dtype, broadcastDims(shapes));
 }
 
 // ---- Legacy (opset < 7) broadcasting ----
 
 const legacyAttributes = { broadcast: attr.int(0), axis: attr.int() };
 
-/** B reshaped so that its dims line up with A's from `axis` on (numpy's suffix alignment when axis is unset). */
+/** B's dims lined up with A's from `axis` on, padded with 1s (numpy's suffix alignment when axis is unset). */
+function legacyAlignedDims<D extends Dim>(aDims: readonly D[], bDims: readonly D[], broadcast: number, axis: number | undefined): D[] {
+  if (broadcast === 0 || axis === undefined) return [...bDims];
+  const start = axis < 0 ? axis + aDims.length : axis;
+  const trailing = aDims.length - start - bDims.length;
+  if (start < 0 || trailing < 0) {
+    throw new EdgerunError('SHAPE_MISMATCH', `input 'B' of dims [${bDims.join(', ')}] does not fit into A's dims [${aDims.join(', ')}] at axis ${axis}`);
+  }
+  return [...new Array<D>(start).fill(1 as D), ...bDims, ...new Array<D>(trailing).fill(1 as D)];
+}
+
+/** B reshaped so that its dims line up with A's (see legacyAlignedDims). */
 function alignLegacy(a: Tensor, b: Tensor, broadcast: number, axis: number | undefined): Tensor {
   if (broadcast === 0 || axis === undefined) return b;
-  const start = axis < 0 ? axis + a.dims.length : axis;
-  const trailing = a.dims.length - start - b.dims.length;
-  if (start < 0 || trailing < 0) {
-    throw new EdgerunError('SHAPE_MISMATCH', `input 'B' of dims [${b.dims.join(', ')}] does not fit into A's dims [${a.dims.join(', ')}] at axis ${axis}`);
-  }
-  return new Tensor(b.type, b.data, [...new Array<number>(start).fill(1), ...b.dims, ...new Array<number>(trailing).fill(1)]);
+  return new Tensor(b.type, b.data, legacyAlignedDims(a.dims, b.dims, broadcast, axis));
 }
 
 type Binary = (a: Tensor, b: Tensor) => Tensor;
@@ -67,17 +66,26 @@ interface BinaryForms {
 
 /** Output type inference of a numpy-broadcast op from its first two inputs. */
 function inferBroadcast(outType?: 'bool') {
-  return ({ inputTypes }: { inputTypes: readonly (ValueType | undefined)[] }) => [broadcastType(inputTypes[0], inputTypes[0], inputTypes[1], outType)];
+  return ({ inputTypes }: { inputTypes: readonly (ValueType | undefined)[] }) => [
+    broadcastType(inputTypes[0], inputTypes.slice(0, 2).map(shapeOf), outType),
+  ];
 }
 
-/** The opset-1 form of a binary op: B aligned onto A by the legacy `broadcast`/`axis` attributes; no shape inference. */
-function legacyForm(name: string, inputs: readonly string[], outputs: readonly string[], apply: Binary): OpDef {
+/** The opset-1 form of a binary op: B aligned onto A by the legacy `broadcast`/`axis` attributes. */
+function legacyForm(name: string, inputs: readonly string[], outputs: readonly string[], apply: Binary, outType?: 'bool'): OpDef {
   return defineOp({
     name,
     since: 1,
     inputs,
     outputs,
     attributes: legacyAttributes,
+    infer: ({ inputTypes, attrs }) => {
+      const [a, b] = inputTypes;
+      const aDims = shapeOf(a);
+      const bDims = shapeOf(b);
+      const aligned = aDims && bDims ? legacyAlignedDims(aDims, bDims, attrs.broadcast, attrs.axis) : undefined;
+      return [broadcastType(a, [aDims, aligned], outType)];
+    },
     kernel: ({ tensor, attrs }) => {
       const a = tensor(0);
       return [apply(a, alignLegacy(a, tensor(1), attrs.broadcast, attrs.axis))];
@@ -96,7 +104,7 @@ function binaryOps(name: string, apply: Binary, forms: BinaryForms = {}): OpDef[
     infer: inferBroadcast(outType),
     kernel: ({ tensor }) => [apply(tensor(0), tensor(1))],
   });
-  return legacy ? [legacyForm(name, inputs, outputs, apply), modern] : [modern];
+  return legacy ? [legacyForm(name, inputs, outputs, apply, outType), modern] : [modern];
 }
 
 // ---- Arithmetic: output has A's type ----
@@ -250,7 +258,7 @@ function variadicOp(name: string, fns: Arithmetic, average = false): OpDef {
     since: 1,
     inputs: ['data_0...'],
     outputs: ['result'],
-    infer: ({ inputTypes }) => [inputTypes.length === 1 ? inputTypes[0] : broadcastType(inputTypes[0], undefined, undefined)],
+    infer: ({ inputTypes }) => [inputTypes.length === 1 ? inputTypes[0] : broadcastType(inputTypes[0], inputTypes.map(shapeOf))],
     kernel: ({ inputs, tensor, fail }) => {
       if (inputs.length === 0) fail('INVALID_ARGUMENT', `${name} needs at least one input`);
       let result = tensor(0);
@@ -268,7 +276,7 @@ const where = defineOp({
   since: 9,
   inputs: ['condition', 'X', 'Y'],
   outputs: ['output'],
-  infer: ({ inputTypes }) => [inputTypes[1]?.kind === 'tensor' ? tensorType(inputTypes[1].dtype) : undefined],
+  infer: ({ inputTypes }) => [broadcastType(inputTypes[1]?.kind === 'tensor' ? inputTypes[1] : inputTypes[2], inputTypes.map(shapeOf))],
   kernel: ({ tensor }) => {
     const condition = tensor(0);
     const x = tensor(1);
@@ -292,10 +300,25 @@ const preluFns: Arithmetic = {
   bigint: (x, slope) => (x < 0n ? slope * x : x),
 };
 
-/** Before opset 7, a 1-D slope of length C applies per channel (axis 1), as Caffe2 exported it. */
+/**
+ * Before opset 7, a 1-D slope of length C applies per channel (axis 1), as Caffe2 exported it: its dims become
+ * [C, 1, ...]. Undefined when symbolic or unknown dims leave that open.
+ */
+function legacySlopeDims<D extends Dim>(xDims: readonly D[], slopeDims: readonly D[]): D[] | undefined {
+  if (slopeDims.length !== 1 || xDims.length < 2) return [...slopeDims];
+  const size = slopeDims[0]!;
+  const channels = xDims[1]!;
+  let perChannel: boolean;
+  if (typeof size === 'number' && typeof channels === 'number') perChannel = size !== 1 && size === channels;
+  // A name shared by both is per channel, or 1, which gives the same output shape either way.
+  else if (size !== undefined && size === channels) perChannel = true;
+  else return undefined;
+  return perChannel ? [size, ...new Array<D>(xDims.length - 2).fill(1 as D)] : [...slopeDims];
+}
+
 function legacySlope(x: Tensor, slope: Tensor): Tensor {
-  if (slope.dims.length !== 1 || slope.size === 1 || x.dims.length < 2 || x.dims[1] !== slope.size) return slope;
-  return new Tensor(slope.type, slope.data, [slope.size, ...new Array<number>(x.dims.length - 2).fill(1)]);
+  const dims = legacySlopeDims(x.dims, slope.dims)!;
+  return dims.length === slope.dims.length ? slope : new Tensor(slope.type, slope.data, dims);
 }
 
 const preluOps: OpDef[] = [
@@ -304,6 +327,13 @@ const preluOps: OpDef[] = [
     since: 1,
     inputs: ['X', 'slope'],
     outputs: ['Y'],
+    infer: ({ inputTypes }) => {
+      const [x, slope] = inputTypes;
+      const xDims = shapeOf(x);
+      const slopeDims = shapeOf(slope);
+      const aligned = xDims && slopeDims ? legacySlopeDims(xDims, slopeDims) : undefined;
+      return [broadcastType(x, [xDims, aligned])];
+    },
     kernel: ({ tensor }) => {
       const x = tensor(0);
       return [arithmetic(x, legacySlope(x, tensor(1)), preluFns)];
@@ -314,7 +344,7 @@ const preluOps: OpDef[] = [
     since: 7,
     inputs: ['X', 'slope'],
     outputs: ['Y'],
-    infer: ({ inputTypes }) => [inputTypes[0]],
+    infer: ({ inputTypes }) => [broadcastType(inputTypes[0], inputTypes.map(shapeOf))],
     kernel: ({ tensor }) => [arithmetic(tensor(0), tensor(1), preluFns)],
   }),
 ];

@@ -1,7 +1,7 @@
 import type { Dim, ValueType } from '../core/graph.js';
 import { Tensor } from '../core/tensor.js';
 import { attr, defineOp, type InferContext, type KernelContext, type OpDef } from './registry.js';
-import { at, broadcastOffsets, type Floats, floatsFor, floatsLike, floatsOf, product, shapeOf, tensorOf, tensorType } from './common.js';
+import { at, broadcastDim, broadcastOffsets, type Floats, floatsFor, floatsLike, floatsOf, product, shapeOf, tensorOf, tensorType } from './common.js';
 
 /**
  * Matrix products: MatMul and Gemm, and the plain blocked product (gemmTransposedB) that Conv, ConvTranspose,
@@ -139,29 +139,28 @@ function broadcastBatch(aBatch: number[], bBatch: number[], fail: KernelContext[
 // ---------------------------------------------------------------------------------------------------------
 // MatMul
 
-/** Shapes broadcast with numpy rules where dims are known; a dim neither side pins down stays unknown. */
-function broadcastDim(x: Dim, y: Dim): Dim {
-  if (x === 1) return y;
-  if (y === 1 || x === y) return x;
-  return typeof x === 'number' ? x : typeof y === 'number' ? y : undefined;
+/**
+ * MatMul's output dims from the operands' dims (numpy rules, as `matmul` computes them), or undefined when
+ * a rank is unknown or an operand is a scalar.
+ */
+export function matMulShape(aShape: readonly Dim[] | undefined, bShape: readonly Dim[] | undefined): Dim[] | undefined {
+  if (!aShape?.length || !bShape?.length) return undefined;
+  const aDims = aShape.length === 1 ? [1, aShape[0]] : aShape;
+  const bDims = bShape.length === 1 ? [bShape[0], 1] : bShape;
+  const rank = Math.max(aDims.length, bDims.length) - 2;
+  const dims: Dim[] = [];
+  for (let i = 0; i < rank; i++) {
+    dims.push(broadcastDim(aDims[aDims.length - 2 - rank + i] ?? 1, bDims[bDims.length - 2 - rank + i] ?? 1));
+  }
+  if (aShape.length > 1) dims.push(aDims[aDims.length - 2]);
+  if (bShape.length > 1) dims.push(bDims[bDims.length - 1]);
+  return dims;
 }
 
 function inferMatMul({ inputTypes }: InferContext): (ValueType | undefined)[] {
   const [a, b] = inputTypes;
   if (a?.kind !== 'tensor') return [undefined];
-  const aShape = shapeOf(a);
-  const bShape = shapeOf(b);
-  if (!aShape?.length || !bShape?.length) return [tensorType(a.dtype)];
-  const aDims = aShape.length === 1 ? [1, aShape[0]] : aShape;
-  const bDims = bShape.length === 1 ? [bShape[0], 1] : bShape;
-  const rank = Math.max(aDims.length, bDims.length) - 2;
-  const batch: Dim[] = [];
-  for (let i = 0; i < rank; i++) {
-    batch.push(broadcastDim(aDims[aDims.length - 2 - rank + i] ?? 1, bDims[bDims.length - 2 - rank + i] ?? 1));
-  }
-  if (aShape.length > 1) batch.push(aDims[aDims.length - 2]);
-  if (bShape.length > 1) batch.push(bDims[bDims.length - 1]);
-  return [tensorType(a.dtype, batch)];
+  return [tensorType(a.dtype, matMulShape(shapeOf(a), shapeOf(b)))];
 }
 
 function matMulKernel({ tensor, fail }: KernelContext): Tensor[] {

@@ -1,7 +1,8 @@
 import { EdgerunError } from '../core/errors.js';
 import { allocate, type DataType, type TensorData } from '../core/dtype.js';
+import type { Dim, ValueType } from '../core/graph.js';
 import { Tensor } from '../core/tensor.js';
-import { integersOf, numbersOf, sameTypeAs, tensorFromNumbers } from './common.js';
+import { integersOf, numbersOf, product, sameShapeAs, shapeOf, tensorFromNumbers, tensorType } from './common.js';
 import { attr, defineOp, type AttrSpecs, type OpDef } from './registry.js';
 
 /** Classic-ML ops of the ai.onnx.ml domain. */
@@ -39,26 +40,22 @@ interface LabelEncoderAttrs {
   default_tensor?: Tensor | undefined;
 }
 
+/** The element type of the table's values, from whichever values attribute is set (also the output's). */
+function labelValueType(attrs: LabelEncoderAttrs): DataType {
+  if (attrs.values_strings) return 'string';
+  if (attrs.values_int64s) return 'int64';
+  if (attrs.values_floats) return 'float32';
+  if (attrs.values_tensor) return attrs.values_tensor.type;
+  throw new EdgerunError('INVALID_ATTRIBUTE', 'LabelEncoder needs one of values_strings, values_int64s, values_floats, values_tensor');
+}
+
 /** The table's keys, values (with their element type) and default, from whichever attribute form is set. */
 function labelTable(attrs: LabelEncoderAttrs): { table: Map<Label, Label>; valueType: DataType; fallback: Label } {
   const keys: Label[] | undefined =
     attrs.keys_strings ?? attrs.keys_int64s ?? attrs.keys_floats ?? (attrs.keys_tensor && labelsOf(attrs.keys_tensor));
-  let values: Label[] | undefined;
-  let valueType: DataType;
-  let fallback: Label;
-  if (attrs.values_strings) {
-    [values, valueType, fallback] = [attrs.values_strings, 'string', attrs.default_string];
-  } else if (attrs.values_int64s) {
-    [values, valueType, fallback] = [attrs.values_int64s, 'int64', attrs.default_int64];
-  } else if (attrs.values_floats) {
-    [values, valueType, fallback] = [attrs.values_floats, 'float32', attrs.default_float];
-  } else if (attrs.values_tensor) {
-    values = labelsOf(attrs.values_tensor);
-    valueType = attrs.values_tensor.type;
-    fallback = valueType === 'string' ? attrs.default_string : valueType === 'int64' ? attrs.default_int64 : attrs.default_float;
-  } else {
-    throw new EdgerunError('INVALID_ATTRIBUTE', 'LabelEncoder needs one of values_strings, values_int64s, values_floats, values_tensor');
-  }
+  const valueType = labelValueType(attrs);
+  const values: Label[] = attrs.values_strings ?? attrs.values_int64s ?? attrs.values_floats ?? labelsOf(attrs.values_tensor!);
+  let fallback: Label = valueType === 'string' ? attrs.default_string : valueType === 'int64' ? attrs.default_int64 : attrs.default_float;
   if (!keys || keys.length !== values.length) {
     throw new EdgerunError('INVALID_ATTRIBUTE', `LabelEncoder needs as many keys as values (${values.length})`);
   }
@@ -87,6 +84,7 @@ function labelEncoder(since: number, attributes: AttrSpecs): OpDef {
     inputs: ['X'],
     outputs: ['Y'],
     attributes,
+    infer: ({ attrs, inputTypes }) => [tensorType(labelValueType(attrs as unknown as LabelEncoderAttrs), copiedShape(inputTypes[0]))],
     kernel: (ctx) => {
       const input = ctx.tensor(0);
       const { table, valueType, fallback } = labelTable(ctx.attrs as unknown as LabelEncoderAttrs);
@@ -256,6 +254,22 @@ function requiredAttr<T>(value: T | undefined, name: string): T {
 // ---------------------------------------------------------------------------------------------------------
 // ArrayFeatureExtractor: picks columns of the last axis.
 
+/** ArrayFeatureExtractor's output: the last axis holds the `count` picked columns; a 1-D input gives one row. */
+function extractedShape(data: readonly Dim[], count: Dim): Dim[] {
+  return data.length <= 1 ? [1, count] : [...data.slice(0, -1), count];
+}
+
+/** TreeEnsemble's output [rows, targets]: a batch of rows, or one row for a 1-D input. */
+function ensembleShape(input: readonly Dim[], targets: number): Dim[] {
+  return [input.length > 1 ? input[0] : 1, targets];
+}
+
+/** A copy of a tensor type's shape (element-wise lookups keep it), undefined when unknown. */
+function copiedShape(type: ValueType | undefined): Dim[] | undefined {
+  const shape = shapeOf(type);
+  return shape && [...shape];
+}
+
 function copyElement(source: TensorData, from: number, target: TensorData, to: number): void {
   (target as unknown[])[to] = (source as unknown[])[from];
 }
@@ -267,6 +281,15 @@ export const ops: OpDef[] = [
     since: 1,
     inputs: ['X', 'Y'],
     outputs: ['Z'],
+    infer: ({ inputTypes }) => {
+      const [data, indices] = inputTypes;
+      if (data?.kind !== 'tensor') return [undefined];
+      const dataShape = shapeOf(data);
+      const indexShape = shapeOf(indices);
+      // Every element of Y picks one column, whatever Y's shape.
+      const count = indexShape?.every((dim) => typeof dim === 'number') ? product(indexShape as number[]) : undefined;
+      return [tensorType(data.dtype, dataShape && extractedShape(dataShape, count))];
+    },
     kernel: (ctx) => {
       const data = ctx.tensor(0);
       const indices = integersOf(ctx.tensor(1));
@@ -280,8 +303,7 @@ export const ops: OpDef[] = [
         indices.forEach((column, k) => copyElement(data.data, r * columns + column, out, r * indices.length + k));
       }
       // A 1-D input still gives a one-row matrix, as onnxruntime does.
-      const dims = data.dims.length <= 1 ? [1, indices.length] : [...data.dims.slice(0, -1), indices.length];
-      return [new Tensor(data.type, out, dims)];
+      return [new Tensor(data.type, out, extractedShape(data.dims, indices.length) as number[])];
     },
   }),
 
@@ -292,7 +314,7 @@ export const ops: OpDef[] = [
     inputs: ['X'],
     outputs: ['Y'],
     attributes: { threshold: attr.float(0) },
-    infer: sameTypeAs(0),
+    infer: sameShapeAs(0),
     kernel: (ctx) => {
       const input = ctx.tensor(0);
       const values = Array.from(numbersOf(input), (value) => (value > ctx.attrs.threshold ? 1 : 0));
@@ -308,6 +330,11 @@ export const ops: OpDef[] = [
     inputs: ['X'],
     outputs: ['Y'],
     attributes: { classes_strings: attr.strings([]), default_int64: attr.int(-1), default_string: attr.string('_Unused') },
+    infer: ({ inputTypes }) => {
+      const input = inputTypes[0];
+      if (input?.kind !== 'tensor') return [undefined];
+      return [tensorType(input.dtype === 'string' ? 'int64' : 'string', copiedShape(input))];
+    },
     kernel: (ctx) => {
       const input = ctx.tensor(0);
       const classes = ctx.attrs.classes_strings;
@@ -348,6 +375,12 @@ export const ops: OpDef[] = [
       post_transform: attr.int(0),
       tree_roots: attr.ints(),
     },
+    infer: ({ attrs, inputTypes }) => {
+      const input = inputTypes[0];
+      if (input?.kind !== 'tensor') return [undefined];
+      const shape = shapeOf(input);
+      return [tensorType(input.dtype, shape && attrs.n_targets !== undefined ? ensembleShape(shape, attrs.n_targets) : undefined)];
+    },
     kernel: (ctx) => {
       const a = ctx.attrs;
       const input = ctx.tensor(0);
@@ -368,11 +401,12 @@ export const ops: OpDef[] = [
         leafWeights: numbersOf(requiredAttr(a.leaf_weights, 'leaf_weights')),
       };
       const targets = requiredAttr(a.n_targets, 'n_targets');
-      const rows = input.dims.length > 1 ? input.dims[0]! : 1;
+      const dims = ensembleShape(input.dims, targets) as number[];
+      const rows = dims[0]!;
       const columns = input.size / Math.max(rows, 1);
       const scores = aggregateScores(forest, a.aggregate_function, numbersOf(input), rows, columns, targets);
       postTransform(scores, targets, a.post_transform);
-      return [tensorFromNumbers(input.type, [rows, targets], scores)];
+      return [tensorFromNumbers(input.type, dims, scores)];
     },
   }),
 ];

@@ -1,7 +1,8 @@
 import type { DataType } from '../core/dtype.js';
+import type { ValueType } from '../core/graph.js';
 import { elementCount, type Tensor } from '../core/tensor.js';
-import { attr, defineOp, type KernelContext, type OpDef } from './registry.js';
-import { at, broadcastOffsets, type Floats, floatsFor, floatsOf, normalizeAxis, numbersOf, product, sameTypeAs, tensorFromNumbers, tensorOf } from './common.js';
+import { attr, defineOp, type InferContext, type KernelContext, type OpDef } from './registry.js';
+import { at, broadcastOffsets, type Floats, floatsFor, floatsOf, normalizeAxis, numbersOf, product, sameShapeAs, shapeOf, tensorFromNumbers, tensorOf, tensorType } from './common.js';
 
 /**
  * Normalizations (BatchNormalization, InstanceNormalization, LayerNormalization, GroupNormalization,
@@ -85,6 +86,11 @@ function batchNormKernel({ tensor, attrs, outputWanted }: KernelContext<BatchNor
   return [y, outputWanted(1) ? blend(mean, batch.mean) : undefined, outputWanted(2) ? blend(variance, batch.variance) : undefined];
 }
 
+/** Y is shaped like X; in training mode the running statistics are shaped like the given ones. */
+function inferBatchNorm({ inputTypes, attrs }: InferContext<BatchNormAttrs>): (ValueType | undefined)[] {
+  return attrs.training_mode ? [inputTypes[0], inputTypes[3], inputTypes[4]] : [inputTypes[0]];
+}
+
 const BATCH_NORM_OUTPUTS_OLD = ['Y', 'mean?', 'var?', 'saved_mean?', 'saved_var?'];
 
 /**
@@ -130,6 +136,25 @@ interface LayerNormAttrs {
   stash_type: number;
 }
 
+/** Mean and InvStdDev keep the axes before `axis` and reduce the rest to 1. */
+function layerNormStatsDims<D>(dims: readonly D[], axis: number): (D | 1)[] {
+  return dims.map((dim, i) => (i < axis ? dim : 1));
+}
+
+/** Mean and InvStdDev are float32 for stash_type 1 (the default), else X's type. */
+function layerNormStatsType(attrs: LayerNormAttrs, xType: DataType): DataType {
+  return attrs.stash_type === 1 ? 'float32' : xType;
+}
+
+function inferLayerNorm({ inputTypes, attrs }: InferContext<LayerNormAttrs>): (ValueType | undefined)[] {
+  const x = inputTypes[0];
+  if (x?.kind !== 'tensor') return [undefined];
+  const shape = shapeOf(x);
+  const statsType = layerNormStatsType(attrs, x.dtype);
+  const stats = shape ? tensorType(statsType, layerNormStatsDims(shape, normalizeAxis(attrs.axis, shape.length))) : tensorType(statsType);
+  return [x, stats, stats];
+}
+
 function layerNormKernel({ tensor, optionalTensor, attrs, outputWanted }: KernelContext<LayerNormAttrs>): (Tensor | undefined)[] {
   const x = tensor(0);
   const scale = tensor(1);
@@ -148,8 +173,8 @@ function layerNormKernel({ tensor, optionalTensor, attrs, outputWanted }: Kernel
     const within = i % groupSize;
     out[i] = out[i]! * at(scaleValues, scaleOffsets, within) + (biasValues ? at(biasValues, biasOffsets, within) : 0);
   }
-  const statsDims = x.dims.map((dim, i) => (i < axis ? dim : 1));
-  const statsType: DataType = attrs.stash_type === 1 ? 'float32' : x.type;
+  const statsDims = layerNormStatsDims(x.dims, axis);
+  const statsType = layerNormStatsType(attrs, x.type);
   return [
     tensorFromNumbers(x.type, x.dims, out),
     outputWanted(1) ? tensorFromNumbers(statsType, statsDims, means) : undefined,
@@ -302,6 +327,15 @@ function seededUniform(seed: number): () => number {
   return () => ((next32() >>> 5) * 67108864 + (next32() >>> 6)) / 9007199254740992;
 }
 
+/** Output like the data; the mask has the data's shape, bool from opset 10 (`maskIsBool`), else the data's type. */
+function inferDropout(maskIsBool: boolean) {
+  return ({ inputTypes }: InferContext): (ValueType | undefined)[] => {
+    const x = inputTypes[0];
+    if (x?.kind !== 'tensor') return [undefined];
+    return [x, tensorType(maskIsBool ? 'bool' : x.dtype, shapeOf(x))];
+  };
+}
+
 function dropoutOld(maskIsBool: boolean) {
   return ({ tensor, attrs, outputWanted }: KernelContext<{ ratio: number; is_test?: number }>): (Tensor | undefined)[] => {
     const x = tensor(0);
@@ -333,7 +367,8 @@ export const ops: OpDef[] = [
       inputs: ['X', 'scale', 'B', 'mean', 'var'],
       outputs: BATCH_NORM_OUTPUTS_OLD,
       attributes: { epsilon: attr.float(1e-5), momentum: attr.float(0.9), is_test: attr.int(0), spatial: attr.int(1) },
-      infer: sameTypeAs(0),
+      // The kernel runs these versions in inference mode only, producing Y alone.
+      infer: inferBatchNorm,
       kernel: batchNormKernel,
     }),
   ),
@@ -344,12 +379,12 @@ export const ops: OpDef[] = [
       inputs: ['X', 'scale', 'B', 'input_mean', 'input_var'],
       outputs: ['Y', 'running_mean?', 'running_var?'],
       attributes: { epsilon: attr.float(1e-5), momentum: attr.float(0.9), training_mode: attr.int(0) },
-      infer: sameTypeAs(0),
+      infer: inferBatchNorm,
       kernel: batchNormKernel,
     }),
   ),
   ...[1, 6].map((since) =>
-    defineOp({ name: 'InstanceNormalization', since, inputs: ['input', 'scale', 'B'], outputs: ['output'], attributes: { epsilon: attr.float(1e-5) }, infer: sameTypeAs(0), kernel: instanceNormKernel }),
+    defineOp({ name: 'InstanceNormalization', since, inputs: ['input', 'scale', 'B'], outputs: ['output'], attributes: { epsilon: attr.float(1e-5) }, infer: sameShapeAs(0), kernel: instanceNormKernel }),
   ),
   defineOp({
     name: 'LayerNormalization',
@@ -357,7 +392,7 @@ export const ops: OpDef[] = [
     inputs: ['X', 'Scale', 'B?'],
     outputs: ['Y', 'Mean?', 'InvStdDev?'],
     attributes: { axis: attr.int(-1), epsilon: attr.float(1e-5), stash_type: attr.int(1) },
-    infer: sameTypeAs(0),
+    infer: inferLayerNorm,
     kernel: layerNormKernel,
   }),
   defineOp({
@@ -366,7 +401,7 @@ export const ops: OpDef[] = [
     inputs: ['X', 'scale', 'bias'],
     outputs: ['Y'],
     attributes: { epsilon: attr.float(1e-5), num_groups: attr.int() },
-    infer: sameTypeAs(0),
+    infer: sameShapeAs(0),
     kernel: groupNormKernel(false),
   }),
   defineOp({
@@ -375,13 +410,13 @@ export const ops: OpDef[] = [
     inputs: ['X', 'scale', 'bias'],
     outputs: ['Y'],
     attributes: { epsilon: attr.float(1e-5), num_groups: attr.int(), stash_type: attr.int(1) },
-    infer: sameTypeAs(0),
+    infer: sameShapeAs(0),
     kernel: groupNormKernel(true),
   }),
   ...[9, 13].map((since) =>
-    defineOp({ name: 'MeanVarianceNormalization', since, inputs: ['X'], outputs: ['Y'], attributes: { axes: attr.ints([0, 2, 3]) }, infer: sameTypeAs(0), kernel: meanVarianceNormKernel }),
+    defineOp({ name: 'MeanVarianceNormalization', since, inputs: ['X'], outputs: ['Y'], attributes: { axes: attr.ints([0, 2, 3]) }, infer: sameShapeAs(0), kernel: meanVarianceNormKernel }),
   ),
-  defineOp({ name: 'LpNormalization', since: 1, inputs: ['input'], outputs: ['output'], attributes: { axis: attr.int(-1), p: attr.int(2) }, infer: sameTypeAs(0), kernel: lpNormalizationKernel }),
+  defineOp({ name: 'LpNormalization', since: 1, inputs: ['input'], outputs: ['output'], attributes: { axis: attr.int(-1), p: attr.int(2) }, infer: sameShapeAs(0), kernel: lpNormalizationKernel }),
   ...[1, 13].map((since) =>
     defineOp({
       name: 'LRN',
@@ -389,17 +424,17 @@ export const ops: OpDef[] = [
       inputs: ['X'],
       outputs: ['Y'],
       attributes: { alpha: attr.float(1e-4), beta: attr.float(0.75), bias: attr.float(1), size: attr.int() },
-      infer: sameTypeAs(0),
+      infer: sameShapeAs(0),
       kernel: lrnKernel,
     }),
   ),
 
   ...[1, 6].map((since) =>
-    defineOp({ name: 'Dropout', since, inputs: ['data'], outputs: ['output', 'mask?'], attributes: { ratio: attr.float(0.5), is_test: attr.int(0) }, infer: sameTypeAs(0), kernel: dropoutOld(false) }),
+    defineOp({ name: 'Dropout', since, inputs: ['data'], outputs: ['output', 'mask?'], attributes: { ratio: attr.float(0.5), is_test: attr.int(0) }, infer: inferDropout(false), kernel: dropoutOld(false) }),
   ),
-  defineOp({ name: 'Dropout', since: 7, inputs: ['data'], outputs: ['output', 'mask?'], attributes: { ratio: attr.float(0.5) }, infer: sameTypeAs(0), kernel: dropoutOld(false) }),
-  defineOp({ name: 'Dropout', since: 10, inputs: ['data'], outputs: ['output', 'mask?'], attributes: { ratio: attr.float(0.5) }, infer: sameTypeAs(0), kernel: dropoutOld(true) }),
+  defineOp({ name: 'Dropout', since: 7, inputs: ['data'], outputs: ['output', 'mask?'], attributes: { ratio: attr.float(0.5) }, infer: inferDropout(false), kernel: dropoutOld(false) }),
+  defineOp({ name: 'Dropout', since: 10, inputs: ['data'], outputs: ['output', 'mask?'], attributes: { ratio: attr.float(0.5) }, infer: inferDropout(true), kernel: dropoutOld(true) }),
   ...[12, 13].map((since) =>
-    defineOp({ name: 'Dropout', since, inputs: ['data', 'ratio?', 'training_mode?'], outputs: ['output', 'mask?'], attributes: { seed: attr.int() }, infer: sameTypeAs(0), kernel: dropoutKernel }),
+    defineOp({ name: 'Dropout', since, inputs: ['data', 'ratio?', 'training_mode?'], outputs: ['output', 'mask?'], attributes: { seed: attr.int() }, infer: inferDropout(true), kernel: dropoutKernel }),
   ),
 ];

@@ -1,8 +1,8 @@
-import type { ValueType } from '../core/graph.js';
+import type { Dim, ValueType } from '../core/graph.js';
 import { Tensor, elementCount } from '../core/tensor.js';
 import { attr, defineOp, type InferContext, type KernelContext, type OpDef } from './registry.js';
 import { type Floats, floatsFor, floatsOf, integersOf, product, shapeOf, tensorOf, tensorType } from './common.js';
-import { asRank3, dtypeOf, inferWindowed, spatialAxes, type WindowAttrs, type WindowAxis } from './conv.js';
+import { asRank3, inferWindowed, spatialAxes, type WindowAttrs, type WindowAxis } from './conv.js';
 
 /**
  * Pooling: MaxPool, AveragePool, LpPool over sliding windows (the window geometry is conv.ts'), their global
@@ -188,20 +188,45 @@ function lpNormOf(values: Floats, from: number, to: number, p: number): number {
   return Math.pow(sum, 1 / p);
 }
 
+interface MaxUnpoolAttrs {
+  kernel_shape?: number[];
+  pads?: number[];
+  strides?: number[];
+}
+
+/** The shape MaxPool's input had, from its output X [N, C, spatial...]: (in - 1)·stride + kernel - pads per axis. */
+function unpooledDims(xDims: readonly Dim[], kernel: readonly number[], attrs: MaxUnpoolAttrs): Dim[] {
+  const rank = xDims.length - 2;
+  return [xDims[0], xDims[1], ...xDims.slice(2).map((input, i) => {
+    if (typeof input !== 'number') return undefined;
+    const stride = attrs.strides?.[i] ?? 1;
+    return (input - 1) * stride + kernel[i]! - (attrs.pads?.[i] ?? 0) - (attrs.pads?.[i + rank] ?? 0);
+  })];
+}
+
+/** MaxUnpool's output: output_shape when it is a constant, else the unpooled shape. */
+function inferMaxUnpool({ node, inputTypes, attrs, constant }: InferContext<MaxUnpoolAttrs>): (ValueType | undefined)[] {
+  const x = inputTypes[0];
+  if (x?.kind !== 'tensor') return [undefined];
+  const shape = shapeOf(x);
+  if ((node.inputs[2] ?? '') !== '') {
+    const outputShape = constant(2);
+    return [tensorType(x.dtype, outputShape ? integersOf(outputShape) : shape?.map(() => undefined))];
+  }
+  if (!shape || shape.length < 3 || !attrs.kernel_shape) return [tensorType(x.dtype)];
+  return [tensorType(x.dtype, unpooledDims(shape, attrs.kernel_shape, attrs))];
+}
+
 /**
  * MaxUnpool: X's values written at their Indices into a zero tensor of the unpooled shape. Indices address
  * that inferred shape; a larger output_shape keeps the result in its leading corner, as the ONNX reference does.
  */
-function maxUnpoolKernel({ tensor, optionalTensor, attrs, fail }: KernelContext<{ kernel_shape?: number[]; pads?: number[]; strides?: number[] }>): Tensor[] {
+function maxUnpoolKernel({ tensor, optionalTensor, attrs, fail }: KernelContext<MaxUnpoolAttrs>): Tensor[] {
   const x = tensor(0);
   const indices = integersOf(tensor(1));
   const shapeInput = optionalTensor(2);
   const kernel = attrs.kernel_shape ?? fail('INVALID_ARGUMENT', 'attribute kernel_shape is required');
-  const rank = x.dims.length - 2;
-  const inferredDims = [x.dims[0]!, x.dims[1]!, ...x.dims.slice(2).map((input, i) => {
-    const stride = attrs.strides?.[i] ?? 1;
-    return (input - 1) * stride + kernel[i]! - (attrs.pads?.[i] ?? 0) - (attrs.pads?.[i + rank] ?? 0);
-  })];
+  const inferredDims = unpooledDims(x.dims, kernel, attrs) as number[];
   const values = floatsOf(x);
   const unpooled = floatsFor(x.type, elementCount(inferredDims));
   for (let i = 0; i < indices.length; i++) {
@@ -241,7 +266,7 @@ function placeInCorner(values: Floats, from: readonly number[], to: readonly num
 // Catalogue
 
 export const ops: OpDef[] = [
-  defineOp({ name: 'MaxPool', since: 1, inputs: ['X'], outputs: ['Y'], attributes: POOL_ATTRIBUTES, infer: inferWindowed(false), kernel: poolKernel('max') }),
+  defineOp({ name: 'MaxPool', since: 1, inputs: ['X'], outputs: ['Y'], attributes: POOL_ATTRIBUTES, infer: inferWindowed(), kernel: poolKernel('max') }),
   ...[8, 10, 11, 12].map((since) =>
     defineOp({
       name: 'MaxPool',
@@ -249,7 +274,7 @@ export const ops: OpDef[] = [
       inputs: ['X'],
       outputs: ['Y', 'Indices?'],
       attributes: { ...POOL_ATTRIBUTES, storage_order: attr.int(0) },
-      infer: inferWindowed(false, 'int64'),
+      infer: inferWindowed({ extraOutput: 'int64' }),
       kernel: poolKernel('max'),
     }),
   ),
@@ -260,13 +285,13 @@ export const ops: OpDef[] = [
       inputs: ['X'],
       outputs: ['Y'],
       attributes: { ...POOL_ATTRIBUTES, count_include_pad: attr.int(0) },
-      infer: inferWindowed(false),
+      infer: inferWindowed(),
       kernel: poolKernel('average'),
     }),
   ),
   // p is a float in opset 1 and an int from opset 2; the float spec accepts both.
   ...[1, 2, 11, 18].map((since) =>
-    defineOp({ name: 'LpPool', since, inputs: ['X'], outputs: ['Y'], attributes: { ...POOL_ATTRIBUTES, p: attr.float(2) }, infer: inferWindowed(false), kernel: poolKernel('lp') }),
+    defineOp({ name: 'LpPool', since, inputs: ['X'], outputs: ['Y'], attributes: { ...POOL_ATTRIBUTES, p: attr.float(2) }, infer: inferWindowed(), kernel: poolKernel('lp') }),
   ),
   defineOp({ name: 'GlobalAveragePool', since: 1, inputs: ['X'], outputs: ['Y'], infer: inferGlobalPool, kernel: globalPoolKernel(meanOf) }),
   defineOp({ name: 'GlobalMaxPool', since: 1, inputs: ['X'], outputs: ['Y'], infer: inferGlobalPool, kernel: globalPoolKernel(maxOf) }),
@@ -280,7 +305,7 @@ export const ops: OpDef[] = [
       inputs: ['X', 'I', 'output_shape?'],
       outputs: ['output'],
       attributes: { kernel_shape: attr.ints(), pads: attr.ints(), strides: attr.ints() },
-      infer: dtypeOf(0),
+      infer: inferMaxUnpool,
       kernel: maxUnpoolKernel,
     }),
   ),

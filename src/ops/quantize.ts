@@ -3,10 +3,10 @@ import { dataTypeFromOnnx, isFloatType, writeNumbers, type DataType } from '../c
 import type { ValueType } from '../core/graph.js';
 import { float16ToNumber, numberToFloat16, roundHalfEven } from '../core/numeric.js';
 import { Tensor, elementCount } from '../core/tensor.js';
-import { defineOp, attr, type OpDef, type KernelContext } from './registry.js';
+import { defineOp, attr, type OpDef, type InferContext, type KernelContext } from './registry.js';
 import { broadcastOffsets, normalizeAxis, numbersOf, shapeOf, tensorFromNumbers, tensorType } from './common.js';
-import { CONV_ATTRIBUTES, convolution, type ConvAttrs } from './conv.js';
-import { matmul } from './matmul.js';
+import { CONV_ATTRIBUTES, convolution, inferWindowed, type ConvAttrs } from './conv.js';
+import { matmul, matMulShape } from './matmul.js';
 
 /**
  * Linear quantization: QuantizeLinear / DequantizeLinear (per tensor, per axis, blocked), DynamicQuantizeLinear,
@@ -341,6 +341,21 @@ function quantizeOutputType(inputTypes: readonly (ValueType | undefined)[]): Dat
   return zeroPointType?.kind === 'tensor' ? zeroPointType.dtype : 'uint8';
 }
 
+/** QuantizeLinear's y: x's shape in output_dtype (opset 21), else y_zero_point's type or uint8. */
+function quantizeInfer({ node, inputTypes, attrs }: InferContext): (ValueType | undefined)[] {
+  const outputDtype = typeof attrs.output_dtype === 'number' ? attrs.output_dtype : 0;
+  // A y_zero_point of unknown type leaves the output type unknown (it is not uint8 by default then).
+  if (!outputDtype && (node.inputs[2] ?? '') !== '' && inputTypes[2]?.kind !== 'tensor') return [undefined];
+  const outType = outputDtype ? dataTypeFromOnnx(outputDtype, 'output_dtype') : quantizeOutputType(inputTypes);
+  return [tensorType(outType, shapeOf(inputTypes[0]))];
+}
+
+/** The element type of input `index` (y_zero_point gives a quantized output's type). */
+function dtypeOfInput(inputTypes: readonly (ValueType | undefined)[], index: number): DataType | undefined {
+  const type = inputTypes[index];
+  return type?.kind === 'tensor' ? type.dtype : undefined;
+}
+
 function dequantizeInfer({ inputTypes }: { inputTypes: readonly (ValueType | undefined)[] }): (ValueType | undefined)[] {
   const scaleType = inputTypes[1];
   return [scaleType?.kind === 'tensor' ? tensorType(scaleType.dtype, shapeOf(inputTypes[0])) : undefined];
@@ -352,6 +367,7 @@ export const ops: OpDef[] = [
     since: 10,
     inputs: ['x', 'y_scale', 'y_zero_point?'],
     outputs: ['y'],
+    infer: quantizeInfer,
     kernel: (ctx) => [quantizeLinear(ctx, { axis: 1, saturate: 1, blockSize: 0, outputDtype: 0 })],
   }),
   defineOp({
@@ -360,6 +376,7 @@ export const ops: OpDef[] = [
     inputs: ['x', 'y_scale', 'y_zero_point?'],
     outputs: ['y'],
     attributes: { axis: attr.int(1) },
+    infer: quantizeInfer,
     kernel: (ctx) => [quantizeLinear(ctx, { axis: ctx.attrs.axis, saturate: 1, blockSize: 0, outputDtype: 0 })],
   }),
   defineOp({
@@ -368,7 +385,7 @@ export const ops: OpDef[] = [
     inputs: ['x', 'y_scale', 'y_zero_point?'],
     outputs: ['y'],
     attributes: { axis: attr.int(1), saturate: attr.int(1) },
-    infer: (ctx) => [tensorType(quantizeOutputType(ctx.inputTypes), shapeOf(ctx.inputTypes[0]))],
+    infer: quantizeInfer,
     kernel: (ctx) => [quantizeLinear(ctx, { axis: ctx.attrs.axis, saturate: ctx.attrs.saturate, blockSize: 0, outputDtype: 0 })],
   }),
   defineOp({
@@ -377,9 +394,7 @@ export const ops: OpDef[] = [
     inputs: ['x', 'y_scale', 'y_zero_point?'],
     outputs: ['y'],
     attributes: { axis: attr.int(1), saturate: attr.int(1), block_size: attr.int(0), output_dtype: attr.int(0) },
-    infer: (ctx) => [
-      tensorType(ctx.attrs.output_dtype ? dataTypeFromOnnx(ctx.attrs.output_dtype, 'output_dtype') : quantizeOutputType(ctx.inputTypes), shapeOf(ctx.inputTypes[0])),
-    ],
+    infer: quantizeInfer,
     kernel: (ctx) => [
       quantizeLinear(ctx, { axis: ctx.attrs.axis, saturate: ctx.attrs.saturate, blockSize: ctx.attrs.block_size, outputDtype: ctx.attrs.output_dtype }),
     ],
@@ -389,6 +404,7 @@ export const ops: OpDef[] = [
     since: 10,
     inputs: ['x', 'x_scale', 'x_zero_point?'],
     outputs: ['y'],
+    infer: dequantizeInfer,
     kernel: (ctx) => [dequantizeLinear(ctx, 1, 0)],
   }),
   defineOp({
@@ -422,7 +438,7 @@ export const ops: OpDef[] = [
     since: 10,
     inputs: ['A', 'B', 'a_zero_point?', 'b_zero_point?'],
     outputs: ['Y'],
-    infer: () => [tensorType('int32')],
+    infer: ({ inputTypes }) => [tensorType('int32', matMulShape(shapeOf(inputTypes[0]), shapeOf(inputTypes[1])))],
     kernel: (ctx) => {
       const product = integerMatMul(ctx, 1, 3);
       return [tensorFromNumbers('int32', product.dims, product.values)];
@@ -434,7 +450,7 @@ export const ops: OpDef[] = [
     inputs: ['x', 'w', 'x_zero_point?', 'w_zero_point?'],
     outputs: ['y'],
     attributes: CONV_ATTRIBUTES,
-    infer: () => [tensorType('int32')],
+    infer: inferWindowed({ weightsIndex: 1, dtype: () => 'int32' }),
     kernel: (ctx) => {
       const result = integerConv(ctx, 1, 3);
       return [tensorFromNumbers('int32', result.dims, result.values)];
@@ -446,6 +462,7 @@ export const ops: OpDef[] = [
     inputs: ['x', 'x_scale', 'x_zero_point', 'w', 'w_scale', 'w_zero_point', 'y_scale', 'y_zero_point', 'B?'],
     outputs: ['y'],
     attributes: CONV_ATTRIBUTES,
+    infer: inferWindowed({ weightsIndex: 3, dtype: (inputTypes) => dtypeOfInput(inputTypes, 7) }),
     kernel: (ctx) => [qlinearConv(ctx)],
   }),
   defineOp({
@@ -453,6 +470,10 @@ export const ops: OpDef[] = [
     since: 10,
     inputs: ['a', 'a_scale', 'a_zero_point', 'b', 'b_scale', 'b_zero_point', 'y_scale', 'y_zero_point'],
     outputs: ['y'],
+    infer: ({ inputTypes }) => {
+      const dtype = dtypeOfInput(inputTypes, 7);
+      return [dtype && tensorType(dtype, matMulShape(shapeOf(inputTypes[0]), shapeOf(inputTypes[3])))];
+    },
     kernel: (ctx) => [qlinearMatMul(ctx)],
   }),
 ];

@@ -1,7 +1,7 @@
 import { dataTypeFromOnnx, isFloatType, type DataType } from '../core/dtype.js';
-import type { ValueType } from '../core/graph.js';
+import type { Dim, ValueType } from '../core/graph.js';
 import { Tensor, elementCount } from '../core/tensor.js';
-import { numbersOf, tensorFromNumbers } from './common.js';
+import { numbersOf, shapeOf, tensorFromNumbers, tensorType } from './common.js';
 import { attr, defineOp, type KernelContext, type OpDef } from './registry.js';
 
 /**
@@ -48,9 +48,15 @@ function filled(dtype: DataType, dims: readonly number[], sample: () => number):
   return tensorFromNumbers(dtype, dims, values);
 }
 
-function typeFromAttr(code: number | undefined, fallback: DataType | undefined, shape?: number[]): ValueType[] {
+/** The output type: the dtype attribute's element type or `fallback`, with `shape` where known. */
+function typeFromAttr(code: number | undefined, fallback: DataType | undefined, shape?: readonly Dim[]): ValueType[] {
   const dtype = code === undefined ? fallback : dataTypeFromOnnx(code, 'dtype attribute');
-  return dtype ? [{ kind: 'tensor', dtype, shape }] : [];
+  return dtype ? [tensorType(dtype, shape && [...shape])] : [];
+}
+
+/** Multinomial's output: `sampleSize` draws for each row of the [batch, classes] input. */
+function multinomialShape(input: readonly Dim[], sampleSize: number): Dim[] {
+  return [input[0], sampleSize];
 }
 
 const uniformAttrs = { dtype: attr.int(1), high: attr.float(1), low: attr.float(0), seed: attr.float() };
@@ -137,7 +143,7 @@ export const ops: OpDef[] = [
     inputs: ['input'],
     outputs: ['output'],
     attributes: { ...uniformAttrs, dtype: attr.int() },
-    infer: ({ attrs, inputTypes }) => typeFromAttr(attrs.dtype, inputDtype(inputTypes)),
+    infer: ({ attrs, inputTypes }) => typeFromAttr(attrs.dtype, inputDtype(inputTypes), shapeOf(inputTypes[0])),
     kernel: (ctx) => [sampleLike(ctx, uniformSampler(ctx.attrs))],
   }),
 
@@ -147,7 +153,7 @@ export const ops: OpDef[] = [
     inputs: ['input'],
     outputs: ['output'],
     attributes: { ...normalAttrs, dtype: attr.int() },
-    infer: ({ attrs, inputTypes }) => typeFromAttr(attrs.dtype, inputDtype(inputTypes)),
+    infer: ({ attrs, inputTypes }) => typeFromAttr(attrs.dtype, inputDtype(inputTypes), shapeOf(inputTypes[0])),
     kernel: (ctx) => [sampleLike(ctx, normalSampler(ctx.attrs))],
   }),
 
@@ -157,7 +163,7 @@ export const ops: OpDef[] = [
     inputs: ['input'],
     outputs: ['output'],
     attributes: { dtype: attr.int(), seed: attr.float() },
-    infer: ({ attrs, inputTypes }) => typeFromAttr(attrs.dtype, inputDtype(inputTypes)),
+    infer: ({ attrs, inputTypes }) => typeFromAttr(attrs.dtype, inputDtype(inputTypes), shapeOf(inputTypes[0])),
     kernel: (ctx) => {
       const input = ctx.tensor(0);
       const probabilities = numbersOf(input);
@@ -174,14 +180,17 @@ export const ops: OpDef[] = [
     inputs: ['input'],
     outputs: ['output'],
     attributes: { dtype: attr.int(6), sample_size: attr.int(1), seed: attr.float() },
-    infer: ({ attrs }) => typeFromAttr(attrs.dtype, 'int32'),
+    infer: ({ attrs, inputTypes }) => {
+      const shape = shapeOf(inputTypes[0]);
+      return typeFromAttr(attrs.dtype, 'int32', shape?.length === 2 ? multinomialShape(shape, attrs.sample_size) : undefined);
+    },
     kernel: (ctx) => {
       const input = ctx.tensor(0);
       if (input.dims.length !== 2) ctx.fail('INVALID_ARGUMENT', `input must be [batch_size, class_size], got [${input.dims.join(', ')}]`);
       const dtype = dataTypeFromOnnx(ctx.attrs.dtype, 'dtype attribute');
       if (dtype !== 'int32' && dtype !== 'int64') ctx.fail('INVALID_ATTRIBUTE', `dtype must be int32 or int64, got ${dtype}`);
       const samples = multinomialSamples(input, ctx.attrs.sample_size, uniformSource(ctx.attrs.seed));
-      return [tensorFromNumbers(dtype, [input.dims[0]!, ctx.attrs.sample_size], samples)];
+      return [tensorFromNumbers(dtype, multinomialShape(input.dims, ctx.attrs.sample_size) as number[], samples)];
     },
   }),
 ];

@@ -3,7 +3,7 @@ import { DATA_TYPES, allocate, isIntegerType, type DataType, type NumericArray }
 import type { Dim, ValueType } from '../core/graph.js';
 import { Tensor, elementCount } from '../core/tensor.js';
 import { attr, defineOp, type InferContext, type KernelContext, type OpDef } from './registry.js';
-import { integersOf, normalizeAxis, numbersOf, sameShapeAs, stridesOf, tensorFromNumbers, tensorType, walkOffsets } from './common.js';
+import { broadcastDim, integersOf, normalizeAxis, numbersOf, sameShapeAs, shapeOf, stridesOf, tensorFromNumbers, tensorType, walkOffsets } from './common.js';
 
 /**
  * Ops that collapse or scan along axes: the Reduce* family, ArgMax/ArgMin, CumSum, the softmax family
@@ -205,14 +205,43 @@ function axesFromInput(axes: Tensor | undefined, noopWithEmptyAxes: number, rank
   return noopWithEmptyAxes ? [] : allAxes(rank);
 }
 
+/**
+ * What can be told of a reduction's output dims when the axes are known only by their count: with keepdims
+ * the rank stays and dims of 1 stay 1 (reduced or not); without, one axis removes one dim, so each output dim
+ * is one of two neighbouring input dims, known where they agree.
+ */
+function reducedShapeOfUnknownAxes(dims: readonly Dim[], axesCount: Dim, keepdims: boolean): Dim[] | undefined {
+  if (keepdims) return dims.map((dim) => (dim === 1 ? 1 : undefined));
+  if (axesCount !== 1) return undefined;
+  return dims.slice(1).map((dim, i) => (dim === dims[i] ? dim : undefined));
+}
+
+/**
+ * Output type of a reduction; `axesOf` gives the normalized axes, or undefined when they are not known before
+ * running, and then `axesCount` how many there are, where known.
+ */
 function reduceInfer(
   input: ValueType | undefined,
   axesOf: (rank: number) => number[] | undefined,
   keepdims: number,
+  axesCount?: Dim,
 ): (ValueType | undefined)[] {
-  if (input?.kind !== 'tensor') return [undefined];
-  const axes = input.shape ? axesOf(input.shape.length) : undefined;
-  return [tensorType(input.dtype, input.shape && axes ? reducedShape(input.shape, axes, keepdims !== 0) : undefined)];
+  if (input?.kind !== 'tensor' || !input.shape) return [input?.kind === 'tensor' ? tensorType(input.dtype) : undefined];
+  const axes = axesOf(input.shape.length);
+  const shape = axes ? reducedShape(input.shape, axes, keepdims !== 0) : reducedShapeOfUnknownAxes(input.shape, axesCount, keepdims !== 0);
+  return [tensorType(input.dtype, shape)];
+}
+
+/**
+ * The axes input before running: its value when constant, or no axes at all when it is omitted or its type
+ * says it is empty; undefined when only the run can tell.
+ */
+function staticAxesInput(context: InferContext): Tensor | 'none' | undefined {
+  if (!context.node.inputs[1]) return 'none';
+  const axes = context.constant(1);
+  if (axes) return axes;
+  const shape = shapeOf(context.inputTypes[1]);
+  return shape?.length === 1 && shape[0] === 0 ? 'none' : undefined;
 }
 
 /** Both forms of one reduction: axes as an attribute from opset 1, as an input from `inputSince`. */
@@ -237,16 +266,13 @@ function reduceOps(name: string, inputSince: number, reducer: Reducer): OpDef[] 
       inputs: ['data', 'axes?'],
       outputs: ['reduced'],
       attributes: inputAxesForm,
-      infer: ({ inputTypes, attrs, constant, node }) =>
-        reduceInfer(
-          inputTypes[0],
-          (rank) => {
-            const axes = node.inputs[1] ? constant(1) : undefined;
-            if (node.inputs[1] && !axes) return undefined;
-            return axesFromInput(axes, attrs.noop_with_empty_axes, rank);
-          },
-          attrs.keepdims,
-        ),
+      infer: (context) => {
+        const { inputTypes, attrs } = context;
+        const given = staticAxesInput(context);
+        const axesOf = (rank: number) =>
+          given === undefined ? undefined : axesFromInput(given === 'none' ? undefined : given, attrs.noop_with_empty_axes, rank);
+        return reduceInfer(inputTypes[0], axesOf, attrs.keepdims, shapeOf(inputTypes[1])?.[0]);
+      },
       kernel: ({ tensor, optionalTensor, attrs }) => {
         const x = tensor(0);
         const axes = axesFromInput(optionalTensor(1), attrs.noop_with_empty_axes, x.dims.length);
@@ -363,7 +389,7 @@ function topK(x: Tensor, k: number, axis: number, largest: boolean): [Tensor, Te
   const exactIntegers = x.type === 'int64' || x.type === 'uint64';
   const keys: ArrayLike<number | bigint> = exactIntegers ? (x.data as BigInt64Array) : numbersOf(x);
   const source = x.data as NumericArray;
-  const outDims = x.dims.map((dim, d) => (d === axis ? k : dim));
+  const outDims = topKDims(x.dims, axis, k);
   const values = allocate(x.type, outer * k * inner) as NumericArray;
   const indices = new BigInt64Array(outer * k * inner);
   const order = new Array<number>(length);
@@ -387,15 +413,33 @@ function topK(x: Tensor, k: number, axis: number, largest: boolean): [Tensor, Te
   return [new Tensor(x.type, values, outDims), new Tensor('int64', indices, outDims)];
 }
 
-const topKOutputTypes = ({ inputTypes }: InferContext): (ValueType | undefined)[] => {
-  const input = inputTypes[0];
-  return [input?.kind === 'tensor' ? tensorType(input.dtype) : undefined, tensorType('int64')];
-};
+/** The dims of both TopK outputs: the input's, with k along `axis`. */
+function topKDims<D extends Dim>(dims: readonly D[], axis: number, k: D): D[] {
+  return dims.map((dim, d) => (d === axis ? k : dim));
+}
+
+/** Both outputs' types; `k` is undefined when only the run can tell it. */
+function topKOutputTypes(input: ValueType | undefined, axis: number, k: number | undefined): (ValueType | undefined)[] {
+  if (input?.kind !== 'tensor') return [undefined, tensorType('int64')];
+  const dims = input.shape && topKDims<Dim>(input.shape, normalizeAxis(axis, input.shape.length), k);
+  return [tensorType(input.dtype, dims), tensorType('int64', dims)];
+}
+
+/** K's single value. */
+function kFrom(k: Tensor): number {
+  const values = integersOf(k);
+  if (values.length !== 1) throw new EdgerunError('INVALID_ARGUMENT', `input 'K' must hold one value, got ${values.length}`);
+  return values[0]!;
+}
 
 function kOf(ctx: KernelContext): number {
-  const k = integersOf(ctx.tensor(1));
-  if (k.length !== 1) ctx.fail('INVALID_ARGUMENT', `input 'K' must hold one value, got ${k.length}`);
-  return k[0]!;
+  return kFrom(ctx.tensor(1));
+}
+
+/** TopK from opset 10 (k as the input K): the outputs' types, with k when K is constant. */
+function inferTopK({ inputTypes, attrs, constant }: InferContext<{ axis: number }>): (ValueType | undefined)[] {
+  const k = constant(1);
+  return topKOutputTypes(inputTypes[0], attrs.axis, k && kFrom(k));
 }
 
 const topKOps: OpDef[] = [
@@ -406,7 +450,7 @@ const topKOps: OpDef[] = [
     inputs: ['X'],
     outputs: ['Values', 'Indices'],
     attributes: { k: attr.int(), axis: attr.int(-1) },
-    infer: topKOutputTypes,
+    infer: ({ inputTypes, attrs }) => topKOutputTypes(inputTypes[0], attrs.axis, attrs.k),
     kernel: (ctx) => {
       const x = ctx.tensor(0);
       const k = ctx.attrs.k;
@@ -421,7 +465,7 @@ const topKOps: OpDef[] = [
     inputs: ['X', 'K'],
     outputs: ['Values', 'Indices'],
     attributes: { axis: attr.int(-1) },
-    infer: topKOutputTypes,
+    infer: inferTopK,
     kernel: (ctx) => {
       const x = ctx.tensor(0);
       return topK(x, kOf(ctx), normalizeAxis(ctx.attrs.axis, x.dims.length), true);
@@ -434,7 +478,7 @@ const topKOps: OpDef[] = [
     inputs: ['X', 'K'],
     outputs: ['Values', 'Indices'],
     attributes: { axis: attr.int(-1), largest: attr.int(1), sorted: attr.int(1) },
-    infer: topKOutputTypes,
+    infer: inferTopK,
     kernel: (ctx) => {
       const x = ctx.tensor(0);
       return topK(x, kOf(ctx), normalizeAxis(ctx.attrs.axis, x.dims.length), ctx.attrs.largest !== 0);
@@ -495,23 +539,38 @@ function planEinsum(equation: string, ranks: readonly number[]): EinsumPlan {
   return { inputLabels, outputLabels: [...expandEllipsis(['...'], widest, widest), ...once] };
 }
 
+/** Each label's size from every dim it names; sizes of 1 broadcast, as numpy's einsum allows. */
+function einsumLabelSizes<D extends Dim>(plan: EinsumPlan, shapes: readonly (readonly D[])[]): Map<string, D> {
+  const sizes = new Map<string, D>();
+  plan.inputLabels.forEach((labels, n) =>
+    labels.forEach((label, d) => {
+      const size = shapes[n]![d]!;
+      const known = sizes.get(label);
+      const merged = sizes.has(label) ? broadcastDim(known, size, `einsum label '${label}' sizes`) : size;
+      sizes.set(label, merged as D);
+    }),
+  );
+  return sizes;
+}
+
+/** The sizes of `labels`; a label no operand names has size 1. */
+function labelDims<D extends Dim>(sizes: ReadonlyMap<string, D>, labels: readonly string[]): D[] {
+  return labels.map((label) => (sizes.has(label) ? sizes.get(label)! : (1 as D)));
+}
+
+/** The output dims of an einsum over operands of these shapes (symbolic or unknown dims allowed). */
+function einsumOutputDims<D extends Dim>(equation: string, shapes: readonly (readonly D[])[]): D[] {
+  const plan = planEinsum(equation, shapes.map((shape) => shape.length));
+  return labelDims(einsumLabelSizes(plan, shapes), plan.outputLabels);
+}
+
 /** Sum over every label not in the output of the product of the operands: one loop over all labels. */
 function einsum(equation: string, inputs: readonly Tensor[]): Tensor {
   const plan = planEinsum(equation, inputs.map((x) => x.dims.length));
-  const sizes = new Map<string, number>();
-  plan.inputLabels.forEach((labels, n) =>
-    labels.forEach((label, d) => {
-      const size = inputs[n]!.dims[d]!;
-      const known = sizes.get(label);
-      if (known === undefined || known === 1) sizes.set(label, size);
-      else if (size !== 1 && size !== known) {
-        throw new EdgerunError('SHAPE_MISMATCH', `einsum label '${label}' has sizes ${known} and ${size}`);
-      }
-    }),
-  );
+  const sizes = einsumLabelSizes(plan, inputs.map((x) => x.dims));
   const summed = [...new Set(plan.inputLabels.flat())].filter((label) => !plan.outputLabels.includes(label));
   const loopLabels = [...plan.outputLabels, ...summed];
-  const loopDims = loopLabels.map((label) => sizes.get(label) ?? 1);
+  const loopDims = labelDims(sizes, loopLabels);
   // A repeated label in one operand (a diagonal) adds its strides; a broadcast dim of 1 does not move.
   const loopStrides = inputs.map((x, n) => {
     const strides = new Array<number>(loopLabels.length).fill(0);
@@ -522,9 +581,9 @@ function einsum(equation: string, inputs: readonly Tensor[]): Tensor {
     return strides;
   });
   const values = inputs.map((x) => numbersOf(x));
-  const outDims = plan.outputLabels.map((label) => sizes.get(label) ?? 1);
+  const outDims = labelDims(sizes, plan.outputLabels);
   const outCount = elementCount(outDims);
-  const sumCount = elementCount(summed.map((label) => sizes.get(label)!));
+  const sumCount = elementCount(labelDims(sizes, summed));
   const out = new Float64Array(outCount);
   const counter = new Array<number>(loopLabels.length).fill(0);
   const offsets = new Array<number>(inputs.length).fill(0);
@@ -621,7 +680,13 @@ export const ops: OpDef[] = [
     inputs: ['Inputs...'],
     outputs: ['Output'],
     attributes: { equation: attr.string('') },
-    infer: ({ inputTypes }) => [inputTypes[0]?.kind === 'tensor' ? tensorType(inputTypes[0].dtype) : undefined],
+    infer: ({ inputTypes, attrs }) => {
+      const first = inputTypes[0];
+      if (first?.kind !== 'tensor') return [undefined];
+      const shapes = inputTypes.map(shapeOf);
+      const known = shapes.every((shape) => shape !== undefined) ? (shapes as Dim[][]) : undefined;
+      return [tensorType(first.dtype, known && einsumOutputDims(attrs.equation, known))];
+    },
     kernel: (ctx) => [einsum(ctx.attrs.equation, ctx.inputs.map((_, n) => ctx.tensor(n)))],
   }),
 

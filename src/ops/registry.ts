@@ -98,6 +98,8 @@ export interface OpSchema<A extends AttrSpecs> {
   attributes?: A;
   /** Output types from input types, where they can be told before running. */
   infer?(context: InferContext<ResolvedAttrs<A>>): (ValueType | undefined)[];
+  /** Output values known before running from the input types alone (Shape of a fully known shape). */
+  fold?(context: InferContext<ResolvedAttrs<A>>): (Tensor | undefined)[];
   kernel(context: KernelContext<ResolvedAttrs<A>>): (Value | undefined)[];
 }
 
@@ -109,6 +111,7 @@ export interface OpDef {
   readonly outputs: readonly string[];
   readonly attributes: AttrSpecs;
   infer?(context: InferContext): (ValueType | undefined)[];
+  fold?(context: InferContext): (Tensor | undefined)[];
   kernel(context: KernelContext): (Value | undefined)[];
 }
 
@@ -121,6 +124,7 @@ export function defineOp<A extends AttrSpecs = Record<string, never>>(schema: Op
     outputs: schema.outputs,
     attributes: schema.attributes ?? {},
     infer: schema.infer as OpDef['infer'],
+    fold: schema.fold as OpDef['fold'],
     kernel: schema.kernel as OpDef['kernel'],
   };
 }

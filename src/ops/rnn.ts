@@ -1,7 +1,8 @@
 import { EdgerunError } from '../core/errors.js';
+import type { ValueType } from '../core/graph.js';
 import type { Tensor } from '../core/tensor.js';
-import { defineOp, attr, type OpDef, type KernelContext } from './registry.js';
-import { integersOf, numbersOf, tensorFromNumbers, tensorType } from './common.js';
+import { defineOp, attr, type OpDef, type InferContext, type KernelContext } from './registry.js';
+import { integersOf, numbersOf, shapeOf, tensorFromNumbers, tensorType } from './common.js';
 
 /**
  * Recurrent layers: RNN, GRU and LSTM. One driver walks directions, batch rows and time steps (honouring
@@ -186,12 +187,19 @@ interface RecurrentAttrs {
 }
 
 /** Where each (time, batch) or (direction, batch) entry lives, for the sequence-major and batch-major layouts. */
-interface Layout {
-  sequence: number;
-  batch: number;
+interface Layout<D = number> {
+  sequence: D;
+  batch: D;
   directions: number;
-  hidden: number;
+  hidden: D;
   batchMajor: boolean;
+}
+
+/** The layout of X [seq, batch, input] (or [batch, seq, input] with layout 1) and `hidden` units per direction. */
+function layoutOf<D>(attrs: Pick<RecurrentAttrs, 'direction' | 'layout'>, xDims: readonly D[], hidden: D): Layout<D> {
+  const batchMajor = attrs.layout === 1;
+  const [sequence, batch] = batchMajor ? [xDims[1]!, xDims[0]!] : [xDims[0]!, xDims[1]!];
+  return { sequence, batch, directions: attrs.direction === 'bidirectional' ? 2 : 1, hidden, batchMajor };
 }
 
 function inputOffset(l: Layout, t: number, b: number, inputSize: number): number {
@@ -207,8 +215,14 @@ function outputOffset(l: Layout, t: number, d: number, b: number): number {
   return index * l.hidden;
 }
 
-function stateDims(l: Layout): number[] {
+/** Y_h and Y_c: [directions, batch, hidden], or [batch, directions, hidden] batch-major. */
+function stateDims<D>(l: Layout<D>): (D | number)[] {
   return l.batchMajor ? [l.batch, l.directions, l.hidden] : [l.directions, l.batch, l.hidden];
+}
+
+/** Y: [seq, directions, batch, hidden], or [batch, seq, directions, hidden] batch-major. */
+function sequenceDims<D>(l: Layout<D>): (D | number)[] {
+  return l.batchMajor ? [l.batch, l.sequence, l.directions, l.hidden] : [l.sequence, l.directions, l.batch, l.hidden];
 }
 
 function checkDims(tensor: Tensor | undefined, expected: readonly number[], what: string): void {
@@ -227,15 +241,12 @@ function runRecurrent(kind: RecurrentKind, ctx: KernelContext<unknown>, attrs: R
   const initialCell = kind.name === 'LSTM' ? ctx.optionalTensor(6) : undefined;
   const peepholes = kind.name === 'LSTM' ? ctx.optionalTensor(7) : undefined;
 
-  const directions = attrs.direction === 'bidirectional' ? 2 : 1;
   if (!['forward', 'reverse', 'bidirectional'].includes(attrs.direction)) ctx.fail('INVALID_ATTRIBUTE', `unknown direction '${attrs.direction}'`);
   if (x.dims.length !== 3) ctx.fail('SHAPE_MISMATCH', `X must have rank 3, got [${x.dims.join(', ')}]`);
-  const hidden = attrs.hidden_size ?? r.dims[2]!;
-  const batchMajor = attrs.layout === 1;
-  const [sequence, batch] = batchMajor ? [x.dims[1]!, x.dims[0]!] : [x.dims[0]!, x.dims[1]!];
+  const layout = layoutOf(attrs, x.dims, attrs.hidden_size ?? r.dims[2]!);
+  const { sequence, batch, directions, hidden } = layout;
   const inputSize = x.dims[2]!;
   const gateRows = kind.gates * hidden;
-  const layout: Layout = { sequence, batch, directions, hidden, batchMajor };
   checkDims(w, [directions, gateRows, inputSize], 'W');
   checkDims(r, [directions, gateRows, hidden], 'R');
   checkDims(bias, [directions, 2 * gateRows], 'B');
@@ -302,7 +313,7 @@ function runRecurrent(kind: RecurrentKind, ctx: KernelContext<unknown>, attrs: R
     }
   }
 
-  const yDims = batchMajor ? [batch, sequence, directions, hidden] : [sequence, directions, batch, hidden];
+  const yDims = sequenceDims(layout);
   const outputs: (Tensor | undefined)[] = [
     ctx.outputWanted(0) ? tensorFromNumbers(x.type, yDims, y) : undefined,
     ctx.outputWanted(1) ? tensorFromNumbers(x.type, stateDims(layout), lastHidden) : undefined,
@@ -313,6 +324,20 @@ function runRecurrent(kind: RecurrentKind, ctx: KernelContext<unknown>, attrs: R
 
 // ---------------------------------------------------------------------------------------------------------
 // Op definitions: opset 1 (output_sequence, ignored: every output is optional anyway), 7, and 14 (layout)
+
+/** Every output has X's element type; Y, Y_h (and Y_c) are shaped by X's layout and the hidden size. */
+function inferRecurrent(kind: RecurrentKind, { inputTypes, attrs }: InferContext<Partial<RecurrentAttrs>>): (ValueType | undefined)[] {
+  const x = inputTypes[0];
+  const outputCount = kind.name === 'LSTM' ? 3 : 2;
+  if (x?.kind !== 'tensor') return new Array<undefined>(outputCount).fill(undefined);
+  const shape = shapeOf(x);
+  const hidden = attrs.hidden_size ?? shapeOf(inputTypes[2])?.[2];
+  const direction = attrs.direction ?? 'forward';
+  if (shape?.length !== 3 || !['forward', 'reverse', 'bidirectional'].includes(direction)) return new Array<ValueType>(outputCount).fill(tensorType(x.dtype));
+  const layout = layoutOf({ direction, layout: attrs.layout ?? 0 }, shape, hidden);
+  const state = tensorType(x.dtype, stateDims(layout));
+  return [tensorType(x.dtype, sequenceDims(layout)), state, state].slice(0, outputCount);
+}
 
 const COMMON_ATTRIBUTES = {
   activation_alpha: attr.floats([]),
@@ -348,8 +373,7 @@ function recurrentOps(kind: RecurrentKind): OpDef[] {
       since,
       inputs: INPUTS[kind.name],
       outputs,
-      // Every output has X's element type.
-      infer: ({ inputTypes }) => outputs.map(() => (inputTypes[0]?.kind === 'tensor' ? tensorType(inputTypes[0].dtype) : undefined)),
+      infer: (ctx) => inferRecurrent(kind, ctx as InferContext<Partial<RecurrentAttrs>>),
       attributes: { ...COMMON_ATTRIBUTES, ...EXTRA_ATTRIBUTES[kind.name], ...versionAttributes },
       kernel: (ctx) => {
         // Attributes a version or an op lacks read as their neutral values.

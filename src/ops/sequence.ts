@@ -1,9 +1,9 @@
 import { EdgerunError } from '../core/errors.js';
 import { allocate, dataTypeFromOnnx, type DataType, type TensorData } from '../core/dtype.js';
-import type { Value, ValueType } from '../core/graph.js';
+import type { Dim, Value, ValueType } from '../core/graph.js';
 import { Tensor, elementCount } from '../core/tensor.js';
-import { integersOf, isTensor, normalizeAxis, scalarOf } from './common.js';
-import { attr, defineOp, type KernelContext, type OpDef } from './registry.js';
+import { integersOf, isTensor, normalizeAxis, scalarOf, shapeOf, tensorType, unionType } from './common.js';
+import { attr, defineOp, type InferContext, type KernelContext, type OpDef } from './registry.js';
 
 /**
  * Sequence and optional ops. A sequence is a plain `Value[]`; an optional is the value it holds, or null
@@ -46,6 +46,25 @@ export function takeAlongAxis(tensor: Tensor, axis: number, index: number): Tens
   return new Tensor(slice.type, slice.data, tensor.dims.filter((_, i) => i !== axis));
 }
 
+/**
+ * The shape of pieces joined along `axis`: the sum of their dims there, the shared dims elsewhere. Serves
+ * the kernels (all dims known and checked to agree) and inference (a dim that is unknown or differs
+ * between pieces stays unknown).
+ */
+export function joinedShape(shapes: readonly (readonly Dim[])[], axis: number): Dim[] {
+  const first = shapes[0]!;
+  return first.map((dim, i) => {
+    if (i !== axis) return shapes.every((shape) => shape[i] === dim) ? dim : undefined;
+    let sum = 0;
+    for (const shape of shapes) {
+      const size = shape[axis];
+      if (typeof size !== 'number') return undefined;
+      sum += size;
+    }
+    return sum;
+  });
+}
+
 /** Joins tensors along an existing axis; all other dims must agree. */
 export function concatAlongAxis(tensors: readonly Tensor[], axis: number): Tensor {
   const first = tensors[0]!;
@@ -55,8 +74,7 @@ export function concatAlongAxis(tensors: readonly Tensor[], axis: number): Tenso
       throw new EdgerunError('SHAPE_MISMATCH', `cannot join ${tensor.type}[${tensor.dims.join(', ')}] with ${first.type}[${first.dims.join(', ')}] along axis ${axis}`);
     }
   }
-  const dims = [...first.dims];
-  dims[axis] = tensors.reduce((sum, tensor) => sum + tensor.dims[axis]!, 0);
+  const dims = joinedShape(tensors.map((tensor) => tensor.dims), axis) as number[];
   const { outer, inner } = splitAround(dims, axis);
   const out = allocate(first.type, elementCount(dims));
   let target = 0;
@@ -101,11 +119,9 @@ function positionIn(ctx: KernelContext<unknown>, index: number, length: number, 
   const tensor = ctx.optionalTensor(index);
   if (!tensor) return undefined;
   const position = scalarOf(tensor);
-  const last = allowEnd ? length : length - 1;
-  if (position < -length || position > last) {
-    ctx.fail('INVALID_ARGUMENT', `position ${position} is out of range for a sequence of length ${length}`);
-  }
-  return position < 0 ? position + length : position;
+  const normalized = normalizedPosition(position, length, allowEnd);
+  if (normalized === undefined) ctx.fail('INVALID_ARGUMENT', `position ${position} is out of range for a sequence of length ${length}`);
+  return normalized;
 }
 
 function int64Scalar(value: number): Tensor {
@@ -120,25 +136,108 @@ function dtypeAttr(code: number | undefined, fallback: DataType): DataType {
   return code === undefined ? fallback : dataTypeFromOnnx(code, 'dtype attribute');
 }
 
-/** Piece sizes for SplitToSequence: equal chunks of `split` (last one shorter) or the listed sizes. */
-function splitSizes(ctx: KernelContext<unknown>, axisSize: number, split: Tensor | undefined): number[] {
+/** A split input's values and whether it is a scalar (one chunk size) or a list of piece sizes. */
+interface SplitGiven {
+  values: number[];
+  scalar: boolean;
+}
+
+function splitGivenOf(split: Tensor): SplitGiven {
+  return { values: integersOf(split), scalar: split.dims.length === 0 };
+}
+
+/** Piece sizes for SplitToSequence: one per index without split, equal chunks of a scalar split (last one shorter) or the listed sizes. */
+function splitSizes(axisSize: number, split: SplitGiven | undefined, fail: (detail: string) => never): number[] {
   if (!split) return new Array<number>(axisSize).fill(1);
-  const values = integersOf(split);
-  if (split.dims.length === 0) {
+  const values = split.values;
+  if (split.scalar) {
     const chunk = values[0]!;
-    if (chunk <= 0) ctx.fail('INVALID_ARGUMENT', `split must be positive, got ${chunk}`);
+    if (chunk <= 0) fail(`split must be positive, got ${chunk}`);
     const sizes: number[] = [];
     for (let start = 0; start < axisSize; start += chunk) sizes.push(Math.min(chunk, axisSize - start));
     return sizes;
   }
   const total = values.reduce((sum, size) => sum + size, 0);
   if (total !== axisSize || values.some((size) => size < 0)) {
-    ctx.fail('INVALID_ARGUMENT', `split sizes [${values.join(', ')}] must be non-negative and sum to the axis size ${axisSize}`);
+    fail(`split sizes [${values.join(', ')}] must be non-negative and sum to the axis size ${axisSize}`);
   }
   return values;
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Static types. A sequence type's `elem` covers every element (dims that differ between elements are
+// unknown). Where inference can tell the elements one by one (SequenceConstruct, SequenceEmpty, a
+// SplitToSequence of known sizes, inserts and erases at known positions), it also records their types,
+// keyed by the sequence type it returned, so SequenceAt and ConcatFromSequence can be exact.
+
+/** A sequence type whose elements are known one by one; `empty` is the element type of an empty sequence. */
+function sequenceOfElements(elements: readonly (ValueType | undefined)[], empty?: ValueType): ValueType {
+  const elem = elements.length === 0 ? empty : elements.slice(1).reduce(unionType, elements[0]);
+  return { kind: 'sequence', elem, elements: [...elements] };
+}
+
+function elementsOf(type: ValueType | undefined): readonly (ValueType | undefined)[] | undefined {
+  return type?.kind === 'sequence' ? type.elements : undefined;
+}
+
+/** A known scalar position input (an initializer or constant), or undefined. */
+function constantPosition(ctx: InferContext<unknown>, index: number): number | undefined {
+  const tensor = ctx.constant(index);
+  return tensor ? scalarOf(tensor) : undefined;
+}
+
+/** A position within a sequence of `length`, normalized; undefined when out of range (the kernel then fails). */
+function normalizedPosition(position: number, length: number, allowEnd: boolean): number | undefined {
+  const last = allowEnd ? length : length - 1;
+  if (position < -length || position > last) return undefined;
+  return position < 0 ? position + length : position;
+}
+
 const sequenceOfTensors = (elem?: ValueType): ValueType => ({ kind: 'sequence', elem });
+
+/** The pieces of SplitToSequence: each piece's type where the sizes are known, else one type covering all. */
+function splitToSequenceType(ctx: InferContext<{ axis: number; keepdims: number }>): ValueType | undefined {
+  const input = ctx.inputTypes[0];
+  if (input?.kind !== 'tensor') return undefined;
+  const shape = input.shape;
+  if (!shape) return sequenceOfTensors(tensorType(input.dtype));
+  const axis = normalizeAxis(ctx.attrs.axis, shape.length);
+  const splitGiven = ctx.inputTypes.length > 1 && ctx.node.inputs[1] !== '';
+  const split = splitGiven ? ctx.constant(1) : undefined;
+  const pieceOf = (size: Dim) => tensorType(input.dtype, shape.map((dim, i) => (i === axis ? size : dim)));
+  if (!splitGiven) {
+    const piece = ctx.attrs.keepdims === 0 ? tensorType(input.dtype, shape.filter((_, i) => i !== axis)) : pieceOf(1);
+    const axisSize = shape[axis];
+    return typeof axisSize === 'number' ? sequenceOfElements(new Array(axisSize).fill(piece), piece) : sequenceOfTensors(piece);
+  }
+  const axisSize = shape[axis];
+  if (split && typeof axisSize === 'number') {
+    const sizes = splitSizes(axisSize, splitGivenOf(split), (detail) => {
+      throw new EdgerunError('INVALID_ARGUMENT', detail);
+    });
+    return sequenceOfElements(sizes.map(pieceOf), pieceOf(undefined));
+  }
+  return sequenceOfTensors(pieceOf(undefined));
+}
+
+/** ConcatFromSequence's result: exact when the elements are known one by one, else the rank and the shared dims. */
+function concatFromSequenceType(sequence: ValueType | undefined, axisGiven: number | undefined, newAxis: boolean): ValueType | undefined {
+  if (sequence?.kind !== 'sequence' || sequence.elem?.kind !== 'tensor' || axisGiven === undefined) return undefined;
+  const dtype = sequence.elem.dtype;
+  const elements = elementsOf(sequence);
+  const shapes = elements?.map(shapeOf);
+  const rank = shapeOf(sequence.elem)?.length;
+  if (rank === undefined) return tensorType(dtype);
+  const axis = normalizeAxis(axisGiven, newAxis ? rank + 1 : rank);
+  const known = elements && elements.length > 0 && shapes!.every((shape) => shape?.length === rank);
+  if (newAxis) {
+    const stacked: Dim[] = [...shapeOf(sequence.elem)!];
+    stacked.splice(axis, 0, known ? elements.length : undefined);
+    return tensorType(dtype, stacked);
+  }
+  if (known) return tensorType(dtype, joinedShape(shapes as Dim[][], axis));
+  return tensorType(dtype, shapeOf(sequence.elem)!.map((dim, i) => (i === axis ? undefined : dim)));
+}
 
 export const ops: OpDef[] = [
   defineOp({
@@ -147,7 +246,7 @@ export const ops: OpDef[] = [
     inputs: [],
     outputs: ['output'],
     attributes: { dtype: attr.int() },
-    infer: ({ attrs }) => [sequenceOfTensors({ kind: 'tensor', dtype: dtypeAttr(attrs.dtype, 'float32') })],
+    infer: ({ attrs }) => [sequenceOfElements([], tensorType(dtypeAttr(attrs.dtype, 'float32')))],
     kernel: () => [[]],
   }),
 
@@ -156,7 +255,7 @@ export const ops: OpDef[] = [
     since: 11,
     inputs: ['inputs...'],
     outputs: ['output_sequence'],
-    infer: ({ inputTypes }) => [sequenceOfTensors(inputTypes[0])],
+    infer: ({ inputTypes }) => [sequenceOfElements(inputTypes)],
     kernel: (ctx) => [ctx.inputs.map((_, index) => ctx.tensor(index))],
   }),
 
@@ -165,7 +264,19 @@ export const ops: OpDef[] = [
     since: 11,
     inputs: ['input_sequence', 'tensor', 'position?'],
     outputs: ['output_sequence'],
-    infer: ({ inputTypes }) => [inputTypes[0]],
+    infer: (ctx) => {
+      const [sequence, inserted] = ctx.inputTypes;
+      const elements = elementsOf(sequence);
+      const given = ctx.inputTypes.length > 2 && ctx.node.inputs[2] !== '';
+      const position = given ? constantPosition(ctx, 2) : elements?.length;
+      if (elements && position !== undefined) {
+        const at = normalizedPosition(position, elements.length, true);
+        if (at !== undefined) return [sequenceOfElements([...elements.slice(0, at), inserted, ...elements.slice(at)])];
+      }
+      const elem = sequence?.kind === 'sequence' ? sequence.elem : undefined;
+      if (elements?.length === 0) return [sequenceOfElements([inserted])];
+      return [sequenceOfTensors(unionType(elem, inserted))];
+    },
     kernel: (ctx) => {
       const sequence = [...sequenceInput(ctx, 0)];
       const position = positionIn(ctx, 2, sequence.length, true) ?? sequence.length;
@@ -179,8 +290,12 @@ export const ops: OpDef[] = [
     since: 11,
     inputs: ['input_sequence', 'position'],
     outputs: ['tensor'],
-    infer: ({ inputTypes }) => {
-      const type = inputTypes[0];
+    infer: (ctx) => {
+      const type = ctx.inputTypes[0];
+      const elements = elementsOf(type);
+      const position = constantPosition(ctx, 1);
+      const at = elements && position !== undefined ? normalizedPosition(position, elements.length, false) : undefined;
+      if (elements && at !== undefined) return [elements[at]];
       return [type?.kind === 'sequence' ? type.elem : undefined];
     },
     kernel: (ctx) => {
@@ -194,7 +309,17 @@ export const ops: OpDef[] = [
     since: 11,
     inputs: ['input_sequence', 'position?'],
     outputs: ['output_sequence'],
-    infer: ({ inputTypes }) => [inputTypes[0]],
+    infer: (ctx) => {
+      const sequence = ctx.inputTypes[0];
+      const elements = elementsOf(sequence);
+      const given = ctx.inputTypes.length > 1 && ctx.node.inputs[1] !== '';
+      const position = given ? constantPosition(ctx, 1) : elements && elements.length - 1;
+      const at = elements && position !== undefined ? normalizedPosition(position, elements.length, false) : undefined;
+      const elem = sequence?.kind === 'sequence' ? sequence.elem : undefined;
+      if (elements && at !== undefined) return [sequenceOfElements([...elements.slice(0, at), ...elements.slice(at + 1)], elem)];
+      // Whatever is erased, the rest is covered by the type that covered every element.
+      return [sequence?.kind === 'sequence' ? sequenceOfTensors(elem) : undefined];
+    },
     kernel: (ctx) => {
       const sequence = [...sequenceInput(ctx, 0)];
       const position = positionIn(ctx, 1, sequence.length, false) ?? sequence.length - 1;
@@ -219,11 +344,12 @@ export const ops: OpDef[] = [
     inputs: ['input', 'split?'],
     outputs: ['output_sequence'],
     attributes: { axis: attr.int(0), keepdims: attr.int(1) },
+    infer: (ctx) => [splitToSequenceType(ctx)],
     kernel: (ctx) => {
       const input = ctx.tensor(0);
       const split = ctx.optionalTensor(1);
       const axis = normalizeAxis(ctx.attrs.axis, input.dims.length);
-      const sizes = splitSizes(ctx, input.dims[axis]!, split);
+      const sizes = splitSizes(input.dims[axis]!, split && splitGivenOf(split), (detail) => ctx.fail('INVALID_ARGUMENT', detail));
       // keepdims only applies when no split is given (every piece then has size 1 along the axis).
       const dropAxis = !split && ctx.attrs.keepdims === 0;
       const pieces: Tensor[] = [];
@@ -242,6 +368,7 @@ export const ops: OpDef[] = [
     inputs: ['input_sequence'],
     outputs: ['concat_result'],
     attributes: { axis: attr.int(), new_axis: attr.int(0) },
+    infer: ({ attrs, inputTypes }) => [concatFromSequenceType(inputTypes[0], attrs.axis, attrs.new_axis === 1)],
     kernel: (ctx) => {
       const axis = ctx.attrs.axis ?? ctx.fail('INVALID_ATTRIBUTE', "attribute 'axis' is required");
       const tensors = tensorsOfSequence(ctx, 0);
@@ -258,6 +385,8 @@ export const ops: OpDef[] = [
     inputs: ['input_sequence', 'additional_inputs...'],
     outputs: ['out_sequence...'],
     attributes: { body: attr.graph() },
+    // Each output collects one body output per element; the body's declared output types cover them.
+    infer: ({ attrs, node }) => node.outputs.map((_, k) => sequenceOfTensors(attrs.body?.outputs[k]?.type)),
     kernel: (ctx) => {
       const body = ctx.attrs.body ?? ctx.fail('INVALID_ATTRIBUTE', "attribute 'body' is required");
       const length = sequenceInput(ctx, 0).length;

@@ -1,8 +1,18 @@
 import { allocate, arrayLengthFor, writeNumbers, type DataType, type TensorData } from '../core/dtype.js';
 import { EdgerunError } from '../core/errors.js';
 import { Tensor, elementCount } from '../core/tensor.js';
-import { defineOp, attr, type AttrSpec, type AttrSpecs, type KernelContext, type OpDef, type ResolvedAttrs } from './registry.js';
-import { broadcastShapes, integersOf, normalizeAxis, sameTypeAs, scalarOf, stridesOf, tensorType } from './common.js';
+import type { Dim, ValueType } from '../core/graph.js';
+import {
+  defineOp,
+  attr,
+  type AttrSpec,
+  type AttrSpecs,
+  type InferContext,
+  type KernelContext,
+  type OpDef,
+  type ResolvedAttrs,
+} from './registry.js';
+import { broadcastDims, broadcastShapes, concreteDims, constantIntegers, dimProduct, dimQuotient, dimSum, dimTimes, hasInput, integersOf, listLength, mergeDims, normalizeAxis, scalarOf, shapeOf, stridesOf, tensorType, tryInfer, typeFrom, unknownDims } from './common.js';
 
 /**
  * Ops that move elements without looking at them: reshapes, transposes, slicing, padding, tiling.
@@ -147,29 +157,42 @@ function checkAxesUnique(axes: readonly number[], what: string): void {
 // Reshape, Flatten, Squeeze, Unsqueeze: new dims, same data.
 
 /** Resolves a Reshape target: 0 copies the input dim (unless allowzero), one -1 takes what is left. */
-function reshapedDims(inputDims: readonly number[], requested: readonly number[], allowZero: boolean): number[] {
-  const dims = requested.map((dim, axis) => {
+function reshapedDims(inputDims: readonly Dim[], requested: readonly number[], allowZero: boolean): Dim[] {
+  const dims: Dim[] = requested.map((dim, axis) => {
     if (dim === 0 && !allowZero) {
       if (axis >= inputDims.length) throw new EdgerunError('INVALID_ARGUMENT', `shape has 0 at axis ${axis}, beyond the input's rank ${inputDims.length}`);
-      return inputDims[axis]!;
+      return inputDims[axis];
     }
     return dim;
   });
   const inferred = dims.filter((dim) => dim === -1).length;
   if (inferred > 1) throw new EdgerunError('INVALID_ARGUMENT', `shape [${requested.join(', ')}] has more than one -1`);
-  if (dims.some((dim) => dim < -1)) throw new EdgerunError('INVALID_ARGUMENT', `shape [${requested.join(', ')}] has a negative dim`);
-  const total = elementCount(inputDims);
+  if (dims.some((dim) => typeof dim === 'number' && dim < -1)) throw new EdgerunError('INVALID_ARGUMENT', `shape [${requested.join(', ')}] has a negative dim`);
+  const total = dimProduct(inputDims);
   if (inferred === 1) {
-    const known = dims.filter((dim) => dim !== -1).reduce((a, b) => a * b, 1);
-    if (known === 0 || total % known !== 0) {
+    const rest = dims.filter((dim) => dim !== -1);
+    const known = dimProduct(rest);
+    if (known === 0 || (typeof total === 'number' && typeof known === 'number' && total % known !== 0)) {
       throw new EdgerunError('SHAPE_MISMATCH', `cannot reshape [${inputDims.join(', ')}] to [${requested.join(', ')}]`);
     }
-    dims[dims.indexOf(-1)] = total / known;
+    dims[dims.indexOf(-1)] = dimQuotient(inputDims, rest);
   }
-  if (elementCount(dims) !== total) {
+  const count = dimProduct(dims);
+  if (typeof total === 'number' && typeof count === 'number' && count !== total) {
     throw new EdgerunError('SHAPE_MISMATCH', `cannot reshape [${inputDims.join(', ')}] (${total} elements) to [${requested.join(', ')}]`);
   }
   return dims;
+}
+
+/** Reshape's output type: from a constant target shape, else only the rank (the target's length). */
+function inferReshape(inputTypes: readonly (ValueType | undefined)[], requested: readonly number[] | undefined, allowZero: boolean): (ValueType | undefined)[] {
+  return [
+    typeFrom(inputTypes, 0, (shape) => {
+      if (!requested) return unknownDims(listLength(inputTypes[1]));
+      if (!shape) return requested.every((dim) => dim > 0 || (dim === 0 && allowZero)) ? [...requested] : unknownDims(requested.length);
+      return reshapedDims(shape, requested, allowZero);
+    }),
+  ];
 }
 
 const reshapeOps: OpDef[] = [
@@ -179,16 +202,16 @@ const reshapeOps: OpDef[] = [
     inputs: ['data'],
     outputs: ['reshaped'],
     attributes: { shape: attr.ints([]) },
-    infer: sameTypeAs(0),
-    kernel: ({ tensor, attrs }) => [withDims(tensor(0), reshapedDims(tensor(0).dims, attrs.shape, false))],
+    infer: ({ inputTypes, attrs }) => inferReshape(inputTypes, attrs.shape, false),
+    kernel: ({ tensor, attrs }) => [withDims(tensor(0), concreteDims(reshapedDims(tensor(0).dims, attrs.shape, false)))],
   }),
   defineOp({
     name: 'Reshape',
     since: 5,
     inputs: ['data', 'shape'],
     outputs: ['reshaped'],
-    infer: sameTypeAs(0),
-    kernel: ({ tensor }) => [withDims(tensor(0), reshapedDims(tensor(0).dims, integersOf(tensor(1)), false))],
+    infer: (context) => inferReshape(context.inputTypes, constantIntegers(context, 1), false),
+    kernel: ({ tensor }) => [withDims(tensor(0), concreteDims(reshapedDims(tensor(0).dims, integersOf(tensor(1)), false)))],
   }),
   defineOp({
     name: 'Reshape',
@@ -196,17 +219,17 @@ const reshapeOps: OpDef[] = [
     inputs: ['data', 'shape'],
     outputs: ['reshaped'],
     attributes: { allowzero: attr.int(0) },
-    infer: sameTypeAs(0),
-    kernel: ({ tensor, attrs }) => [withDims(tensor(0), reshapedDims(tensor(0).dims, integersOf(tensor(1)), attrs.allowzero !== 0))],
+    infer: (context) => inferReshape(context.inputTypes, constantIntegers(context, 1), context.attrs.allowzero !== 0),
+    kernel: ({ tensor, attrs }) => [withDims(tensor(0), concreteDims(reshapedDims(tensor(0).dims, integersOf(tensor(1)), attrs.allowzero !== 0)))],
   }),
 ];
 
-function flatten(input: Tensor, axis: number): Tensor {
-  const rank = input.dims.length;
+function flattenedDims(dims: readonly Dim[], axis: number): Dim[] {
+  const rank = dims.length;
   // Unlike most axes, Flatten's may equal the rank (everything goes to the first dim).
   if (axis < -rank || axis > rank) throw new EdgerunError('INVALID_ARGUMENT', `Flatten axis ${axis} is out of range for rank ${rank}`);
   const split = axis < 0 ? axis + rank : axis;
-  return withDims(input, [product(input.dims, 0, split), product(input.dims, split)]);
+  return [dimProduct(dims.slice(0, split)), dimProduct(dims.slice(split))];
 }
 
 const flattenOps: OpDef[] = [1, 9, 11, 13, 21].map((since) =>
@@ -216,33 +239,60 @@ const flattenOps: OpDef[] = [1, 9, 11, 13, 21].map((since) =>
     inputs: ['input'],
     outputs: ['output'],
     attributes: { axis: attr.int(1) },
-    infer: sameTypeAs(0),
-    kernel: ({ tensor, attrs }) => [flatten(tensor(0), attrs.axis)],
+    infer: ({ inputTypes, attrs }) => [typeFrom(inputTypes, 0, (shape) => (shape ? flattenedDims(shape, attrs.axis) : unknownDims(2)))],
+    kernel: ({ tensor, attrs }) => [withDims(tensor(0), concreteDims(flattenedDims(tensor(0).dims, attrs.axis)))],
   }),
 );
 
-/** Drops the listed size-1 axes, or every size-1 axis when none are listed. */
-function squeeze(input: Tensor, axes: readonly number[] | undefined): Tensor {
-  const rank = input.dims.length;
+/**
+ * Drops the listed size-1 axes, or every size-1 axis when none are listed; undefined when that depends
+ * on dims not known statically.
+ */
+function squeezedDims(dims: readonly Dim[], axes: readonly number[] | undefined): Dim[] | undefined {
+  const rank = dims.length;
   const squeezeAll = !axes || axes.length === 0;
+  if (squeezeAll && dims.some((dim) => typeof dim !== 'number')) return undefined;
   const dropped = new Set(squeezeAll ? [] : axes.map((axis) => normalizeAxis(axis, rank, 'Squeeze axis')));
-  if (squeezeAll) input.dims.forEach((dim, axis) => dim === 1 && dropped.add(axis));
+  if (squeezeAll) dims.forEach((dim, axis) => dim === 1 && dropped.add(axis));
   for (const axis of dropped) {
-    if (input.dims[axis] !== 1) {
-      throw new EdgerunError('INVALID_ARGUMENT', `Squeeze axis ${axis} has size ${input.dims[axis]}, not 1`);
+    if (typeof dims[axis] === 'number' && dims[axis] !== 1) {
+      throw new EdgerunError('INVALID_ARGUMENT', `Squeeze axis ${axis} has size ${dims[axis]}, not 1`);
     }
   }
-  return withDims(input, input.dims.filter((_, axis) => !dropped.has(axis)));
+  return dims.filter((_, axis) => !dropped.has(axis));
 }
 
 /** Inserts size-1 axes at the listed positions of the output. */
-function unsqueeze(input: Tensor, axes: readonly number[]): Tensor {
-  const outRank = input.dims.length + axes.length;
+function unsqueezedDims(dims: readonly Dim[], axes: readonly number[]): Dim[] {
+  const outRank = dims.length + axes.length;
   const inserted = axes.map((axis) => normalizeAxis(axis, outRank, 'Unsqueeze axis'));
   checkAxesUnique(inserted, 'Unsqueeze axes');
-  const remaining = [...input.dims];
-  const dims = Array.from({ length: outRank }, (_, axis) => (inserted.includes(axis) ? 1 : remaining.shift()!));
-  return withDims(input, dims);
+  const remaining = [...dims];
+  return Array.from({ length: outRank }, (_, axis) => (inserted.includes(axis) ? 1 : remaining.shift()));
+}
+
+/** Squeeze's output type; axes undefined when not known statically (`given` says whether the node lists any). */
+function inferSqueeze(inputTypes: readonly (ValueType | undefined)[], axes: readonly number[] | undefined, given: boolean): ValueType | undefined {
+  return typeFrom(inputTypes, 0, (shape) => {
+    if (!shape) return undefined;
+    if (given && !axes) {
+      const count = listLength(inputTypes[1]);
+      return count === undefined || count === 0 ? undefined : unknownDims(shape.length - count);
+    }
+    return squeezedDims(shape, axes);
+  });
+}
+
+/** Unsqueeze's output type; axes undefined when not known statically. */
+function inferUnsqueeze(inputTypes: readonly (ValueType | undefined)[], axes: readonly number[] | undefined): ValueType | undefined {
+  return typeFrom(inputTypes, 0, (shape) => {
+    if (!shape) return undefined;
+    if (!axes) {
+      const count = listLength(inputTypes[1]);
+      return count === undefined ? undefined : unknownDims(shape.length + count);
+    }
+    return unsqueezedDims(shape, axes);
+  });
 }
 
 function axesInput(context: KernelContext, index: number): number[] | undefined {
@@ -257,16 +307,16 @@ const squeezeOps: OpDef[] = [
     inputs: ['data'],
     outputs: ['squeezed'],
     attributes: { axes: attr.ints() },
-    infer: sameTypeAs(0),
-    kernel: ({ tensor, attrs }) => [squeeze(tensor(0), attrs.axes)],
+    infer: ({ inputTypes, attrs }) => [inferSqueeze(inputTypes, attrs.axes, false)],
+    kernel: ({ tensor, attrs }) => [withDims(tensor(0), concreteDims(squeezedDims(tensor(0).dims, attrs.axes)))],
   }),
   defineOp({
     name: 'Squeeze',
     since: 13,
     inputs: ['data', 'axes?'],
     outputs: ['squeezed'],
-    infer: sameTypeAs(0),
-    kernel: (context) => [squeeze(context.tensor(0), axesInput(context, 1))],
+    infer: (context) => [inferSqueeze(context.inputTypes, constantIntegers(context, 1), hasInput(context, 1))],
+    kernel: (context) => [withDims(context.tensor(0), concreteDims(squeezedDims(context.tensor(0).dims, axesInput(context, 1))))],
   }),
   defineOp({
     name: 'Unsqueeze',
@@ -274,63 +324,87 @@ const squeezeOps: OpDef[] = [
     inputs: ['data'],
     outputs: ['expanded'],
     attributes: { axes: attr.ints([]) },
-    infer: sameTypeAs(0),
-    kernel: ({ tensor, attrs }) => [unsqueeze(tensor(0), attrs.axes)],
+    infer: ({ inputTypes, attrs }) => [inferUnsqueeze(inputTypes, attrs.axes)],
+    kernel: ({ tensor, attrs }) => [withDims(tensor(0), concreteDims(unsqueezedDims(tensor(0).dims, attrs.axes)))],
   }),
   defineOp({
     name: 'Unsqueeze',
     since: 13,
     inputs: ['data', 'axes'],
     outputs: ['expanded'],
-    infer: sameTypeAs(0),
-    kernel: ({ tensor }) => [unsqueeze(tensor(0), integersOf(tensor(1)))],
+    infer: (context) => [inferUnsqueeze(context.inputTypes, constantIntegers(context, 1))],
+    kernel: ({ tensor }) => [withDims(tensor(0), concreteDims(unsqueezedDims(tensor(0).dims, integersOf(tensor(1)))))],
   }),
 ];
 
 // ---------------------------------------------------------------------------------------------------------
 // Transpose, DepthToSpace, SpaceToDepth: axis permutations.
 
-function transpose(input: Tensor, perm: readonly number[] | undefined): Tensor {
-  const rank = input.dims.length;
+/** Transpose's axis order: `perm` checked, or the axes reversed when it is absent. */
+function transposeOrder(rank: number, perm: readonly number[] | undefined): number[] {
   const order = perm ?? Array.from({ length: rank }, (_, axis) => rank - 1 - axis);
   const normalized = order.map((axis) => normalizeAxis(axis, rank, 'Transpose perm entry'));
   if (normalized.length !== rank) {
     throw new EdgerunError('INVALID_ARGUMENT', `perm [${order.join(', ')}] must list each of the ${rank} axes once`);
   }
   checkAxesUnique(normalized, 'Transpose perm');
-  return permute(input, input.dims, normalized);
+  return normalized;
 }
 
-function imageDims(input: Tensor, op: string): [number, number, number, number] {
-  if (input.dims.length !== 4) {
-    throw new EdgerunError('INVALID_ARGUMENT', `${op} input must be rank 4 (N, C, H, W), got dims [${input.dims.join(', ')}]`);
+function transpose(input: Tensor, perm: readonly number[] | undefined): Tensor {
+  return permute(input, input.dims, transposeOrder(input.dims.length, perm));
+}
+
+function imageDims<D extends Dim>(dims: readonly D[], op: string): [D, D, D, D] {
+  if (dims.length !== 4) {
+    throw new EdgerunError('INVALID_ARGUMENT', `${op} input must be rank 4 (N, C, H, W), got dims [${dims.join(', ')}]`);
   }
-  return input.dims as unknown as [number, number, number, number];
+  return dims as unknown as [D, D, D, D];
+}
+
+/** A dim divided by a block size that must divide it (checked when the dim is a number). */
+function dividedDim(dim: Dim, divisor: number, problem: () => string): Dim {
+  if (typeof dim !== 'number') return divisor === 1 ? dim : undefined;
+  if (divisor < 1 || dim % divisor !== 0) throw new EdgerunError('INVALID_ARGUMENT', problem());
+  return dim / divisor;
+}
+
+/** DepthToSpace's output dims: channels / blocksize², height and width * blocksize. */
+function depthToSpaceDims(dims: readonly Dim[], b: number): Dim[] {
+  const [n, c, h, w] = imageDims(dims, 'DepthToSpace');
+  const problem = () => `DepthToSpace channels ${c} must be divisible by blocksize² (${b * b})`;
+  if (b < 1) throw new EdgerunError('INVALID_ARGUMENT', problem());
+  const depth = dividedDim(c, b * b, problem);
+  return [n, depth, dimTimes(h, b), dimTimes(w, b)];
+}
+
+/** SpaceToDepth's output dims: channels * blocksize², height and width / blocksize. */
+function spaceToDepthDims(dims: readonly Dim[], b: number): Dim[] {
+  const [n, c, h, w] = imageDims(dims, 'SpaceToDepth');
+  const problem = () => `SpaceToDepth height ${h} and width ${w} must be divisible by blocksize ${b}`;
+  if (b < 1) throw new EdgerunError('INVALID_ARGUMENT', problem());
+  return [n, dimTimes(c, b * b), dividedDim(h, b, problem), dividedDim(w, b, problem)];
 }
 
 function depthToSpace(input: Tensor, blocksize: number, mode: string): Tensor {
-  const [n, c, h, w] = imageDims(input, 'DepthToSpace');
+  const outDims = concreteDims(depthToSpaceDims(input.dims, blocksize));
+  const [n, , h, w] = imageDims(input.dims, 'DepthToSpace');
   const b = blocksize;
-  if (b < 1 || c % (b * b) !== 0) {
-    throw new EdgerunError('INVALID_ARGUMENT', `DepthToSpace channels ${c} must be divisible by blocksize² (${b * b})`);
-  }
-  const depth = c / (b * b);
+  const depth = outDims[1]!;
   // DCR reads the channel index as (row in block, column in block, depth); CRD as (depth, row, column).
   let moved: Tensor;
   if (mode === 'DCR') moved = permute(input, [n, b, b, depth, h, w], [0, 3, 4, 1, 5, 2]);
   else if (mode === 'CRD') moved = permute(input, [n, depth, b, b, h, w], [0, 1, 4, 2, 5, 3]);
   else throw new EdgerunError('INVALID_ARGUMENT', `DepthToSpace mode must be DCR or CRD, got '${mode}'`);
-  return withDims(moved, [n, depth, h * b, w * b]);
+  return withDims(moved, outDims);
 }
 
 function spaceToDepth(input: Tensor, blocksize: number): Tensor {
-  const [n, c, h, w] = imageDims(input, 'SpaceToDepth');
+  const outDims = concreteDims(spaceToDepthDims(input.dims, blocksize));
+  const [n, c] = imageDims(input.dims, 'SpaceToDepth');
   const b = blocksize;
-  if (b < 1 || h % b !== 0 || w % b !== 0) {
-    throw new EdgerunError('INVALID_ARGUMENT', `SpaceToDepth height ${h} and width ${w} must be divisible by blocksize ${b}`);
-  }
-  const moved = permute(input, [n, c, h / b, b, w / b, b], [0, 3, 5, 1, 2, 4]);
-  return withDims(moved, [n, c * b * b, h / b, w / b]);
+  const moved = permute(input, [n, c, outDims[2]!, b, outDims[3]!, b], [0, 3, 5, 1, 2, 4]);
+  return withDims(moved, outDims);
 }
 
 const permuteOps: OpDef[] = [
@@ -340,7 +414,9 @@ const permuteOps: OpDef[] = [
     inputs: ['data'],
     outputs: ['transposed'],
     attributes: { perm: attr.ints() },
-    infer: sameTypeAs(0),
+    infer: ({ inputTypes, attrs }) => [
+      typeFrom(inputTypes, 0, (shape) => (shape ? transposeOrder(shape.length, attrs.perm).map((axis) => shape[axis]) : unknownDims(attrs.perm?.length))),
+    ],
     kernel: ({ tensor, attrs }) => [transpose(tensor(0), attrs.perm)],
   }),
   defineOp({
@@ -349,7 +425,7 @@ const permuteOps: OpDef[] = [
     inputs: ['input'],
     outputs: ['output'],
     attributes: { blocksize: attr.int(1) },
-    infer: sameTypeAs(0),
+    infer: ({ inputTypes, attrs }) => [typeFrom(inputTypes, 0, (shape) => (shape ? depthToSpaceDims(shape, attrs.blocksize) : unknownDims(4)))],
     kernel: ({ tensor, attrs }) => [depthToSpace(tensor(0), attrs.blocksize, 'DCR')],
   }),
   defineOp({
@@ -358,7 +434,7 @@ const permuteOps: OpDef[] = [
     inputs: ['input'],
     outputs: ['output'],
     attributes: { blocksize: attr.int(1), mode: attr.string('DCR') },
-    infer: sameTypeAs(0),
+    infer: ({ inputTypes, attrs }) => [typeFrom(inputTypes, 0, (shape) => (shape ? depthToSpaceDims(shape, attrs.blocksize) : unknownDims(4)))],
     kernel: ({ tensor, attrs }) => [depthToSpace(tensor(0), attrs.blocksize, attrs.mode)],
   }),
   defineOp({
@@ -367,7 +443,7 @@ const permuteOps: OpDef[] = [
     inputs: ['input'],
     outputs: ['output'],
     attributes: { blocksize: attr.int(1) },
-    infer: sameTypeAs(0),
+    infer: ({ inputTypes, attrs }) => [typeFrom(inputTypes, 0, (shape) => (shape ? spaceToDepthDims(shape, attrs.blocksize) : unknownDims(4)))],
     kernel: ({ tensor, attrs }) => [spaceToDepth(tensor(0), attrs.blocksize)],
   }),
 ];
@@ -375,22 +451,41 @@ const permuteOps: OpDef[] = [
 // ---------------------------------------------------------------------------------------------------------
 // Concat and Split: blocks along one axis.
 
+/**
+ * Concat's output dims: the inputs' dims (equal off the axis), their sum on it. Undefined entries of
+ * `shapes` are inputs of unknown shape.
+ */
+function concatDims(shapes: readonly (readonly Dim[] | undefined)[], axisAttribute: number, problem: (index: number) => string): Dim[] | undefined {
+  const first = shapes.find((shape) => shape !== undefined);
+  if (!first) return undefined;
+  const rank = first.length;
+  const axis = normalizeAxis(axisAttribute, rank, 'Concat axis');
+  const outDims = [...first];
+  for (const [index, shape] of shapes.entries()) {
+    if (!shape) continue;
+    if (shape.length !== rank) throw new EdgerunError('SHAPE_MISMATCH', problem(index));
+    shape.forEach((dim, a) => {
+      if (a === axis) return;
+      if (typeof dim === 'number' && typeof outDims[a] === 'number' && dim !== outDims[a]) throw new EdgerunError('SHAPE_MISMATCH', problem(index));
+      outDims[a] = mergeDims(outDims[a], dim, 'Concat');
+    });
+  }
+  outDims[axis] = shapes.some((shape) => !shape) ? undefined : dimSum(shapes.map((shape) => shape![axis]));
+  return outDims;
+}
+
 function concat(inputs: readonly Tensor[], axisAttribute: number): Tensor {
   const first = inputs[0];
   if (!first) throw new EdgerunError('INVALID_ARGUMENT', 'Concat needs at least one input');
-  const rank = first.dims.length;
-  const axis = normalizeAxis(axisAttribute, rank, 'Concat axis');
-  for (const [index, input] of inputs.entries()) {
-    const matches = input.dims.length === rank && input.dims.every((dim, a) => a === axis || dim === first.dims[a]);
-    if (!matches || input.type !== first.type) {
-      throw new EdgerunError(
-        'SHAPE_MISMATCH',
-        `Concat input ${index} is ${input.type} [${input.dims.join(', ')}], expected ${first.type} with dims [${first.dims.join(', ')}] except on axis ${axis}`,
-      );
-    }
-  }
-  const outDims = [...first.dims];
-  outDims[axis] = inputs.reduce((sum, input) => sum + input.dims[axis]!, 0);
+  const axis = normalizeAxis(axisAttribute, first.dims.length, 'Concat axis');
+  const problem = (index: number): string => {
+    const input = inputs[index]!;
+    return `Concat input ${index} is ${input.type} [${input.dims.join(', ')}], expected ${first.type} with dims [${first.dims.join(', ')}] except on axis ${axis}`;
+  };
+  const outDims = concreteDims(concatDims(inputs.map((input) => input.dims), axisAttribute, problem));
+  inputs.forEach((input, index) => {
+    if (input.type !== first.type) throw new EdgerunError('SHAPE_MISMATCH', problem(index));
+  });
   const lanes = slotsPerElement(first.type);
   const outer = product(outDims, 0, axis);
   const inner = product(outDims, axis + 1) * lanes;
@@ -423,7 +518,13 @@ const concatOps: OpDef[] = [
     inputs: ['inputs...'],
     outputs: ['concat_result'],
     attributes: { axis },
-    infer: sameTypeAs(0),
+    infer: ({ inputTypes, attrs }) => {
+      const axis = attrs.axis;
+      const known = inputTypes.find((type) => type?.kind === 'tensor');
+      if (known?.kind !== 'tensor') return [undefined];
+      const shape = axis === undefined ? undefined : tryInfer(() => concatDims(inputTypes.map(shapeOf), axis, () => 'Concat inputs differ'));
+      return [tensorType(known.dtype, shape)];
+    },
     kernel: concatKernel,
   }),
 );
@@ -470,15 +571,38 @@ interface SplitRequest {
   requireEven: boolean;
 }
 
+/** The piece sizes along the (normalized) axis: the given ones, or equal parts of the axis (unknown when it is). */
+function splitSizes(dim: Dim, request: SplitRequest): Dim[] {
+  // An empty split list counts as absent, as in onnxruntime.
+  if (request.sizes?.length) return [...request.sizes];
+  if (typeof dim !== 'number') return unknownDims(request.parts)!;
+  return evenSplitSizes(dim, request.parts, request.requireEven);
+}
+
 function splitKernel(context: KernelContext, request: SplitRequest): Tensor[] {
   const input = context.tensor(0);
   const axis = normalizeAxis(request.axis, input.dims.length, 'Split axis');
-  // An empty split list counts as absent, as in onnxruntime.
-  const sizes = request.sizes?.length ? request.sizes : evenSplitSizes(input.dims[axis]!, request.parts, request.requireEven);
+  const sizes = concreteDims(splitSizes(input.dims[axis], request));
   if (sizes.length !== context.outputCount) {
     context.fail('INVALID_ARGUMENT', `split gives ${sizes.length} pieces for ${context.outputCount} outputs`);
   }
   return split(input, axis, sizes);
+}
+
+/** Split's output types: the input's with the axis dim of each piece (unknown when the sizes are). */
+function inferSplit(context: InferContext, request: SplitRequest, sizesKnown: boolean): (ValueType | undefined)[] {
+  const outputCount = context.node.outputs.length;
+  return Array.from({ length: outputCount }, (_, piece) =>
+    typeFrom(context.inputTypes, 0, (shape) => {
+      if (!shape) return undefined;
+      const axis = normalizeAxis(request.axis, shape.length, 'Split axis');
+      const sizes = sizesKnown ? splitSizes(shape[axis], request) : unknownDims(outputCount)!;
+      if (sizes.length !== outputCount) return undefined;
+      const dims = [...shape];
+      dims[axis] = sizes[piece];
+      return dims;
+    }),
+  );
 }
 
 /** What one Split version reads from its node; the axis attribute is common to all. */
@@ -490,36 +614,42 @@ interface SplitPieces {
   requireEven?: boolean;
 }
 
-/** One version of Split: its inputs and attributes besides `axis`, and where it takes the piece sizes from. */
+/** One version of Split: its inputs and attributes besides `axis`, and how the piece sizes follow from them and the `split` input. */
 function splitOp<A extends AttrSpecs>(
   since: number,
   inputs: readonly string[],
   attributes: A,
-  piecesOf: (context: KernelContext<ResolvedAttrs<A & { axis: AttrSpec<number> }>>) => SplitPieces,
+  piecesOf: (attrs: ResolvedAttrs<A & { axis: AttrSpec<number> }>, splitInput: number[] | undefined) => SplitPieces,
 ): OpDef {
+  const requestOf = (attrs: ResolvedAttrs<A & { axis: AttrSpec<number> }>, splitInput: number[] | undefined, outputCount: number): SplitRequest => {
+    const { sizes, parts = outputCount, requireEven = true } = piecesOf(attrs, splitInput);
+    // The cast only resolves the generic attribute type: every version has axis, an int with default 0.
+    return { axis: attrs.axis as number, sizes, parts, requireEven };
+  };
   return defineOp({
     name: 'Split',
     since,
     inputs,
     outputs: ['outputs...'],
     attributes: { axis: attr.int(0), ...attributes },
-    infer: sameTypeAs(0),
-    kernel: (context) => {
-      const { sizes, parts = context.outputCount, requireEven = true } = piecesOf(context);
-      // The cast only resolves the generic attribute type: every version has axis, an int with default 0.
-      return splitKernel(context, { axis: context.attrs.axis as number, sizes, parts, requireEven });
+    infer: (context) => {
+      const splitInput = constantIntegers(context, 1);
+      // A split input given but not known statically leaves the piece sizes unknown.
+      const known = inputs.length < 2 || !hasInput(context, 1) || splitInput !== undefined;
+      return inferSplit(context, requestOf(context.attrs, splitInput, context.node.outputs.length), known);
     },
+    kernel: (context) => splitKernel(context, requestOf(context.attrs, axesInput(context, 1), context.outputCount)),
   });
 }
 
 const splitOps: OpDef[] = [
-  splitOp(1, ['input', 'split?'], { split: attr.ints() }, (context) => ({ sizes: axesInput(context, 1) ?? context.attrs.split })),
-  ...[2, 11].map((since) => splitOp(since, ['input'], { split: attr.ints() }, (context) => ({ sizes: context.attrs.split }))),
-  splitOp(13, ['input', 'split?'], {}, (context) => ({ sizes: axesInput(context, 1) })),
+  splitOp(1, ['input', 'split?'], { split: attr.ints() }, (attrs, splitInput) => ({ sizes: splitInput ?? attrs.split })),
+  ...[2, 11].map((since) => splitOp(since, ['input'], { split: attr.ints() }, (attrs) => ({ sizes: attrs.split }))),
+  splitOp(13, ['input', 'split?'], {}, (_, splitInput) => ({ sizes: splitInput })),
   // Opset 18 added num_outputs, and equal pieces no longer have to divide the axis.
-  splitOp(18, ['input', 'split?'], { num_outputs: attr.int() }, (context) => ({
-    sizes: axesInput(context, 1),
-    parts: context.attrs.num_outputs,
+  splitOp(18, ['input', 'split?'], { num_outputs: attr.int() }, (attrs, splitInput) => ({
+    sizes: splitInput,
+    parts: attrs.num_outputs,
     requireEven: false,
   })),
 ];
@@ -534,28 +664,50 @@ interface SliceRequest {
   steps?: readonly number[];
 }
 
-function slice(input: Tensor, { starts, ends, axes, steps }: SliceRequest): Tensor {
-  const rank = input.dims.length;
+/** Where a slice starts and how it steps on each axis (0 and 1 on axes it keeps whole), and its dims. */
+interface SliceLayout {
+  first: number[];
+  step: number[];
+  outDims: Dim[];
+}
+
+/** Beyond any axis: ends like INT_MAX or INT64_MAX mean "to the end". */
+const PAST_ANY_END = 2 ** 31 - 1;
+
+function sliceLayout(dims: readonly Dim[], { starts, ends, axes, steps }: SliceRequest): SliceLayout {
+  const rank = dims.length;
   const sliced = (axes ?? starts.map((_, i) => i)).map((axis) => normalizeAxis(axis, rank, 'Slice axis'));
   if (ends.length !== starts.length || sliced.length !== starts.length || (steps && steps.length !== starts.length)) {
     throw new EdgerunError('INVALID_ARGUMENT', 'Slice starts, ends, axes and steps must have the same length');
   }
   checkAxesUnique(sliced, 'Slice axes');
-  const first = input.dims.map(() => 0);
-  const step = input.dims.map(() => 1);
-  const outDims = [...input.dims];
+  const first = dims.map(() => 0);
+  const step = dims.map(() => 1);
+  const outDims = [...dims];
   sliced.forEach((axis, i) => {
-    const dim = input.dims[axis]!;
+    const dim = dims[axis];
     const stride = steps?.[i] ?? 1;
     if (stride === 0) throw new EdgerunError('INVALID_ARGUMENT', `Slice step on axis ${axis} must not be 0`);
+    step[axis] = stride;
+    if (typeof dim !== 'number') {
+      // An axis of unknown size keeps its size only when sliced whole, front to back.
+      const whole = stride === 1 && starts[i] === 0 && ends[i]! >= PAST_ANY_END;
+      outDims[axis] = whole ? dim : undefined;
+      return;
+    }
     // Negative indices count from the end; then both ends are clamped so the walk stays inside the axis,
     // where -1 stands for "before element 0" when walking backwards.
     const clamp = (index: number, low: number, high: number): number => Math.min(Math.max(index < 0 ? index + dim : index, low), high);
     first[axis] = stride > 0 ? clamp(starts[i]!, 0, dim) : clamp(starts[i]!, 0, dim - 1);
     const end = stride > 0 ? clamp(ends[i]!, 0, dim) : clamp(ends[i]!, -1, dim - 1);
-    step[axis] = stride;
     outDims[axis] = Math.max(0, Math.ceil((end - first[axis]!) / stride));
   });
+  return { first, step, outDims };
+}
+
+function slice(input: Tensor, request: SliceRequest): Tensor {
+  const { first, step, outDims: layoutDims } = sliceLayout(input.dims, request);
+  const outDims = concreteDims(layoutDims);
   const strides = stridesOf(input.dims);
   const tables = outDims.map((size, axis) => axisTable(size, strides[axis]!, (c) => first[axis]! + c * step[axis]!));
   return gatherByAxis(input, outDims, tables);
@@ -568,7 +720,9 @@ const sliceOps: OpDef[] = [
     inputs: ['data'],
     outputs: ['output'],
     attributes: { starts: attr.ints([]), ends: attr.ints([]), axes: attr.ints() },
-    infer: sameTypeAs(0),
+    infer: ({ inputTypes, attrs }) => [
+      typeFrom(inputTypes, 0, (shape) => shape && sliceLayout(shape, { starts: attrs.starts, ends: attrs.ends, axes: attrs.axes }).outDims),
+    ],
     kernel: ({ tensor, attrs }) => [slice(tensor(0), { starts: attrs.starts, ends: attrs.ends, axes: attrs.axes })],
   }),
   defineOp({
@@ -576,7 +730,18 @@ const sliceOps: OpDef[] = [
     since: 10,
     inputs: ['data', 'starts', 'ends', 'axes?', 'steps?'],
     outputs: ['output'],
-    infer: sameTypeAs(0),
+    infer: (context) => [
+      typeFrom(context.inputTypes, 0, (shape) => {
+        if (!shape) return undefined;
+        const [starts, ends, axes, steps] = [1, 2, 3, 4].map((index) => constantIntegers(context, index));
+        const known = starts && ends && (axes || !hasInput(context, 3)) && (steps || !hasInput(context, 4));
+        if (known) return sliceLayout(shape, { starts, ends, axes, steps }).outDims;
+        // Unknown bounds: the rank stays, and so do the axes known not to be sliced.
+        if (!axes) return unknownDims(shape.length);
+        const sliced = new Set(axes.map((axis) => normalizeAxis(axis, shape.length, 'Slice axis')));
+        return shape.map((dim, axis) => (sliced.has(axis) ? undefined : dim));
+      }),
+    ],
     kernel: (context) => [
       slice(context.tensor(0), {
         starts: integersOf(context.tensor(1)),
@@ -599,12 +764,32 @@ function expand(input: Tensor, shape: readonly number[]): Tensor {
   return gatherByAxis(input, outDims, tables);
 }
 
-function tile(input: Tensor, repeats: readonly number[]): Tensor {
-  if (repeats.length !== input.dims.length || repeats.some((count) => count < 0)) {
-    throw new EdgerunError('INVALID_ARGUMENT', `Tile repeats [${repeats.join(', ')}] must be ${input.dims.length} non-negative counts`);
+/** Expand's output type: the input broadcast with a constant shape, else at least the rank (and dims that must win). */
+function inferExpand(inputTypes: readonly (ValueType | undefined)[], shape: readonly number[] | undefined): ValueType | undefined {
+  return typeFrom(inputTypes, 0, (dims) => {
+    if (!dims) return undefined;
+    if (shape) return broadcastDims([dims, shape]);
+    const length = listLength(inputTypes[1]);
+    return length === undefined ? undefined : broadcastDims([dims, unknownDims(length)!]);
+  });
+}
+
+function tiledDims(dims: readonly Dim[], repeats: readonly number[]): Dim[] {
+  if (repeats.length !== dims.length || repeats.some((count) => count < 0)) {
+    throw new EdgerunError('INVALID_ARGUMENT', `Tile repeats [${repeats.join(', ')}] must be ${dims.length} non-negative counts`);
   }
+  return dims.map((dim, axis) => dimTimes(dim, repeats[axis]!));
+}
+
+/** Tile (opset 1)'s repeats: `tiles` copies along `axis`, one elsewhere. */
+function tileRepeatsAlong(rank: number, tiles: number, axisInput: number): number[] {
+  const axis = normalizeAxis(axisInput, rank, 'Tile axis');
+  return Array.from({ length: rank }, (_, a) => (a === axis ? tiles : 1));
+}
+
+function tile(input: Tensor, repeats: readonly number[]): Tensor {
+  const outDims = concreteDims(tiledDims(input.dims, repeats));
   const strides = stridesOf(input.dims);
-  const outDims = input.dims.map((dim, axis) => dim * repeats[axis]!);
   const tables = outDims.map((size, axis) => axisTable(size, strides[axis]!, (c) => c % input.dims[axis]!));
   return gatherByAxis(input, outDims, tables);
 }
@@ -615,7 +800,7 @@ const repeatOps: OpDef[] = [
     since: 8,
     inputs: ['input', 'shape'],
     outputs: ['output'],
-    infer: sameTypeAs(0),
+    infer: (context) => [inferExpand(context.inputTypes, constantIntegers(context, 1))],
     kernel: ({ tensor }) => [expand(tensor(0), integersOf(tensor(1)))],
   }),
   defineOp({
@@ -624,12 +809,17 @@ const repeatOps: OpDef[] = [
     since: 1,
     inputs: ['input', 'tiles', 'axis'],
     outputs: ['output'],
-    infer: sameTypeAs(0),
+    infer: (context) => [
+      typeFrom(context.inputTypes, 0, (shape) => {
+        if (!shape) return undefined;
+        const [tiles, axis] = [context.constant(1), context.constant(2)];
+        if (!tiles || !axis) return shape.map((dim) => (dim === 0 ? 0 : undefined));
+        return tiledDims(shape, tileRepeatsAlong(shape.length, scalarOf(tiles), scalarOf(axis)));
+      }),
+    ],
     kernel: ({ tensor }) => {
       const input = tensor(0);
-      const axis = normalizeAxis(scalarOf(tensor(2)), input.dims.length, 'Tile axis');
-      const repeats = input.dims.map((_, a) => (a === axis ? scalarOf(tensor(1)) : 1));
-      return [tile(input, repeats)];
+      return [tile(input, tileRepeatsAlong(input.dims.length, scalarOf(tensor(1)), scalarOf(tensor(2))))];
     },
   }),
   defineOp({
@@ -637,7 +827,13 @@ const repeatOps: OpDef[] = [
     since: 6,
     inputs: ['input', 'repeats'],
     outputs: ['output'],
-    infer: sameTypeAs(0),
+    infer: (context) => [
+      typeFrom(context.inputTypes, 0, (shape) => {
+        const repeats = constantIntegers(context, 1);
+        if (!shape || !repeats) return shape?.map((dim) => (dim === 0 ? 0 : undefined));
+        return tiledDims(shape, repeats);
+      }),
+    ],
     kernel: ({ tensor }) => [tile(tensor(0), integersOf(tensor(1)))],
   }),
 ];
@@ -673,25 +869,56 @@ function paddedSource(mode: PadMode, dim: number, before: number): (c: number) =
  * Pads (or, with negative pads, crops) `input`; `pads` lists [begin..., end...] for the `axes` given
  * (every axis when omitted). `fill` is the padding element in the input's own representation.
  */
-function pad(input: Tensor, pads: readonly number[], mode: string, fill: Slots, axes?: readonly number[]): Tensor {
-  const rank = input.dims.length;
-  const padded = (axes ?? input.dims.map((_, axis) => axis)).map((axis) => normalizeAxis(axis, rank, 'Pad axis'));
+/** Pad's layout: how many elements come before the data on each axis, and the output dims. */
+function padLayout(dims: readonly Dim[], pads: readonly number[], mode: string, axes?: readonly number[]): { before: number[]; outDims: Dim[] } {
+  const rank = dims.length;
+  const padded = (axes ?? dims.map((_, axis) => axis)).map((axis) => normalizeAxis(axis, rank, 'Pad axis'));
   if (pads.length !== 2 * padded.length) {
     throw new EdgerunError('INVALID_ARGUMENT', `pads must hold ${2 * padded.length} values (begin and end per axis), got ${pads.length}`);
   }
   if (!['constant', 'reflect', 'edge', 'wrap'].includes(mode)) {
     throw new EdgerunError('INVALID_ARGUMENT', `Pad mode must be constant, reflect, edge or wrap, got '${mode}'`);
   }
-  const before = input.dims.map(() => 0);
-  const outDims = [...input.dims];
+  const before = dims.map(() => 0);
+  const outDims = [...dims];
   padded.forEach((axis, i) => {
     before[axis] = pads[i]!;
-    outDims[axis] = input.dims[axis]! + pads[i]! + pads[i + padded.length]!;
-    if (outDims[axis]! < 0) throw new EdgerunError('INVALID_ARGUMENT', `pads crop axis ${axis} below zero size`);
-    if (mode !== 'constant' && input.dims[axis] === 0 && outDims[axis]! > 0) {
+    const dim = dims[axis];
+    const added = pads[i]! + pads[i + padded.length]!;
+    if (typeof dim !== 'number') {
+      outDims[axis] = added === 0 ? dim : undefined;
+      return;
+    }
+    const size = dim + added;
+    outDims[axis] = size;
+    if (size < 0) throw new EdgerunError('INVALID_ARGUMENT', `pads crop axis ${axis} below zero size`);
+    if (mode !== 'constant' && dim === 0 && size > 0) {
       throw new EdgerunError('INVALID_ARGUMENT', `Pad mode '${mode}' cannot pad the empty axis ${axis}`);
     }
   });
+  return { before, outDims };
+}
+
+/** Pad's output type: from known pads (and axes), else the rank and the axes known not to be padded. */
+function inferPad(
+  inputTypes: readonly (ValueType | undefined)[],
+  mode: string,
+  pads: readonly number[] | undefined,
+  axes: readonly number[] | undefined,
+  axesKnown: boolean,
+): ValueType | undefined {
+  return typeFrom(inputTypes, 0, (shape) => {
+    if (!shape) return undefined;
+    if (pads && axesKnown) return padLayout(shape, pads, mode, axes).outDims;
+    if (!axes || !axesKnown) return unknownDims(shape.length);
+    const padded = new Set(axes.map((axis) => normalizeAxis(axis, shape.length, 'Pad axis')));
+    return shape.map((dim, axis) => (padded.has(axis) ? undefined : dim));
+  });
+}
+
+function pad(input: Tensor, pads: readonly number[], mode: string, fill: Slots, axes?: readonly number[]): Tensor {
+  const { before, outDims: layoutDims } = padLayout(input.dims, pads, mode, axes);
+  const outDims = concreteDims(layoutDims);
   const strides = stridesOf(input.dims);
   const tables = outDims.map((size, axis) => axisTable(size, strides[axis]!, paddedSource(mode as PadMode, input.dims[axis]!, before[axis]!)));
   return gatherByAxis(input, outDims, tables, fill);
@@ -721,7 +948,7 @@ const padOps: OpDef[] = [
     inputs: ['data'],
     outputs: ['output'],
     attributes: { paddings: attr.ints([]), mode: attr.string('constant'), value: attr.float(0) },
-    infer: sameTypeAs(0),
+    infer: ({ inputTypes, attrs }) => [inferPad(inputTypes, attrs.mode, attrs.paddings, undefined, true)],
     kernel: ({ tensor, attrs }) => [pad(tensor(0), attrs.paddings, attrs.mode, fillFromNumber(tensor(0).type, attrs.value))],
   }),
   defineOp({
@@ -730,7 +957,7 @@ const padOps: OpDef[] = [
     inputs: ['data'],
     outputs: ['output'],
     attributes: { pads: attr.ints([]), mode: attr.string('constant'), value: attr.float(0) },
-    infer: sameTypeAs(0),
+    infer: ({ inputTypes, attrs }) => [inferPad(inputTypes, attrs.mode, attrs.pads, undefined, true)],
     kernel: ({ tensor, attrs }) => [pad(tensor(0), attrs.pads, attrs.mode, fillFromNumber(tensor(0).type, attrs.value))],
   }),
   // From opset 11 the pads are an input; opset 18 added the axes input (absent before, so every axis).
@@ -744,7 +971,11 @@ const padOps: OpDef[] = [
       inputs,
       outputs: ['output'],
       attributes: { mode: attr.string('constant') },
-      infer: sameTypeAs(0),
+      infer: (context) => {
+        const axes = constantIntegers(context, 3);
+        const axesKnown = axes !== undefined || !hasInput(context, 3);
+        return [inferPad(context.inputTypes, context.attrs.mode, constantIntegers(context, 1), axes, axesKnown)];
+      },
       kernel: (context) => {
         const input = context.tensor(0);
         const fill = fillFromInput(input, context.optionalTensor(2));
@@ -755,21 +986,32 @@ const padOps: OpDef[] = [
 ];
 
 /** Centers the input in a window of `shape` on `axes`: cropping the middle out, or padding with zeros around. */
-function centerCropPad(input: Tensor, shape: readonly number[], axes: readonly number[] | undefined): Tensor {
-  const rank = input.dims.length;
-  const resized = (axes ?? input.dims.map((_, axis) => axis)).map((axis) => normalizeAxis(axis, rank, 'CenterCropPad axis'));
+/** The axes CenterCropPad resizes: `axes`, or every axis. */
+function centerCropPadAxes(rank: number, axes: readonly number[] | undefined): number[] {
+  return (axes ?? Array.from({ length: rank }, (_, axis) => axis)).map((axis) => normalizeAxis(axis, rank, 'CenterCropPad axis'));
+}
+
+/** CenterCropPad's layout: the output dims, and where each output axis starts reading the input. */
+function centerCropPadLayout(dims: readonly Dim[], shape: readonly number[], axes: readonly number[] | undefined): { shift: number[]; outDims: Dim[] } {
+  const resized = centerCropPadAxes(dims.length, axes);
   if (shape.length !== resized.length) {
     throw new EdgerunError('INVALID_ARGUMENT', `CenterCropPad shape has ${shape.length} values for ${resized.length} axes`);
   }
-  const outDims = [...input.dims];
-  const shift = input.dims.map(() => 0);
+  const outDims = [...dims];
+  const shift = dims.map(() => 0);
   resized.forEach((axis, i) => {
-    const dim = input.dims[axis]!;
+    const dim = dims[axis];
     const size = shape[i]!;
     outDims[axis] = size;
     // A crop starts floor(excess / 2) in; a pad puts floor(missing / 2) zeros before the data.
-    shift[axis] = dim >= size ? Math.floor((dim - size) / 2) : -Math.floor((size - dim) / 2);
+    if (typeof dim === 'number') shift[axis] = dim >= size ? Math.floor((dim - size) / 2) : -Math.floor((size - dim) / 2);
   });
+  return { shift, outDims };
+}
+
+function centerCropPad(input: Tensor, shape: readonly number[], axes: readonly number[] | undefined): Tensor {
+  const { shift, outDims: layoutDims } = centerCropPadLayout(input.dims, shape, axes);
+  const outDims = concreteDims(layoutDims);
   const strides = stridesOf(input.dims);
   const tables = outDims.map((size, axis) =>
     axisTable(size, strides[axis]!, (c) => {
@@ -787,7 +1029,15 @@ const centerCropPadOps: OpDef[] = [
     inputs: ['input_data', 'shape'],
     outputs: ['output_data'],
     attributes: { axes: attr.ints() },
-    infer: sameTypeAs(0),
+    infer: (context) => [
+      typeFrom(context.inputTypes, 0, (dims) => {
+        if (!dims) return undefined;
+        const shape = constantIntegers(context, 1);
+        if (shape) return centerCropPadLayout(dims, shape, context.attrs.axes).outDims;
+        const resized = new Set(centerCropPadAxes(dims.length, context.attrs.axes));
+        return dims.map((dim, axis) => (resized.has(axis) ? undefined : dim));
+      }),
+    ],
     kernel: ({ tensor, attrs }) => [centerCropPad(tensor(0), integersOf(tensor(1)), attrs.axes)],
   }),
 ];
@@ -805,13 +1055,41 @@ function shapeRange(rank: number, start: number, end: number | undefined): [numb
   return [clamp(start), clamp(end ?? rank)];
 }
 
+/** Shape's output dims, [end - start], when the input's rank is known. */
+function shapeLength(rank: number | undefined, start: number, end: number | undefined): Dim[] | undefined {
+  if (rank === undefined) return undefined;
+  const [first, last] = shapeRange(rank, start, end);
+  return [Math.max(first, last) - first];
+}
+
+
+/** Dims [start, end) of a shape, as Shape-15 selects them. */
+function shapeTensor(dims: readonly number[], start: number, end: number | undefined): Tensor {
+  const [from, to] = shapeRange(dims.length, start, end);
+  const kept = dims.slice(from, Math.max(from, to));
+  return int64Tensor(kept, [kept.length]);
+}
+
+/** Every dim of a tensor type, when all are numbers. */
+function knownDims(type: ValueType | undefined): number[] | undefined {
+  const shape = shapeOf(type);
+  return shape?.every((dim) => typeof dim === 'number') ? (shape as number[]) : undefined;
+}
+
+/** Shape's result before running, when the input's shape is fully known. */
+function shapeValue(type: ValueType | undefined, start: number, end: number | undefined): Tensor | undefined {
+  const dims = knownDims(type);
+  return dims && shapeTensor(dims, start, end);
+}
+
 const factOps: OpDef[] = [
   defineOp({
     name: 'Shape',
     since: 1,
     inputs: ['data'],
     outputs: ['shape'],
-    infer: () => [tensorType('int64')],
+    infer: ({ inputTypes }) => [tensorType('int64', shapeLength(shapeOf(inputTypes[0])?.length, 0, undefined))],
+    fold: ({ inputTypes }) => [shapeValue(inputTypes[0], 0, undefined)],
     kernel: ({ tensor }) => [int64Tensor(tensor(0).dims, [tensor(0).dims.length])],
   }),
   defineOp({
@@ -820,13 +1098,9 @@ const factOps: OpDef[] = [
     inputs: ['data'],
     outputs: ['shape'],
     attributes: { start: attr.int(0), end: attr.int() },
-    infer: () => [tensorType('int64')],
-    kernel: ({ tensor, attrs }) => {
-      const dims = tensor(0).dims;
-      const [start, end] = shapeRange(dims.length, attrs.start, attrs.end);
-      const kept = dims.slice(start, Math.max(start, end));
-      return [int64Tensor(kept, [kept.length])];
-    },
+    infer: ({ inputTypes, attrs }) => [tensorType('int64', shapeLength(shapeOf(inputTypes[0])?.length, attrs.start, attrs.end))],
+    fold: ({ inputTypes, attrs }) => [shapeValue(inputTypes[0], attrs.start, attrs.end)],
+    kernel: ({ tensor, attrs }) => [shapeTensor(tensor(0).dims, attrs.start, attrs.end)],
   }),
   defineOp({
     name: 'Size',
@@ -834,6 +1108,10 @@ const factOps: OpDef[] = [
     inputs: ['data'],
     outputs: ['size'],
     infer: () => [tensorType('int64', [])],
+    fold: ({ inputTypes }) => {
+      const dims = knownDims(inputTypes[0]);
+      return [dims && int64Tensor([dims.reduce((a, b) => a * b, 1)], [])];
+    },
     kernel: ({ tensor }) => [int64Tensor([tensor(0).size], [])],
   }),
 ];

@@ -1,7 +1,8 @@
 import { dataTypeFromOnnx, isFloatType, isIntegerType, type DataType } from '../core/dtype.js';
+import type { Dim, ValueType } from '../core/graph.js';
 import { Tensor } from '../core/tensor.js';
-import { defineOp, attr, type KernelContext, type OpDef } from './registry.js';
-import { normalizeAxis, numbersOf, scalarOf, stridesOf, tensorFromNumbers, tensorType } from './common.js';
+import { defineOp, attr, type InferContext, type KernelContext, type OpDef } from './registry.js';
+import { normalizeAxis, numbersOf, scalarOf, shapeOf, stridesOf, tensorFromNumbers, tensorType } from './common.js';
 
 /**
  * Signal processing: DFT and STFT over signals whose last dimension holds one (real) or two (real,
@@ -40,6 +41,11 @@ function interleaved(type: DataType, signal: ComplexSignal): Tensor {
   return tensorFromNumbers(type, [...signal.dims, 2], out);
 }
 
+/** Frequency bins of a `length`-point DFT: all of them, or the first half and one when onesided. */
+function binCount(length: number, onesided: boolean): number {
+  return onesided ? Math.floor(length / 2) + 1 : length;
+}
+
 /**
  * The DFT of every line of `signal` along `axis`, zero-padded or truncated to `length` points, keeping
  * the first `length / 2 + 1` bins when `onesided`. A plain O(n^2) sum: clear, and fast enough for the
@@ -48,7 +54,7 @@ function interleaved(type: DataType, signal: ComplexSignal): Tensor {
 function dftAlongAxis(signal: ComplexSignal, axis: number, length: number, inverse: boolean, onesided: boolean): ComplexSignal {
   const inDims = signal.dims;
   const inLength = inDims[axis]!;
-  const bins = onesided ? Math.floor(length / 2) + 1 : length;
+  const bins = binCount(length, onesided);
   const outDims = inDims.slice();
   outDims[axis] = bins;
   const inStride = stridesOf(inDims)[axis]!;
@@ -100,12 +106,63 @@ function dftKernel(ctx: KernelContext, axisGiven: number, inverse: boolean, ones
   return [interleaved(input.type, dftAlongAxis(signal, axis, length, inverse, onesided))];
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// Static types
+
+/** Whether optional input `index` is given (has a name). */
+function inputGiven(ctx: InferContext<unknown>, index: number): boolean {
+  return (ctx.node.inputs[index] ?? '') !== '';
+}
+
+/** A scalar input's value when given and constant; `fallback` when omitted; undefined when not known statically. */
+function scalarInput(ctx: InferContext<unknown>, index: number, fallback?: number): number | undefined {
+  if (!inputGiven(ctx, index)) return fallback;
+  const tensor = ctx.constant(index);
+  return tensor ? scalarOf(tensor) : undefined;
+}
+
+/**
+ * DFT's output: the input's dims with the transformed axis holding the bins and the component dim 2.
+ * `axisGiven` undefined means the axis is not known statically: without dft_length and onesided, every
+ * axis keeps its length, so the shape is still known.
+ */
+function inferDft(ctx: InferContext<unknown>, axisGiven: number | undefined, onesided: boolean): (ValueType | undefined)[] {
+  const input = ctx.inputTypes[0];
+  if (input?.kind !== 'tensor') return [undefined];
+  const shape = input.shape;
+  if (!shape) return [tensorType(input.dtype)];
+  const rank = shape.length;
+  const lengthGiven = inputGiven(ctx, 1);
+  const withComponents = (dims: Dim[]) => tensorType(input.dtype, [...dims.slice(0, -1), 2]);
+  if (axisGiven === undefined) return [withComponents(lengthGiven || onesided ? shape.map(() => undefined) : [...shape])];
+  const axis = normalizeAxis(axisGiven, rank, 'axis');
+  if (axis === rank - 1) return [tensorType(input.dtype)];
+  const length = lengthGiven ? scalarInput(ctx, 1) : shape[axis];
+  const bins = typeof length === 'number' ? binCount(length, onesided) : onesided ? undefined : length;
+  return [withComponents(shape.map((dim, i) => (i === axis ? bins : dim)))];
+}
+
+/** STFT's output [batch, frames, bins, 2], each dim where the signal's shape and the constant inputs tell it. */
+function inferStft(ctx: InferContext<{ onesided: number }>): (ValueType | undefined)[] {
+  const input = ctx.inputTypes[0];
+  if (input?.kind !== 'tensor') return [undefined];
+  const shape = input.shape;
+  const step = scalarInput(ctx, 1);
+  const frameLength = inputGiven(ctx, 3) ? scalarInput(ctx, 3) : shapeOf(ctx.inputTypes[2])?.[0];
+  const [batch, signalLength] = shape ?? [];
+  const frames =
+    typeof signalLength === 'number' && typeof frameLength === 'number' && step !== undefined ? Math.floor((signalLength - frameLength) / step) + 1 : undefined;
+  const bins = typeof frameLength === 'number' ? binCount(frameLength, ctx.attrs.onesided !== 0) : undefined;
+  return [tensorType(input.dtype, [batch, frames, bins, 2])];
+}
+
 const dft17 = defineOp({
   name: 'DFT',
   since: 17,
   inputs: ['input', 'dft_length?'],
   outputs: ['output'],
   attributes: { axis: attr.int(1), inverse: attr.int(0), onesided: attr.int(0) },
+  infer: (ctx) => inferDft(ctx, ctx.attrs.axis, ctx.attrs.onesided !== 0),
   kernel: (ctx) => dftKernel(ctx, ctx.attrs.axis, ctx.attrs.inverse !== 0, ctx.attrs.onesided !== 0),
 });
 
@@ -115,6 +172,7 @@ const dft20 = defineOp({
   inputs: ['input', 'dft_length?', 'axis?'],
   outputs: ['output'],
   attributes: { inverse: attr.int(0), onesided: attr.int(0) },
+  infer: (ctx) => inferDft(ctx, scalarInput(ctx, 2, -2), ctx.attrs.onesided !== 0),
   kernel: (ctx) => {
     const axisTensor = ctx.optionalTensor(2);
     const axis = axisTensor ? scalarOf(axisTensor) : -2;
@@ -128,6 +186,7 @@ const stft = defineOp({
   inputs: ['signal', 'frame_step', 'window?', 'frame_length?'],
   outputs: ['output'],
   attributes: { onesided: attr.int(1) },
+  infer: inferStft,
   kernel: (ctx) => {
     const input = ctx.tensor(0);
     const signal = complexSignalOf(ctx, input);
@@ -183,7 +242,7 @@ function cosineWindowOp(name: string, coefficients: readonly number[]): OpDef {
     inputs: ['size'],
     outputs: ['output'],
     attributes: { output_datatype: attr.int(1), periodic: attr.int(1) },
-    infer: ({ attrs }) => [tensorType(dataTypeFromOnnx(attrs.output_datatype, 'output_datatype'), [undefined])],
+    infer: (ctx) => [tensorType(dataTypeFromOnnx(ctx.attrs.output_datatype, 'output_datatype'), [scalarInput(ctx, 0)])],
     kernel: (ctx) => {
       const size = scalarOf(ctx.tensor(0));
       if (!(size >= 0) || !Number.isInteger(size)) ctx.fail('INVALID_ARGUMENT', `size must be a non-negative integer, got ${size}`);
@@ -208,11 +267,17 @@ const melWeightMatrix = defineOp({
   inputs: ['num_mel_bins', 'dft_length', 'sample_rate', 'lower_edge_hertz', 'upper_edge_hertz'],
   outputs: ['output'],
   attributes: { output_datatype: attr.int(1) },
+  infer: (ctx) => {
+    const melBins = scalarInput(ctx, 0);
+    const dftLength = scalarInput(ctx, 1);
+    const spectrogramBins = dftLength === undefined ? undefined : binCount(dftLength, true);
+    return [tensorType(dataTypeFromOnnx(ctx.attrs.output_datatype, 'output_datatype'), [spectrogramBins, melBins])];
+  },
   kernel: (ctx) => {
     const [melBins, dftLength, sampleRate, lowerHertz, upperHertz] = [0, 1, 2, 3, 4].map((i) => scalarOf(ctx.tensor(i))) as [
       number, number, number, number, number,
     ];
-    const spectrogramBins = Math.floor(dftLength / 2) + 1;
+    const spectrogramBins = binCount(dftLength, true);
     const toMel = (hertz: number) => 2595 * Math.log10(1 + hertz / 700);
     const lowMel = toMel(lowerHertz);
     const melStep = (toMel(upperHertz) - lowMel) / (melBins + 2);

@@ -1,6 +1,8 @@
+import type { DataType } from '../core/dtype.js';
+import type { Dim, ValueType } from '../core/graph.js';
 import { Tensor } from '../core/tensor.js';
 import { defineOp, attr, type KernelContext, type OpDef } from './registry.js';
-import { at, broadcastOffsets, broadcastShapes, tensorType } from './common.js';
+import { at, broadcastDims, broadcastOffsets, broadcastShapes, shapeOf, tensorType } from './common.js';
 
 /** String ops: element-wise string functions and the TfIdfVectorizer text featurizer. */
 
@@ -10,12 +12,20 @@ function stringsOf(ctx: KernelContext, index: number): { tensor: Tensor; strings
   return { tensor, strings: tensor.data as string[] };
 }
 
+/** An output of `dtype` shaped like `input` (element-wise ops); shape unknown when the input's is. */
+function shapedLike(dtype: DataType, input: ValueType | undefined): ValueType {
+  return tensorType(dtype, shapeOf(input) && [...shapeOf(input)!]);
+}
+
 const stringConcat = defineOp({
   name: 'StringConcat',
   since: 20,
   inputs: ['X', 'Y'],
   outputs: ['Z'],
-  infer: () => [tensorType('string')],
+  infer: ({ inputTypes }) => {
+    const [x, y] = inputTypes.map(shapeOf);
+    return [tensorType('string', x && y ? broadcastDims([x, y]) : undefined)];
+  },
   kernel: (ctx) => {
     const x = stringsOf(ctx, 0);
     const y = stringsOf(ctx, 1);
@@ -35,10 +45,7 @@ const regexFullMatch = defineOp({
   inputs: ['X'],
   outputs: ['Y'],
   attributes: { pattern: attr.string() },
-  infer: ({ inputTypes }) => {
-    const input = inputTypes[0];
-    return [tensorType('bool', input?.kind === 'tensor' ? input.shape : undefined)];
-  },
+  infer: ({ inputTypes }) => [shapedLike('bool', inputTypes[0])],
   kernel: (ctx) => {
     const { tensor, strings } = stringsOf(ctx, 0);
     if (ctx.attrs.pattern === undefined) ctx.fail('INVALID_ATTRIBUTE', "attribute 'pattern' is required");
@@ -85,6 +92,11 @@ const stringSplit = defineOp({
   inputs: ['X'],
   outputs: ['Y', 'Z'],
   attributes: { delimiter: attr.string(''), maxsplit: attr.int() },
+  // The substrings' last dim is the most pieces any string splits into: known only from the strings.
+  infer: ({ inputTypes }) => {
+    const shape = shapeOf(inputTypes[0]);
+    return [tensorType('string', shape && [...shape, undefined]), shapedLike('int64', inputTypes[0])];
+  },
   kernel: (ctx) => {
     const { tensor, strings } = stringsOf(ctx, 0);
     const maxSplit = ctx.attrs.maxsplit ?? Infinity;
@@ -108,7 +120,7 @@ const stringNormalizer = defineOp({
     locale: attr.string(''),
     stopwords: attr.strings([]),
   },
-  infer: () => [tensorType('string')],
+  infer: ({ attrs, inputTypes }) => [tensorType('string', normalizedShape(shapeOf(inputTypes[0]), attrs.stopwords.length > 0))],
   kernel: (ctx) => {
     const { tensor, strings } = stringsOf(ctx, 0);
     const { case_change_action: action, is_case_sensitive: caseSensitive, stopwords } = ctx.attrs;
@@ -126,10 +138,20 @@ const stringNormalizer = defineOp({
     let kept = strings.filter((s) => !stopSet.has(fold(s))).map(changeCase);
     // The spec keeps a one-element output when every word was a stopword.
     if (kept.length === 0) kept = [''];
-    const dims = rank === 2 ? [1, kept.length] : [kept.length];
-    return [new Tensor('string', kept, dims)];
+    return [new Tensor('string', kept, normalizedShape(tensor.dims, false, kept.length) as number[])];
   },
 });
+
+/**
+ * StringNormalizer's output for input [C] or [1, C]: the kept words along the last axis. Without stopwords
+ * every word is kept, except that an empty input still gives one (empty) word.
+ */
+function normalizedShape(input: readonly Dim[] | undefined, hasStopwords: boolean, kept?: number): Dim[] | undefined {
+  if (!input) return undefined;
+  const words = input[input.length - 1];
+  const count = kept ?? (hasStopwords || typeof words !== 'number' ? undefined : Math.max(words, 1));
+  return input.length === 2 ? [1, count] : [count];
+}
 
 /** TfIdfVectorizer: counts the pool's n-grams (with skips) in each row, then applies TF / IDF / TFIDF. */
 const tfIdfVectorizer = defineOp({
@@ -148,7 +170,11 @@ const tfIdfVectorizer = defineOp({
     pool_strings: attr.strings(),
     weights: attr.floats(),
   },
-  infer: () => [tensorType('float32')],
+  infer: ({ attrs, inputTypes }) => {
+    const shape = shapeOf(inputTypes[0]);
+    const width = attrs.ngram_indexes && ngramWidth(attrs.ngram_indexes);
+    return [tensorType('float32', shape && tfIdfShape(shape, width))];
+  },
   kernel: (ctx) => {
     const a = ctx.attrs;
     const minN = required(ctx, 'min_gram_length', a.min_gram_length);
@@ -163,16 +189,26 @@ const tfIdfVectorizer = defineOp({
     const tokens: string[] = x.type === 'string' ? (x.data as string[]) : Array.from(x.data as ArrayLike<unknown>, String);
     const rows = x.dims.length === 2 ? x.dims[0]! : 1;
     const rowLength = x.dims.length === 0 ? 1 : x.dims[x.dims.length - 1]!;
-    const width = Math.max(-1, ...ngramIndexes) + 1;
+    const width = ngramWidth(ngramIndexes);
     const out = new Float32Array(rows * width);
     for (let row = 0; row < rows; row++) {
       const counts = out.subarray(row * width, (row + 1) * width);
       countNgrams(tokens.slice(row * rowLength, (row + 1) * rowLength), ngramIndexOf, counts, minN, maxN, maxSkip);
       applyWeighting(counts, mode, a.weights, ctx);
     }
-    return [new Tensor('float32', out, x.dims.length === 2 ? [rows, width] : [width])];
+    return [new Tensor('float32', out, tfIdfShape(x.dims, width) as number[])];
   },
 });
+
+/** One output column per n-gram coordinate: the largest ngram_indexes entry plus one. */
+function ngramWidth(ngramIndexes: readonly number[]): number {
+  return Math.max(-1, ...ngramIndexes) + 1;
+}
+
+/** TfIdfVectorizer's output: [rows, width] for a batch [rows, tokens], else [width]. */
+function tfIdfShape(input: readonly Dim[], width: Dim): Dim[] {
+  return input.length === 2 ? [input[0], width] : [width];
+}
 
 function required<T>(ctx: KernelContext, name: string, value: T | undefined): T {
   if (value === undefined) ctx.fail('INVALID_ATTRIBUTE', `attribute '${name}' is required`);

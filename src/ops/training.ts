@@ -1,4 +1,5 @@
 import { EdgerunError } from '../core/errors.js';
+import type { ValueType } from '../core/graph.js';
 import type { Tensor } from '../core/tensor.js';
 import { numbersOf, scalarOf, tensorFromNumbers } from './common.js';
 import { attr, defineOp, type KernelContext, type OpDef } from './registry.js';
@@ -25,6 +26,25 @@ function tensorGroups(ctx: KernelContext<unknown>, groupCount: number): { groups
   return { groups, rate: scalarOf(ctx.tensor(0)), step: scalarOf(ctx.tensor(1)) };
 }
 
+/** The input group that output group `o` mirrors: X for X_new, then the state groups (skipping G). */
+function mirroredGroup(o: number): number {
+  return o === 0 ? 0 : o + 1;
+}
+
+/**
+ * Output types: each output is shaped like the tensor it updates (same group position in the mirrored
+ * input group), laid out group by group as the kernel lays them out.
+ */
+function updatedTypes(inputTypes: readonly (ValueType | undefined)[], groupCount: number, outputGroupCount: number): (ValueType | undefined)[] {
+  const operands = inputTypes.slice(2);
+  if (operands.length === 0 || operands.length % groupCount !== 0) return [];
+  const perGroup = operands.length / groupCount;
+  return Array.from({ length: outputGroupCount * perGroup }, (_, index) => {
+    const o = Math.floor(index / perGroup);
+    return operands[mirroredGroup(o) * perGroup + (index % perGroup)];
+  });
+}
+
 /**
  * Applies `update` to every element of tensor i of each group; `update` gets one number per group and
  * returns one number per output group. Outputs are laid out group by group, as the ops specify.
@@ -46,7 +66,7 @@ function updateElementwise(groups: Tensor[][], outputGroupCount: number, update:
     }
     // Output group o mirrors input group o (X -> X_new, then the state groups after G).
     results.forEach((values, o) => {
-      const like = tensors[o === 0 ? 0 : o + 1]!;
+      const like = tensors[mirroredGroup(o)]!;
       outputs[o]!.push(tensorFromNumbers(like.type, like.dims, values));
     });
   }
@@ -66,6 +86,7 @@ export const ops: OpDef[] = [
     inputs: ['R', 'T', 'inputs...'],
     outputs: ['outputs...'],
     attributes: { decay_factor: attr.float(0), epsilon: attr.float(0), norm_coefficient: attr.float(0) },
+    infer: ({ inputTypes }) => updatedTypes(inputTypes, 3, 2),
     kernel: (ctx) => {
       const { decay_factor: decay, epsilon, norm_coefficient: norm } = ctx.attrs;
       const { groups, rate, step } = tensorGroups(ctx, 3);
@@ -91,6 +112,7 @@ export const ops: OpDef[] = [
       norm_coefficient: attr.float(0),
       norm_coefficient_post: attr.float(0),
     },
+    infer: ({ inputTypes }) => updatedTypes(inputTypes, 4, 3),
     kernel: (ctx) => {
       const { alpha, beta, epsilon, norm_coefficient: norm, norm_coefficient_post: normPost } = ctx.attrs;
       const { groups, rate, step } = tensorGroups(ctx, 4);
@@ -113,6 +135,7 @@ export const ops: OpDef[] = [
     inputs: ['R', 'T', 'inputs...'],
     outputs: ['outputs...'],
     attributes: { alpha: attr.float(), beta: attr.float(), mode: attr.string(), norm_coefficient: attr.float() },
+    infer: ({ inputTypes }) => updatedTypes(inputTypes, 3, 2),
     kernel: (ctx) => {
       const alpha = requiredFloat(ctx.attrs.alpha, 'alpha');
       const beta = requiredFloat(ctx.attrs.beta, 'beta');

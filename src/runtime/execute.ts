@@ -71,6 +71,30 @@ function runStep(plan: Plan, step: PlannedStep, scope: Scope, limits: ExecuteLim
     if (!scope.has(name)) throw new EdgerunError('INVALID_GRAPH', `input '${name}' has no value`, [describeNode(node)]);
     return scope.get(name);
   });
+  const context = kernelContext(step, inputs, (graph, graphInputs) => runSubgraph(plan, graph, graphInputs, scope, limits));
+  let outputs: (Value | undefined)[];
+  try {
+    outputs = step.kernel(context);
+  } catch (error) {
+    throw asEdgerunError(error, 'KERNEL_FAILED').withContext(describeNode(node));
+  }
+  node.outputs.forEach((name, index) => {
+    if (name === '') return;
+    const value = outputs[index];
+    if (value === undefined) {
+      throw new EdgerunError('KERNEL_FAILED', `output #${index} ('${name}') was not produced`, [describeNode(node)]);
+    }
+    scope.set(name, value);
+  });
+}
+
+/** What a kernel sees of its node: resolved attributes, inputs, typed accessors and subgraph execution. */
+export function kernelContext(
+  step: Pick<PlannedStep, 'node' | 'attrs' | 'opset' | 'def'>,
+  inputs: readonly (Value | undefined)[],
+  runGraph: KernelContext['runGraph'],
+): KernelContext {
+  const { node } = step;
   const context: KernelContext = {
     node,
     attrs: step.attrs,
@@ -89,25 +113,12 @@ function runStep(plan: Plan, step: PlannedStep, scope: Scope, limits: ExecuteLim
       return context.tensor(index);
     },
     outputWanted: (index) => (node.outputs[index] ?? '') !== '',
-    runGraph: (graph, graphInputs) => runSubgraph(plan, graph, graphInputs, scope, limits),
+    runGraph,
     fail(code, detail) {
       throw new EdgerunError(code, detail);
     },
   };
-  let outputs: (Value | undefined)[];
-  try {
-    outputs = step.kernel(context);
-  } catch (error) {
-    throw asEdgerunError(error, 'KERNEL_FAILED').withContext(describeNode(node));
-  }
-  node.outputs.forEach((name, index) => {
-    if (name === '') return;
-    const value = outputs[index];
-    if (value === undefined) {
-      throw new EdgerunError('KERNEL_FAILED', `output #${index} ('${name}') was not produced`, [describeNode(node)]);
-    }
-    scope.set(name, value);
-  });
+  return context;
 }
 
 function runSubgraph(plan: Plan, graph: Graph, inputs: readonly Value[], scope: Scope, limits: ExecuteLimits): Value[] {

@@ -1,44 +1,92 @@
+import { EdgerunError } from '../core/errors.js';
 import type { Graph, ValueType } from '../core/graph.js';
-import type { Tensor } from '../core/tensor.js';
-import type { Plan } from './plan.js';
+import { Tensor } from '../core/tensor.js';
+import type { InferContext } from '../ops/registry.js';
+import { kernelContext } from './execute.js';
+import type { Plan, PlannedStep } from './plan.js';
+
+/** Values at most this large are computed ahead of time to help inference (shape arithmetic, small tables). */
+const FOLD_LIMIT = 1 << 16;
 
 /**
  * Static types of a graph's values, propagated in plan order with each op's own `infer` (where it has
- * one). Declared types (graph inputs/outputs, value_info) win over inferred ones unless only the inputs
- * are to be trusted (to check inference itself); unknown stays unknown.
+ * one). Values that can be known before running are computed too and offered to later ops as constants:
+ * initializers, an op's `fold` (Shape of a fully known shape), and small nodes whose inputs are all known
+ * (the Shape -> Gather -> Concat -> Reshape chains exporters write). Declared types (graph inputs/outputs,
+ * value_info) win over inferred ones unless only the inputs are to be trusted (to check inference
+ * itself); unknown stays unknown.
  */
 export function inferValueTypes(plan: Plan, trust: 'declared' | 'inputs-only' = 'declared'): Map<string, ValueType> {
   const graph = plan.graph;
   const types = new Map<string, ValueType>();
   const constants = new Map<string, Tensor>(graph.initializers);
-  for (const [name, tensor] of graph.initializers) types.set(name, { kind: 'tensor', dtype: tensor.type, shape: [...tensor.dims] });
+  for (const [name, tensor] of graph.initializers) types.set(name, typeOf(tensor));
   for (const info of trust === 'declared' ? declaredValues(graph) : graph.inputs) if (info.type) types.set(info.name, info.type);
   for (const step of plan.steps) {
     const { node, def } = step;
-    if (node.opType === 'Constant' && node.domain === '') {
-      const value = node.attributes.value;
-      if (value?.type === 'tensor') constants.set(node.outputs[0]!, value.value);
-    }
-    if (!def.infer) continue;
-    let inferred: (ValueType | undefined)[];
-    try {
-      inferred = def.infer({
-        node,
-        attrs: step.attrs,
-        opset: step.opset,
-        inputTypes: node.inputs.map((name) => (name === '' ? undefined : types.get(name))),
-        constant: (index) => constants.get(node.inputs[index] ?? ''),
-      });
-    } catch {
-      // Inference is advisory: an op that cannot tell its output type statically leaves it unknown.
-      continue;
-    }
+    const context: InferContext = {
+      node,
+      attrs: step.attrs,
+      opset: step.opset,
+      inputTypes: node.inputs.map((name) => (name === '' ? undefined : types.get(name))),
+      constant: (index) => constants.get(node.inputs[index] ?? ''),
+    };
+    const inferred = attempt(() => def.infer?.(context)) ?? [];
+    const known = attempt(() => def.fold?.(context)) ?? foldable(step, inferred, constants);
     node.outputs.forEach((name, index) => {
-      const type = inferred[index];
-      if (name !== '' && type && !types.has(name)) types.set(name, type);
+      if (name === '') return;
+      const value = known[index];
+      if (value instanceof Tensor) constants.set(name, value);
+      const type = value instanceof Tensor ? typeOf(value) : inferred[index];
+      if (type && !types.has(name)) types.set(name, type);
     });
   }
   return types;
+}
+
+/**
+ * Inference is advisory: an op that cannot tell its outputs statically (or whose inputs only fail at run
+ * time) leaves them unknown; the run reports any real problem with the node named.
+ */
+function attempt<T>(work: () => T): T | undefined {
+  try {
+    return work();
+  } catch {
+    return undefined;
+  }
+}
+
+/** Runs a node ahead of time when all its inputs are known, it has no subgraph and everything is small. */
+function foldable(step: PlannedStep, inferred: (ValueType | undefined)[], constants: Map<string, Tensor>): (Tensor | undefined)[] {
+  const { node } = step;
+  const inputs = node.inputs.map((name) => (name === '' ? undefined : constants.get(name)));
+  const inputsKnown = node.inputs.every((name, index) => name === '' || inputs[index] !== undefined);
+  const inputsSmall = inputs.every((input) => !input || input.size <= FOLD_LIMIT);
+  const outputsSmall = node.outputs.every((name, index) => name === '' || smallTensorType(inferred[index]));
+  const hasSubgraph = Object.values(node.attributes).some((attribute) => attribute.type === 'graph' || attribute.type === 'graphs');
+  if (!inputsKnown || !inputsSmall || !outputsSmall || hasSubgraph) return [];
+  const outputs = attempt(() =>
+    step.def.kernel(
+      kernelContext(step, inputs, () => {
+        throw new EdgerunError('UNSUPPORTED_OP', 'subgraphs are not run ahead of time');
+      }),
+    ),
+  );
+  return (outputs ?? []).map((value) => (value instanceof Tensor ? value : undefined));
+}
+
+function smallTensorType(type: ValueType | undefined): boolean {
+  if (type?.kind !== 'tensor' || !type.shape) return false;
+  let elements = 1;
+  for (const dim of type.shape) {
+    if (typeof dim !== 'number') return false;
+    elements *= dim;
+  }
+  return elements <= FOLD_LIMIT;
+}
+
+function typeOf(tensor: Tensor): ValueType {
+  return { kind: 'tensor', dtype: tensor.type, shape: [...tensor.dims] };
 }
 
 function declaredValues(graph: Graph) {

@@ -16,7 +16,7 @@ const { values: args } = parseArgs({
   options: {
     suite: { type: 'string' },
     filter: { type: 'string' },
-    timeout: { type: 'string', default: '30000' },
+    timeout: { type: 'string', default: '60000' },
     jobs: { type: 'string', default: String(Math.max(1, availableParallelism())) },
     report: { type: 'string', default: resolve(REPO_ROOT, 'reports/conformance.json') },
     expectations: { type: 'string', default: resolve(REPO_ROOT, 'test/conformance/expected-failures.json') },
