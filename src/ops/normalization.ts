@@ -1,6 +1,7 @@
 import type { DataType } from '../core/dtype.js';
 import type { ValueType } from '../core/graph.js';
 import { elementCount, type Tensor } from '../core/tensor.js';
+import { seededUniform } from './random.js';
 import { attr, defineOp, type InferContext, type KernelContext, type OpDef } from './registry.js';
 import { at, broadcastOffsets, type Floats, floatsFor, floatsOf, normalizeAxis, numbersOf, product, sameShapeAs, shapeOf, tensorFromNumbers, tensorOf, tensorType } from './common.js';
 
@@ -294,37 +295,6 @@ function dropout(x: Tensor, ratio: number, training: boolean, maskType: DataType
     out[i] = keep[i] ? values[i]! / (1 - ratio) : 0;
   }
   return [tensorFromNumbers(x.type, x.dims, out), tensorFromNumbers(maskType, x.dims, keep)];
-}
-
-/**
- * Uniform [0, 1) numbers from a seed, as numpy's legacy `np.random.seed(seed); np.random.uniform()` draws them
- * (MT19937, 53-bit doubles): the spec leaves the generator open, and this one reproduces the ONNX test data.
- */
-function seededUniform(seed: number): () => number {
-  const state = new Uint32Array(624);
-  state[0] = seed >>> 0;
-  for (let i = 1; i < 624; i++) {
-    const previous = state[i - 1]! ^ (state[i - 1]! >>> 30);
-    state[i] = (Math.imul(1812433253, previous) + i) >>> 0;
-  }
-  let index = 624;
-  const twist = () => {
-    for (let i = 0; i < 624; i++) {
-      const y = (state[i]! & 0x80000000) | (state[(i + 1) % 624]! & 0x7fffffff);
-      state[i] = state[(i + 397) % 624]! ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
-    }
-    index = 0;
-  };
-  const next32 = () => {
-    if (index >= 624) twist();
-    let y = state[index++]!;
-    y ^= y >>> 11;
-    y ^= (y << 7) & 0x9d2c5680;
-    y ^= (y << 15) & 0xefc60000;
-    y ^= y >>> 18;
-    return y >>> 0;
-  };
-  return () => ((next32() >>> 5) * 67108864 + (next32() >>> 6)) / 9007199254740992;
 }
 
 /** Output like the data; the mask has the data's shape, bool from opset 10 (`maskIsBool`), else the data's type. */

@@ -5,28 +5,47 @@ import { numbersOf, shapeOf, tensorFromNumbers, tensorType } from './common.js';
 import { attr, defineOp, type KernelContext, type OpDef } from './registry.js';
 
 /**
- * Random generators. With a `seed` attribute the numbers come from a small deterministic PRNG, so a node
- * gives the same output on every run; without one they come from Math.random. Neither reproduces the
- * numbers of onnxruntime or numpy, so the ONNX test cases of these ops cannot match value for value.
+ * Random generators. With a `seed` attribute the numbers are those numpy's legacy generator gives for that
+ * seed (what the ONNX reference and its test data use), so a node gives the same output on every run;
+ * without one they come from Math.random.
  */
 
 type Uniform01 = () => number;
 
-/** mulberry32: a 32-bit state generator, enough for reproducible test data (not cryptographic). */
-function seededUniform(seed: number): Uniform01 {
-  // Mix the float seed's bits so nearby seeds (1.0, 1.5) give unrelated streams.
-  let state = (Math.imul(Math.trunc(seed * 1000003) ^ 0x9e3779b9, 0x85ebca6b) >>> 0) || 1;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+/**
+ * Uniform [0, 1) numbers from a seed, as numpy's legacy `np.random.seed(seed); np.random.uniform()` draws them
+ * (MT19937, 53-bit doubles): the spec leaves the generator open, and this one reproduces the ONNX test data.
+ */
+export function seededUniform(seed: number): Uniform01 {
+  const state = new Uint32Array(624);
+  state[0] = seed >>> 0;
+  for (let i = 1; i < 624; i++) {
+    const previous = state[i - 1]! ^ (state[i - 1]! >>> 30);
+    state[i] = (Math.imul(1812433253, previous) + i) >>> 0;
+  }
+  let index = 624;
+  const twist = () => {
+    for (let i = 0; i < 624; i++) {
+      const y = (state[i]! & 0x80000000) | (state[(i + 1) % 624]! & 0x7fffffff);
+      state[i] = state[(i + 397) % 624]! ^ (y >>> 1) ^ (y & 1 ? 0x9908b0df : 0);
+    }
+    index = 0;
   };
+  const next32 = () => {
+    if (index >= 624) twist();
+    let y = state[index++]!;
+    y ^= y >>> 11;
+    y ^= (y << 7) & 0x9d2c5680;
+    y ^= (y << 15) & 0xefc60000;
+    y ^= y >>> 18;
+    return y >>> 0;
+  };
+  return () => ((next32() >>> 5) * 67108864 + (next32() >>> 6)) / 9007199254740992;
 }
 
 function uniformSource(seed: number | undefined): Uniform01 {
-  return seed === undefined ? Math.random : seededUniform(seed);
+  // numpy takes an integer seed; ONNX stores it as a float.
+  return seed === undefined ? Math.random : seededUniform(Math.trunc(seed));
 }
 
 /** Standard normal samples by the Box-Muller transform. */
