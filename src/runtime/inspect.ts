@@ -1,6 +1,8 @@
-import { describeType, type Graph, type Model } from '../core/graph.js';
+import { describeType, type Graph, type Model, type ValueInfo, type ValueType } from '../core/graph.js';
 import { DATA_TYPES } from '../core/dtype.js';
-import { loadModel, unsupportedNodes, type SessionOptions } from './session.js';
+import { inferValueTypes } from './infer.js';
+import { planGraph } from './plan.js';
+import { loadModel, planContextFor, unsupportedNodes, type SessionOptions } from './session.js';
 
 export interface ModelReport {
   format: Model['format'];
@@ -46,17 +48,29 @@ export function reportOf(model: Model): ModelReport {
   };
   visit(graph);
   const fed = graph.inputs.filter((info) => !graph.initializers.has(info.name));
+  const inferred = graph.outputs.some((info) => !info.type) ? inferredTypes(model) : new Map<string, ValueType>();
+  const outputType = (info: ValueInfo) =>
+    info.type ? describeType(info.type) : inferred.has(info.name) ? `${describeType(inferred.get(info.name))} (inferred)` : 'unknown';
   return {
     format: model.format,
     irVersion: model.irVersion,
     opsets: model.opsetImports.map((entry) => ({ domain: entry.domain || 'ai.onnx', version: entry.version })),
     producer: [model.producerName, model.producerVersion].filter(Boolean).join(' '),
     inputs: fed.map((info) => ({ name: info.name, type: describeType(info.type) })),
-    outputs: graph.outputs.map((info) => ({ name: info.name, type: describeType(info.type) })),
+    outputs: graph.outputs.map((info) => ({ name: info.name, type: outputType(info) })),
     nodeCount,
     opHistogram: Object.fromEntries(Object.entries(histogram).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))),
     parameterCount,
     parameterBytes,
     unsupported: unsupportedNodes(model).map(({ node, reason }) => ({ node: node.name, op: node.opType, reason })),
   };
+}
+
+/** Output types the model leaves undeclared, from the ops' own inference (none when the model cannot be planned). */
+function inferredTypes(model: Model): Map<string, ValueType> {
+  try {
+    return inferValueTypes(planGraph(model.graph, planContextFor(model, {})));
+  } catch {
+    return new Map();
+  }
 }

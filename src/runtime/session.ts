@@ -127,11 +127,15 @@ export class InferenceSession {
   }
 
   /** Runs the model. Sequence outputs come back as arrays of tensors, an empty optional as null. */
-  async run(feeds: Record<string, Value>, fetches?: readonly string[], options: RunOptions = {}): Promise<Record<string, Value>> {
+  async run(feeds: Record<string, Value>, fetches?: readonly string[] | RunOptions, options?: RunOptions): Promise<Record<string, Value>> {
     return this.runSync(feeds, fetches, options);
   }
 
-  runSync(feeds: Record<string, Value>, fetches?: readonly string[], options: RunOptions = {}): Record<string, Value> {
+  /** `run` on the calling thread, for callers that cannot await (the kernels are synchronous anyway). */
+  runSync(feeds: Record<string, Value>, fetchesOrOptions?: readonly string[] | RunOptions, runOptions?: RunOptions): Record<string, Value> {
+    // onnxruntime's run(feeds, options) form: options in second place.
+    const fetches = Array.isArray(fetchesOrOptions) ? (fetchesOrOptions as readonly string[]) : undefined;
+    const options: RunOptions = runOptions ?? (Array.isArray(fetchesOrOptions) ? {} : ((fetchesOrOptions as RunOptions | undefined) ?? {}));
     const plan = this.plan;
     if (!plan) throw new EdgerunError('SESSION_RELEASED', 'this session was released');
     const wanted = fetches ?? this.outputNames;

@@ -120,3 +120,12 @@ test('custom ops registered through the package entry point run like built-in on
   const out = await session.run({ x: new PackageTensor('float32', Float32Array.of(1, -3), [2]) });
   assert.deepEqual(Array.from((out.y as InstanceType<typeof PackageTensor>).data as Float32Array), [2, -6]);
 });
+
+test('run options may come second, as in onnxruntime; a run past its time limit stops with LIMIT_EXCEEDED', async () => {
+  const session = await InferenceSession.create(addReluModel(bias));
+  const x = new Tensor('float32', new Float32Array(3), [1, 3]);
+  const progress: number[] = [];
+  await session.run({ x }, { onProgress: (done) => progress.push(done) });
+  assert.deepEqual(progress, [1, 2]);
+  await rejectsWith(session.run({ x }, { timeoutMs: -1 }), 'LIMIT_EXCEEDED', /node 'add' \(Add\): the run exceeded its time limit/);
+});
