@@ -44,13 +44,7 @@ export async function runRealCase(session: InferenceSession, dataDir: string): P
   const carried = new Map<string, Value>();
   const firstOutputs: number[][] = [];
   for (let run = 0; run < runs; run++) {
-    const feeds: Record<string, Value> = {};
-    for (const spec of expect.inputs) {
-      if (spec.file) feeds[spec.name] = readNpy(readFileSync(`${dataDir}/${spec.file.replace('{run}', String(run))}`), spec.file);
-      else if (spec.value !== undefined) feeds[spec.name] = new Tensor(spec.dtype as 'int64', spec.dtype === 'int64' ? [BigInt(spec.value)] : [spec.value], spec.shape);
-      else if (spec.from_output) feeds[spec.name] = carried.get(spec.name) ?? zeros(spec);
-    }
-    const outputs = await session.run(feeds);
+    const outputs = await session.run(feedsForRun(expect, dataDir, run, carried));
     for (const spec of expect.inputs) {
       if (spec.from_output) carried.set(spec.name, outputs[spec.from_output]!);
     }
@@ -64,6 +58,23 @@ export async function runRealCase(session: InferenceSession, dataDir: string): P
     firstOutputs.push(Array.from(first.data as Float32Array));
   }
   return checkExpectations(expect, firstOutputs);
+}
+
+/** The inputs of call `run`: files, constants, and state carried from the previous call (zeros at first). */
+function feedsForRun(expect: Expect, dataDir: string, run: number, carried: ReadonlyMap<string, Value>): Record<string, Tensor> {
+  const feeds: Record<string, Tensor> = {};
+  for (const spec of expect.inputs) {
+    if (spec.file) feeds[spec.name] = readNpy(readFileSync(`${dataDir}/${spec.file.replace('{run}', String(run))}`), spec.file);
+    else if (spec.value !== undefined) feeds[spec.name] = new Tensor(spec.dtype as 'int64', spec.dtype === 'int64' ? [BigInt(spec.value)] : [spec.value], spec.shape);
+    else if (spec.from_output) feeds[spec.name] = (carried.get(spec.name) as Tensor | undefined) ?? zeros(spec);
+  }
+  return feeds;
+}
+
+/** The first call's inputs of a real case (for differential runs in other runtimes). */
+export function firstRunFeeds(dataDir: string): Record<string, Tensor> {
+  const expect = JSON.parse(readFileSync(`${dataDir}/expect.json`, 'utf8')) as Expect;
+  return feedsForRun(expect, dataDir, 0, new Map());
 }
 
 function zeros(spec: TensorSpec): Tensor {

@@ -99,7 +99,7 @@ function messageOf(error: unknown): string {
 }
 
 /** input_K.pb is the K-th graph input that is not an initializer; the model's declared type decides the proto. */
-function readInputs(fed: ValueInfo[], dataDir: string): Record<string, Value> {
+export function readInputs(fed: ValueInfo[], dataDir: string): Record<string, Value> {
   const feeds: Record<string, Value> = {};
   fed.forEach((info, index) => {
     const file = `${dataDir}/input_${index}.pb`;
@@ -116,7 +116,7 @@ function outputFiles(dataDir: string): string[] {
 }
 
 /** The onnx runner's dummy inputs for the light models: arange(n).reshape(shape) / n, symbolic dims as 1. */
-function lightInputs(fed: ValueInfo[]): Record<string, Value> {
+export function lightInputs(fed: ValueInfo[]): Record<string, Value> {
   const feeds: Record<string, Value> = {};
   for (const info of fed) {
     if (info.type?.kind !== 'tensor' || info.type.dtype !== 'float32') continue;
