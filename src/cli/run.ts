@@ -9,6 +9,7 @@ interface RunOptions {
   input: string[];
   saveOutputs?: string;
   json?: boolean;
+  timeout?: string;
 }
 
 export function registerRun(program: Command): void {
@@ -20,7 +21,10 @@ export function registerRun(program: Command): void {
     .option('-i, --input <name=file>', 'an input by name (repeatable)', (value: string, all: string[]) => [...all, value], [])
     .option('--save-outputs <dir>', 'write output_<i>.pb (TensorProto) and output_<i>.npy to a folder')
     .option('--json', 'print outputs as JSON')
+    .option('--timeout <ms>', 'stop a run that takes longer than this (exit code 1)')
     .action(async (modelPath: string, files: string[], options: RunOptions) => {
+      const timeoutMs = options.timeout === undefined ? undefined : Number(options.timeout);
+      if (timeoutMs !== undefined && !(timeoutMs > 0)) throw new UsageError(`--timeout takes a positive number of milliseconds, got '${options.timeout}'`);
       const session = await InferenceSession.create(modelPath);
       const declared = new Map(session.model.graph.inputs.map((info) => [info.name, info.type]));
       const feeds: Record<string, Value> = {};
@@ -40,7 +44,7 @@ export function registerRun(program: Command): void {
       });
       const started = performance.now();
       const bar = progress('running', options.json);
-      const outputs = await session.run(feeds, undefined, { onProgress: bar.update });
+      const outputs = await session.run(feeds, undefined, timeoutMs === undefined ? { onProgress: bar.update } : { onProgress: bar.update, timeoutMs });
       bar.stop();
       const milliseconds = performance.now() - started;
       const written = options.saveOutputs ? saveOutputs(options.saveOutputs, session.outputNames, outputs) : [];
