@@ -1,5 +1,6 @@
 import { EdgerunError, asEdgerunError } from '../core/errors.js';
-import { describeNode, type Graph, type Value } from '../core/graph.js';
+import { DATA_TYPES } from '../core/dtype.js';
+import { describeNode, type Graph, type Value, type ValueType } from '../core/graph.js';
 import { Tensor } from '../core/tensor.js';
 import type { KernelContext } from '../ops/registry.js';
 import { planGraph, type Plan, type PlannedStep } from './plan.js';
@@ -38,6 +39,8 @@ export interface ExecuteLimits {
   deadline?: number;
   /** Called after each step of the top-level graph. */
   onProgress?: (done: number, total: number) => void;
+  /** A node whose output would be larger than this is stopped before it allocates (LIMIT_EXCEEDED). */
+  maxTensorBytes?: number;
 }
 
 /** Runs a plan's steps in order; returns the graph outputs by name. */
@@ -71,6 +74,7 @@ function runStep(plan: Plan, step: PlannedStep, scope: Scope, limits: ExecuteLim
     if (!scope.has(name)) throw new EdgerunError('INVALID_GRAPH', `input '${name}' has no value`, [describeNode(node)]);
     return scope.get(name);
   });
+  if (limits.maxTensorBytes !== undefined) checkOutputSizes(step, inputs, limits.maxTensorBytes);
   const context = kernelContext(step, inputs, (graph, graphInputs) => runSubgraph(plan, graph, graphInputs, scope, limits));
   let outputs: (Value | undefined)[];
   try {
@@ -86,6 +90,47 @@ function runStep(plan: Plan, step: PlannedStep, scope: Scope, limits: ExecuteLim
     }
     scope.set(name, value);
   });
+}
+
+/**
+ * Before a kernel allocates, its op's own shape inference, given the actual inputs, says how large each
+ * output will be; one over the limit stops the run with the node and the size named, instead of exhausting
+ * memory. Ops whose output size cannot be told this way run unchecked.
+ */
+function checkOutputSizes(step: PlannedStep, inputs: readonly (Value | undefined)[], maxBytes: number): void {
+  const { node, def } = step;
+  if (!def.infer) return;
+  let outputs: (ValueType | undefined)[];
+  try {
+    outputs = def.infer({
+      node,
+      attrs: step.attrs,
+      opset: step.opset,
+      inputTypes: inputs.map(typeOfValue),
+      constant: (index) => (inputs[index] instanceof Tensor ? (inputs[index] as Tensor) : undefined),
+    });
+  } catch {
+    return; // the kernel will report the problem with its own words
+  }
+  outputs.forEach((type, index) => {
+    if (type?.kind !== 'tensor' || !type.shape?.every((dim) => typeof dim === 'number')) return;
+    const dims = type.shape as number[];
+    const bytes = (dims.reduce((a, b) => a * b, 1) * DATA_TYPES[type.dtype].bits) / 8;
+    if (bytes > maxBytes) {
+      const gib = (value: number) => `${(value / 2 ** 30).toFixed(2)} GiB`;
+      throw new EdgerunError(
+        'LIMIT_EXCEEDED',
+        `output '${node.outputs[index]}' would be ${type.dtype}[${dims.join(', ')}] (${gib(bytes)}), over the ${gib(maxBytes)} limit (SessionOptions.maxTensorBytes)`,
+        [describeNode(node)],
+      );
+    }
+  });
+}
+
+function typeOfValue(value: Value | undefined): ValueType | undefined {
+  if (value instanceof Tensor) return { kind: 'tensor', dtype: value.type, shape: [...value.dims] };
+  if (Array.isArray(value)) return { kind: 'sequence' };
+  return value === null ? { kind: 'optional' } : undefined;
 }
 
 /** What a kernel sees of its node: resolved attributes, inputs, typed accessors and subgraph execution. */

@@ -18,7 +18,11 @@ export interface SessionOptions {
   intraOpNumThreads?: number;
   /** External tensor data by location, for models loaded from bytes. */
   externalData?: Record<string, Uint8Array>;
+  /** The largest tensor a node may produce; a larger one stops the run with LIMIT_EXCEEDED. Default 4 GiB. */
+  maxTensorBytes?: number;
 }
+
+const DEFAULT_MAX_TENSOR_BYTES = 4 * 2 ** 30;
 
 export interface RunOptions {
   /** Stop with LIMIT_EXCEEDED when a run takes longer than this. */
@@ -93,8 +97,11 @@ export class InferenceSession {
   private readonly graphInputs: Map<string, ValueInfo>;
   private readonly optionalInputs: Set<string>;
 
-  protected constructor(readonly model: Model, plan: Plan) {
+  private readonly maxTensorBytes: number;
+
+  protected constructor(readonly model: Model, plan: Plan, options: SessionOptions) {
     this.plan = plan;
+    this.maxTensorBytes = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
     const graph = model.graph;
     const fedInputs = graph.inputs.filter((info) => !graph.initializers.has(info.name));
     this.inputNames = fedInputs.map((info) => info.name);
@@ -123,7 +130,7 @@ export class InferenceSession {
   static fromModel(model: Model, options: SessionOptions = {}): InferenceSession {
     const plan = planGraph(model.graph, planContextFor(model, options));
     warnAboutThreads(options);
-    return new InferenceSession(model, plan);
+    return new InferenceSession(model, plan, options);
   }
 
   /** Runs the model. Sequence outputs come back as arrays of tensors, an empty optional as null. */
@@ -145,7 +152,7 @@ export class InferenceSession {
       }
     }
     const checked = this.checkFeeds(feeds);
-    const limits: ExecuteLimits = { onProgress: options.onProgress };
+    const limits: ExecuteLimits = { onProgress: options.onProgress, maxTensorBytes: this.maxTensorBytes };
     if (options.timeoutMs !== undefined) limits.deadline = Date.now() + options.timeoutMs;
     const results = executePlan(plan, checked, undefined, limits);
     const outputs: Record<string, Value> = {};

@@ -13,7 +13,7 @@ parentPort!.on('message', async (fuzzCase: FuzzCase) => {
     parentPort!.postMessage({ ...fuzzCase, outcome, detail, ms: Math.round(performance.now() - started), rss: process.memoryUsage().rss });
   try {
     const bytes = mutate(readFileSync(fuzzCase.file), fuzzCase.mutation, fuzzCase.seed);
-    const session = await InferenceSession.create(bytes);
+    const session = await InferenceSession.create(bytes, { maxTensorBytes: 256 * 2 ** 20 });
     const graph = session.model.graph;
     const random = seededRandom(fuzzCase.seed ^ 0x5eed);
     const feeds: Record<string, Value> = {};

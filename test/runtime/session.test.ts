@@ -129,3 +129,19 @@ test('run options may come second, as in onnxruntime; a run past its time limit 
   assert.deepEqual(progress, [1, 2]);
   await rejectsWith(session.run({ x }, { timeoutMs: -1 }), 'LIMIT_EXCEEDED', /node 'add' \(Add\): the run exceeded its time limit/);
 });
+
+test('a node whose output would exceed maxTensorBytes is stopped before it allocates', async () => {
+  const filled = encodeOnnx(
+    model({
+      nodes: [node('ConstantOfShape', ['shape'], ['y'], 'fill')],
+      inputs: [tensorInfo('shape', 'int64', [2])],
+      outputs: [tensorInfo('y', 'float32')],
+    }),
+  );
+  const huge = new Tensor('int64', BigInt64Array.of(50000n, 50000n), [2]);
+  await rejectsWith((await InferenceSession.create(filled)).run({ shape: huge }), 'LIMIT_EXCEEDED', /node 'fill' \(ConstantOfShape\): output 'y' would be float32\[50000, 50000\] \(9\.31 GiB\), over the 4\.00 GiB limit/);
+  const capped = await InferenceSession.create(filled, { maxTensorBytes: 1024 });
+  await rejectsWith(capped.run({ shape: new Tensor('int64', BigInt64Array.of(16n, 17n), [2]) }), 'LIMIT_EXCEEDED', /float32\[16, 17\]/);
+  const small = await capped.run({ shape: new Tensor('int64', BigInt64Array.of(16n, 16n), [2]) });
+  assert.deepEqual((small.y as Tensor).dims, [16, 16]);
+});
