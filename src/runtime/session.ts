@@ -169,6 +169,7 @@ export class InferenceSession {
   private checkFeeds(feeds: Record<string, Value>): Map<string, Value> {
     if (typeof feeds !== 'object' || feeds === null) throw new EdgerunError('INVALID_ARGUMENT', 'feeds must be an object of name -> tensor');
     const checked = new Map<string, Value>();
+    const symbols = new Map<string, { size: number; input: string }>();
     for (const [name, value] of Object.entries(feeds)) {
       const info = this.graphInputs.get(name);
       if (!info) {
@@ -176,6 +177,7 @@ export class InferenceSession {
       }
       const adopted = adoptTensors(value);
       checkValue(adopted, info.type, `input '${name}'`);
+      checkSymbols(adopted, info.type, name, symbols);
       checked.set(name, adopted);
     }
     for (const name of this.inputNames) {
@@ -186,6 +188,23 @@ export class InferenceSession {
     }
     return checked;
   }
+}
+
+/** A named dim ('batch') must have one size across all the tensor inputs that use it. */
+function checkSymbols(value: Value, type: ValueType | undefined, input: string, symbols: Map<string, { size: number; input: string }>): void {
+  if (!(value instanceof Tensor) || type?.kind !== 'tensor' || !type.shape) return;
+  type.shape.forEach((dim, axis) => {
+    if (typeof dim !== 'string') return;
+    const size = value.dims[axis]!;
+    const seen = symbols.get(dim);
+    if (!seen) symbols.set(dim, { size, input });
+    else if (seen.size !== size) {
+      throw new EdgerunError(
+        'INPUT_SHAPE_MISMATCH',
+        `input '${input}': dim '${dim}' (axis ${axis}) is ${size}, but input '${seen.input}' gave '${dim}' = ${seen.size}`,
+      );
+    }
+  });
 }
 
 /** Asking for threads that cannot be had is said out loud, once, rather than silently ignored. */

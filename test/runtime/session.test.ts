@@ -145,3 +145,17 @@ test('a node whose output would exceed maxTensorBytes is stopped before it alloc
   const small = await capped.run({ shape: new Tensor('int64', BigInt64Array.of(16n, 16n), [2]) });
   assert.deepEqual((small.y as Tensor).dims, [16, 16]);
 });
+
+test('a named dim must have one size across the inputs that share it', async () => {
+  const added = encodeOnnx(
+    model({
+      nodes: [node('Add', ['a', 'b'], ['c'], 'sum')],
+      inputs: [tensorInfo('a', 'float32', ['batch', 2]), tensorInfo('b', 'float32', ['batch', 2])],
+      outputs: [tensorInfo('c', 'float32', ['batch', 2])],
+    }),
+  );
+  const session = await InferenceSession.create(added);
+  const ones = (rows: number) => new Tensor('float32', new Float32Array(rows * 2).fill(1), [rows, 2]);
+  assert.deepEqual(((await session.run({ a: ones(3), b: ones(3) })).c as Tensor).dims, [3, 2]);
+  await rejectsWith(session.run({ a: ones(3), b: ones(1) }), 'INPUT_SHAPE_MISMATCH', /input 'b': dim 'batch' \(axis 0\) is 1, but input 'a' gave 'batch' = 3/);
+});
