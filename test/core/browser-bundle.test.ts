@@ -4,6 +4,7 @@ import { runInNewContext } from 'node:vm';
 import { build } from 'esbuild';
 import { Tensor } from '../../src/core/tensor.js';
 import { REPO_ROOT } from '../support/shared.js';
+import { ortOutputs } from '../support/ort-reference.js';
 import { addReluModel } from '../support/tiny-models.js';
 
 /**
@@ -24,9 +25,11 @@ test('the browser entry bundles and runs a model without any Node API', async ()
   const context: Record<string, unknown> = { TextDecoder, TextEncoder, performance, console };
   runInNewContext(`${code}\nglobalThis.api = edgerun;`, context);
   const api = context.api as typeof import('../../src/index.js');
-  const session = await api.InferenceSession.create(addReluModel(new Tensor('float32', Float32Array.of(1, -2, 0.5), [3])));
-  const x = new api.Tensor('float32', Float32Array.of(0, 1, 2), [1, 3]);
-  const out = await session.run({ x });
-  assert.deepEqual(Array.from((out.y as Tensor).data as Float32Array), [1, 0, 2.5]);
+  const bytes = addReluModel(new Tensor('float32', Float32Array.of(1, -2, 0.5), [3]));
+  const session = await api.InferenceSession.create(bytes);
+  const data = Float32Array.of(0, 1, 2);
+  const out = await session.run({ x: new api.Tensor('float32', data, [1, 3]) });
+  const reference = (await ortOutputs(bytes, { x: new Tensor('float32', data, [1, 3]) })).y!;
+  assert.deepEqual(Array.from((out.y as Tensor).data as Float32Array), Array.from(reference.data as Float32Array));
   await assert.rejects(api.InferenceSession.create('model.onnx'), /pass the model bytes/);
 });
