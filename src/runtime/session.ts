@@ -264,6 +264,11 @@ function adoptTensors(value: Value): Value {
 
 function kindOf(value: Value): string {
   if (value === null) return 'an empty optional';
+  const plain = value as unknown;
+  if (Array.isArray(plain) && plain.some((item) => typeof item === 'number' || typeof item === 'bigint')) {
+    return "a plain array of numbers (wrap it: new Tensor('float32', data, dims))";
+  }
+  if (ArrayBuffer.isView(plain)) return `a bare ${plain.constructor.name} (wrap it: new Tensor(type, data, dims))`;
   if (Array.isArray(value)) return 'a sequence';
   if (value instanceof Tensor) return `a ${value.type} tensor`;
   return typeof value;

@@ -159,3 +159,11 @@ test('a named dim must have one size across the inputs that share it', async () 
   assert.deepEqual(((await session.run({ a: ones(3), b: ones(3) })).c as Tensor).dims, [3, 2]);
   await rejectsWith(session.run({ a: ones(3), b: ones(1) }), 'INPUT_SHAPE_MISMATCH', /input 'b': dim 'batch' \(axis 0\) is 1, but input 'a' gave 'batch' = 3/);
 });
+
+test('feeding bare arrays says how to wrap them', async () => {
+  const session = await InferenceSession.create(addReluModel(bias));
+  const bare = { x: [1, 2, 3] } as unknown as Record<string, Tensor>;
+  await rejectsWith(session.run(bare), 'INPUT_TYPE_MISMATCH', /input 'x': expected float32\[batch, 3\], got a plain array of numbers \(wrap it: new Tensor/);
+  const typed = { x: Float32Array.of(1, 2, 3) } as unknown as Record<string, Tensor>;
+  await rejectsWith(session.run(typed), 'INPUT_TYPE_MISMATCH', /got a bare Float32Array/);
+});
