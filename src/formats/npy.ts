@@ -1,5 +1,5 @@
 import { EdgerunError } from '../core/errors.js';
-import type { DataType } from '../core/dtype.js';
+import { DATA_TYPES, type DataType, type TypedArrayConstructor } from '../core/dtype.js';
 import { Tensor } from '../core/tensor.js';
 
 /** NumPy .npy (format 1.0-3.0), little-endian, C order: the common exchange format for test tensors. */
@@ -47,21 +47,8 @@ export function readNpy(bytes: Uint8Array, label = '.npy'): Tensor {
   if (payload.length !== elements * byteWidth) {
     throw new EdgerunError('MODEL_TRUNCATED', `${label}: expected ${elements * byteWidth} data bytes, found ${payload.length}`);
   }
-  const buffer = payload.buffer;
-  const data = {
-    float32: () => new Float32Array(buffer),
-    float64: () => new Float64Array(buffer),
-    float16: () => new Uint16Array(buffer),
-    int8: () => new Int8Array(buffer),
-    uint8: () => new Uint8Array(buffer),
-    int16: () => new Int16Array(buffer),
-    uint16: () => new Uint16Array(buffer),
-    int32: () => new Int32Array(buffer),
-    uint32: () => new Uint32Array(buffer),
-    int64: () => new BigInt64Array(buffer),
-    uint64: () => new BigUint64Array(buffer),
-    bool: () => new Uint8Array(buffer),
-  }[type as 'float32']();
+  const ArrayType = DATA_TYPES[type].array as TypedArrayConstructor;
+  const data = new ArrayType(payload.buffer);
   return new Tensor(type, data, dims);
 }
 
