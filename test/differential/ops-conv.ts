@@ -1,0 +1,3 @@
+import type { OpGenerator } from './harness.js';
+
+export const generators: OpGenerator[] = [];
