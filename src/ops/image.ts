@@ -468,6 +468,9 @@ function denormalize(n: number, length: number, alignCorners: boolean): number {
 /** Reflects x back into [low, high] by the nearest border, repeatedly. */
 function reflect(x: number, low: number, high: number): number {
   const range = high - low;
+  // A one-pixel axis with align_corners has nothing to fold over: every x reflects onto its one pixel
+  // (as PyTorch's reflect_coordinates, which GridSample follows; dividing by the zero range gave NaN).
+  if (range === 0) return low;
   if (x < low) {
     const distance = low - x;
     const folds = Math.trunc(distance / range);
@@ -630,10 +633,14 @@ function gridSample(since: number, defaultMode: string): OpDef {
   });
 }
 
-/** Normalized base coordinates of `length` pixels along one axis. */
+/**
+ * Normalized base coordinates of `length` pixels along one axis. With align_corners a single pixel is both
+ * corners, -1 and 1 alike: it sits at 0, as in PyTorch's affine_grid (linspace_from_neg_one), which the
+ * spec points to; onnx's reference divides by zero there.
+ */
 function baseCoordinates(length: number, alignCorners: boolean): number[] {
   return Array.from({ length }, (_, i) => {
-    if (alignCorners) return length === 1 ? -1 : -1 + (2 * i) / (length - 1);
+    if (alignCorners) return length === 1 ? 0 : -1 + (2 * i) / (length - 1);
     return (2 * i + 1) / length - 1;
   });
 }

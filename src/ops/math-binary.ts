@@ -179,6 +179,15 @@ function integerPower(base: bigint, exponent: bigint): bigint {
   return 0n;
 }
 
+/**
+ * x^y as C's pow (and numpy, onnx's reference) defines it: where JS's ** gives NaN, pow(1, y) is 1 for every y
+ * (NaN included) and pow(-1, ±inf) is 1.
+ */
+function pow(x: number, y: number): number {
+  if (x === 1 || (x === -1 && !Number.isFinite(y) && !Number.isNaN(y))) return 1;
+  return x ** y;
+}
+
 function power(base: Tensor, exponent: Tensor): Tensor {
   const { dims, count, aOffsets, bOffsets } = broadcastPair(base, exponent);
   if (isBigIntType(base.type)) {
@@ -191,13 +200,13 @@ function power(base: Tensor, exponent: Tensor): Tensor {
     }
     const y = numbersOf(exponent);
     const out = new Float64Array(count);
-    for (let i = 0; i < count; i++) out[i] = Number(at(x, aOffsets, i)) ** at(y, bOffsets, i);
+    for (let i = 0; i < count; i++) out[i] = pow(Number(at(x, aOffsets, i)), at(y, bOffsets, i));
     return tensorFromNumbers(base.type, dims, out);
   }
   const x = numbersOf(base);
   const y = numbersOf(exponent);
   const out = new Float64Array(count);
-  for (let i = 0; i < count; i++) out[i] = Math.pow(at(x, aOffsets, i), at(y, bOffsets, i));
+  for (let i = 0; i < count; i++) out[i] = pow(at(x, aOffsets, i), at(y, bOffsets, i));
   return tensorFromNumbers(base.type, dims, out);
 }
 

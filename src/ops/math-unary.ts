@@ -165,7 +165,8 @@ const trigonometric: OpDef[] = [
 ];
 
 const activations: OpDef[] = [
-  simple('Relu', 1, (x) => (x > 0 ? x : 0), (x) => (x > 0n ? x : 0n)),
+  // max(0, x): NaN stays NaN.
+  simple('Relu', 1, (x) => (x < 0 ? 0 : x), (x) => (x > 0n ? x : 0n)),
   simple('Sigmoid', 1, sigmoid),
   simple('Tanh', 1, Math.tanh),
   simple('Softplus', 1, softplus),

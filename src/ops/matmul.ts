@@ -1,14 +1,17 @@
 import type { Dim, ValueType } from '../core/graph.js';
+import { allocate, type BigIntArray } from '../core/dtype.js';
 import { Tensor } from '../core/tensor.js';
 import { attr, defineOp, type InferContext, type KernelContext, type OpDef } from './registry.js';
 import { at, broadcastDim, broadcastOffsets, type Floats, floatsFor, floatsLike, floatsOf, product, shapeOf, tensorOf, tensorType } from './common.js';
+import { bigintsOf, isBigIntType } from './math-unary.js';
 
 /**
  * Matrix products: MatMul and Gemm, and the plain blocked product (gemmTransposedB) that Conv, ConvTranspose,
  * DeformConv and the integer ops of quantize.ts build on.
  *
  * Float kernels (here and in conv.ts, pool.ts, normalization.ts) work directly on Float32Array/Float64Array
- * data; other element types are decoded to float64 once and encoded back at the end.
+ * data; other element types are decoded to float64 once and encoded back at the end, except int64/uint64
+ * MatMul, which stays in bigints to be exact past 2^53.
  */
 
 // ---------------------------------------------------------------------------------------------------------
@@ -82,15 +85,23 @@ export function transposed(source: Floats, offset: number, rows: number, cols: n
   return result;
 }
 
+/** How a MatMul walks its operands: the matrix sizes, the broadcast batches and the output dims. */
+interface MatMulPlan {
+  M: number;
+  K: number;
+  N: number;
+  batches: number;
+  /** Per output batch, the operand's batch index (undefined: the same index). */
+  aOffsets: Int32Array | undefined;
+  bOffsets: Int32Array | undefined;
+  dims: number[];
+}
+
 /**
- * numpy.matmul's rank rules over float buffers: 1-D operands are promoted to matrices (a row for A, a column
- * for B) and the added axis removed after; batch axes broadcast. The result has A's float type.
+ * numpy.matmul's rank rules: 1-D operands are promoted to matrices (a row for A, a column for B) and the
+ * added axis removed after; batch axes broadcast.
  */
-export function matmul(
-  a: Floats, aShape: readonly number[],
-  b: Floats, bShape: readonly number[],
-  fail: KernelContext['fail'],
-): { dims: number[]; values: Floats } {
+function planMatMul(aShape: readonly number[], bShape: readonly number[], fail: KernelContext['fail']): MatMulPlan {
   const aDims = aShape.length === 1 ? [1, aShape[0]!] : [...aShape];
   const bDims = bShape.length === 1 ? [bShape[0]!, 1] : [...bShape];
   if (aDims.length < 2 || bDims.length < 2) fail('INVALID_ARGUMENT', 'MatMul inputs A and B must have rank >= 1');
@@ -103,9 +114,25 @@ export function matmul(
   const aBatch = aDims.slice(0, -2);
   const bBatch = bDims.slice(0, -2);
   const batchDims = broadcastBatch(aBatch, bBatch, fail);
-  const batches = product(batchDims);
-  const aOffsets = broadcastOffsets(batchDims, aBatch);
-  const bOffsets = broadcastOffsets(batchDims, bBatch);
+  const dims = [...batchDims];
+  if (aShape.length > 1) dims.push(M);
+  if (bShape.length > 1) dims.push(N);
+  return {
+    M, K, N,
+    batches: product(batchDims),
+    aOffsets: broadcastOffsets(batchDims, aBatch),
+    bOffsets: broadcastOffsets(batchDims, bBatch),
+    dims,
+  };
+}
+
+/** MatMul over float buffers (planMatMul's rank rules). The result has A's float type. */
+export function matmul(
+  a: Floats, aShape: readonly number[],
+  b: Floats, bShape: readonly number[],
+  fail: KernelContext['fail'],
+): { dims: number[]; values: Floats } {
+  const { M, K, N, batches, aOffsets, bOffsets, dims } = planMatMul(aShape, bShape, fail);
   const out = floatsLike(a, batches * M * N);
   const transposedB = new Map<number, Floats>();
   for (let batch = 0; batch < batches; batch++) {
@@ -118,10 +145,30 @@ export function matmul(
     }
     gemmTransposedB(M, N, K, a, aBatchIndex * M * K, K, bT, 0, K, out, batch * M * N, N);
   }
-  const dims = [...batchDims];
-  if (aShape.length > 1) dims.push(M);
-  if (bShape.length > 1) dims.push(N);
   return { dims, values: out };
+}
+
+/**
+ * MatMul of int64/uint64 in bigints, one dot product per output: a float64 detour would round products and
+ * sums past 2^53. Stores into the result wrap as the type does.
+ */
+function matmulBigInts(a: Tensor, b: Tensor, fail: KernelContext['fail']): Tensor {
+  const { M, K, N, batches, aOffsets, bOffsets, dims } = planMatMul(a.dims, b.dims, fail);
+  const x = a.data as BigIntArray;
+  const y = bigintsOf(b);
+  const out = allocate(a.type, batches * M * N) as BigIntArray;
+  for (let batch = 0; batch < batches; batch++) {
+    const aBase = (aOffsets ? aOffsets[batch]! : batch) * M * K;
+    const bBase = (bOffsets ? bOffsets[batch]! : batch) * K * N;
+    for (let m = 0; m < M; m++) {
+      for (let n = 0; n < N; n++) {
+        let sum = 0n;
+        for (let k = 0; k < K; k++) sum += x[aBase + m * K + k]! * y[bBase + k * N + n]!;
+        out[(batch * M + m) * N + n] = sum;
+      }
+    }
+  }
+  return new Tensor(a.type, out, dims);
 }
 
 function broadcastBatch(aBatch: number[], bBatch: number[], fail: KernelContext['fail']): number[] {
@@ -166,6 +213,7 @@ function inferMatMul({ inputTypes }: InferContext): (ValueType | undefined)[] {
 function matMulKernel({ tensor, fail }: KernelContext): Tensor[] {
   const a = tensor(0);
   const b = tensor(1);
+  if (isBigIntType(a.type)) return [matmulBigInts(a, b, fail)];
   const { dims, values } = matmul(floatsOf(a), a.dims, floatsOf(b), b.dims, fail);
   return [tensorOf(a.type, dims, values)];
 }

@@ -1,4 +1,4 @@
-import type { DataType } from '../core/dtype.js';
+import { dataTypeFromOnnx, type DataType } from '../core/dtype.js';
 import type { ValueType } from '../core/graph.js';
 import { elementCount, type Tensor } from '../core/tensor.js';
 import { seededUniform } from './random.js';
@@ -142,16 +142,16 @@ function layerNormStatsDims<D>(dims: readonly D[], axis: number): (D | 1)[] {
   return dims.map((dim, i) => (i < axis ? dim : 1));
 }
 
-/** Mean and InvStdDev are float32 for stash_type 1 (the default), else X's type. */
-function layerNormStatsType(attrs: LayerNormAttrs, xType: DataType): DataType {
-  return attrs.stash_type === 1 ? 'float32' : xType;
+/** Mean and InvStdDev have the element type stash_type names, as an ONNX TensorProto type code (1, float32, by default). */
+function layerNormStatsType(attrs: LayerNormAttrs): DataType {
+  return dataTypeFromOnnx(attrs.stash_type, 'attribute stash_type');
 }
 
 function inferLayerNorm({ inputTypes, attrs }: InferContext<LayerNormAttrs>): (ValueType | undefined)[] {
   const x = inputTypes[0];
   if (x?.kind !== 'tensor') return [undefined];
   const shape = shapeOf(x);
-  const statsType = layerNormStatsType(attrs, x.dtype);
+  const statsType = layerNormStatsType(attrs);
   const stats = shape ? tensorType(statsType, layerNormStatsDims(shape, normalizeAxis(attrs.axis, shape.length))) : tensorType(statsType);
   return [x, stats, stats];
 }
@@ -175,7 +175,7 @@ function layerNormKernel({ tensor, optionalTensor, attrs, outputWanted }: Kernel
     out[i] = out[i]! * at(scaleValues, scaleOffsets, within) + (biasValues ? at(biasValues, biasOffsets, within) : 0);
   }
   const statsDims = layerNormStatsDims(x.dims, axis);
-  const statsType = layerNormStatsType(attrs, x.type);
+  const statsType = layerNormStatsType(attrs);
   return [
     tensorFromNumbers(x.type, x.dims, out),
     outputWanted(1) ? tensorFromNumbers(statsType, statsDims, means) : undefined,

@@ -1,14 +1,16 @@
 import { EdgerunError } from '../core/errors.js';
-import { DATA_TYPES, allocate, isIntegerType, type DataType, type NumericArray } from '../core/dtype.js';
+import { DATA_TYPES, allocate, isIntegerType, type BigIntArray, type DataType, type NumericArray } from '../core/dtype.js';
 import type { Dim, ValueType } from '../core/graph.js';
 import { Tensor, elementCount } from '../core/tensor.js';
 import { attr, defineOp, type InferContext, type KernelContext, type OpDef } from './registry.js';
 import { broadcastDim, integersOf, normalizeAxis, numbersOf, sameShapeAs, shapeOf, stridesOf, tensorFromNumbers, tensorType, walkOffsets } from './common.js';
+import { isBigIntType } from './math-unary.js';
 
 /**
  * Ops that collapse or scan along axes: the Reduce* family, ArgMax/ArgMin, CumSum, the softmax family
  * (Softmax, LogSoftmax, Hardmax), TopK, plus Einsum and Det, which also sum over axes.
- * Values are computed as float64 and encoded back to the input's type at the end.
+ * Values are computed as float64 and encoded back to the input's type at the end, except where int64/uint64
+ * results must stay exact past 2^53 (sums, products, extremes, arg-extremes, cumulative sums): those use bigints.
  */
 
 // ---------------------------------------------------------------------------------------------------------
@@ -122,6 +124,42 @@ const reduceMin: Reducer = (values, start, count) => {
   return min;
 };
 
+/**
+ * The exact reductions over int64/uint64, in bigints (a float64 detour rounds past 2^53); stores into the
+ * result array wrap as the type does. `range` is the type's [min, max], the identity of an empty Max / Min.
+ */
+type BigReducer = (values: readonly bigint[], start: number, count: number, range: [bigint, bigint]) => bigint;
+
+function bigSumOf(values: readonly bigint[], start: number, count: number, map: (x: bigint) => bigint = (x) => x): bigint {
+  let sum = 0n;
+  for (let k = start; k < start + count; k++) sum += map(values[k]!);
+  return sum;
+}
+
+const bigReduceSum: BigReducer = (values, start, count) => bigSumOf(values, start, count);
+// Integer division truncates toward zero, as the float path's encoding does; an empty mean is left 0.
+const bigReduceMean: BigReducer = (values, start, count) => (count === 0 ? 0n : bigSumOf(values, start, count) / BigInt(count));
+const bigReduceL1: BigReducer = (values, start, count) => bigSumOf(values, start, count, (x) => (x < 0n ? -x : x));
+const bigReduceSumSquare: BigReducer = (values, start, count) => bigSumOf(values, start, count, (x) => x * x);
+
+const bigReduceProd: BigReducer = (values, start, count) => {
+  let product = 1n;
+  for (let k = start; k < start + count; k++) product *= values[k]!;
+  return product;
+};
+
+const bigReduceMax: BigReducer = (values, start, count, range) => {
+  let max = range[0];
+  for (let k = start; k < start + count; k++) if (values[k]! > max) max = values[k]!;
+  return max;
+};
+
+const bigReduceMin: BigReducer = (values, start, count, range) => {
+  let min = range[1];
+  for (let k = start; k < start + count; k++) if (values[k]! < min) min = values[k]!;
+  return min;
+};
+
 const reduceLogSumExp: Reducer = (values, start, count) => {
   const max = reduceMax(values, start, count);
   if (!Number.isFinite(max)) return max === Infinity ? Infinity : Math.log(sumOf(values, start, count, Math.exp));
@@ -140,48 +178,71 @@ function reducedShape<D extends Dim>(dims: readonly D[], axes: readonly number[]
 }
 
 /**
- * The input's values rearranged so each output element's group is contiguous: kept axes first (outer),
+ * Input offsets in the order that makes each output element's group contiguous: kept axes first (outer),
  * reduced axes last (inner). A strided walk over the input in that order.
  */
-function groupByOutput(values: ArrayLike<number>, dims: readonly number[], axes: readonly number[]): Float64Array {
+function groupOffsets(dims: readonly number[], axes: readonly number[]): ArrayLike<number> {
   const reduced = new Set(axes);
   const order = [...dims.keys()].filter((axis) => !reduced.has(axis)).concat([...axes].sort((a, b) => a - b));
   const strides = stridesOf(dims);
-  const offsets = walkOffsets(
+  return walkOffsets(
     order.map((axis) => dims[axis]!),
     order.map((axis) => strides[axis]!),
   );
+}
+
+/** The input's values rearranged so each output element's group is contiguous (see groupOffsets). */
+function groupByOutput(values: ArrayLike<number>, dims: readonly number[], axes: readonly number[]): Float64Array {
+  const offsets = groupOffsets(dims, axes);
   const out = new Float64Array(offsets.length);
   for (let index = 0; index < offsets.length; index++) out[index] = values[offsets[index]!]!;
   return out;
 }
 
 /**
- * The value range of an integer (or bool) type: an empty-set ReduceMax/ReduceMin gives the type's minimum /
- * maximum where a float type would give -inf / +inf.
+ * The value range of an integer (or bool) type, as bigints since the 64-bit limits are not doubles: an
+ * empty-set ReduceMax/ReduceMin gives the type's minimum / maximum where a float type would give -inf / +inf.
  */
-function integerRange(type: DataType): [number, number] | undefined {
-  if (type === 'bool') return [0, 1];
+function integerRange(type: DataType): [bigint, bigint] | undefined {
+  if (type === 'bool') return [0n, 1n];
   if (!isIntegerType(type)) return undefined;
-  const bits = DATA_TYPES[type].bits;
-  return type.startsWith('u') ? [0, 2 ** bits - 1] : [-(2 ** (bits - 1)), 2 ** (bits - 1) - 1];
+  const bits = BigInt(DATA_TYPES[type].bits);
+  return type.startsWith('u') ? [0n, (1n << bits) - 1n] : [-(1n << (bits - 1n)), (1n << (bits - 1n)) - 1n];
 }
 
-function reduceTensor(x: Tensor, axes: readonly number[], keepdims: boolean, reducer: Reducer): Tensor {
+function reduceTensor(x: Tensor, axes: readonly number[], keepdims: boolean, reducer: Reducer, bigReducer?: BigReducer): Tensor {
+  if (bigReducer && isBigIntType(x.type)) return reduceBigInts(x, axes, keepdims, bigReducer);
   const outDims = reducedShape(x.dims, axes, keepdims);
   const groups = groupByOutput(numbersOf(x), x.dims, axes);
   const groupSize = elementCount(axes.map((axis) => x.dims[axis]!));
   const outCount = elementCount(outDims);
   const out = new Float64Array(outCount);
   for (let index = 0; index < outCount; index++) out[index] = reducer(groups, index * groupSize, groupSize);
+  const result = tensorFromNumbers(x.type, outDims, out);
   const range = integerRange(x.type);
   if (range) {
+    // Written into the encoded result, so int64/uint64 get their exact limits.
+    const data = result.data;
     for (let index = 0; index < outCount; index++) {
-      if (out[index] === -Infinity) out[index] = range[0];
-      else if (out[index] === Infinity) out[index] = range[1];
+      const limit = out[index] === -Infinity ? range[0] : out[index] === Infinity ? range[1] : undefined;
+      if (limit === undefined) continue;
+      if (data instanceof BigInt64Array || data instanceof BigUint64Array) data[index] = limit;
+      else (data as NumericArray)[index] = Number(limit);
     }
   }
-  return tensorFromNumbers(x.type, outDims, out);
+  return result;
+}
+
+/** reduceTensor for int64/uint64 with an exact reducer: bigints throughout. */
+function reduceBigInts(x: Tensor, axes: readonly number[], keepdims: boolean, reducer: BigReducer): Tensor {
+  const outDims = reducedShape(x.dims, axes, keepdims);
+  const data = x.data as BigIntArray;
+  const groups = Array.from(groupOffsets(x.dims, axes), (offset) => data[offset]!);
+  const groupSize = elementCount(axes.map((axis) => x.dims[axis]!));
+  const out = allocate(x.type, elementCount(outDims)) as BigIntArray;
+  const range = integerRange(x.type)!;
+  for (let index = 0; index < out.length; index++) out[index] = reducer(groups, index * groupSize, groupSize, range);
+  return new Tensor(x.type, out, outDims);
 }
 
 const allAxes = (rank: number): number[] => [...Array(rank).keys()];
@@ -244,8 +305,11 @@ function staticAxesInput(context: InferContext): Tensor | 'none' | undefined {
   return shape?.length === 1 && shape[0] === 0 ? 'none' : undefined;
 }
 
-/** Both forms of one reduction: axes as an attribute from opset 1, as an input from `inputSince`. */
-function reduceOps(name: string, inputSince: number, reducer: Reducer): OpDef[] {
+/**
+ * Both forms of one reduction: axes as an attribute from opset 1, as an input from `inputSince`. `bigReducer`,
+ * where given, reduces int64/uint64 exactly.
+ */
+function reduceOps(name: string, inputSince: number, reducer: Reducer, bigReducer?: BigReducer): OpDef[] {
   return [
     defineOp({
       name,
@@ -257,7 +321,7 @@ function reduceOps(name: string, inputSince: number, reducer: Reducer): OpDef[] 
         reduceInfer(inputTypes[0], (rank) => axesFromAttribute(attrs.axes, rank), attrs.keepdims),
       kernel: ({ tensor, attrs }) => {
         const x = tensor(0);
-        return [reduceTensor(x, axesFromAttribute(attrs.axes, x.dims.length), attrs.keepdims !== 0, reducer)];
+        return [reduceTensor(x, axesFromAttribute(attrs.axes, x.dims.length), attrs.keepdims !== 0, reducer, bigReducer)];
       },
     }),
     defineOp({
@@ -276,9 +340,9 @@ function reduceOps(name: string, inputSince: number, reducer: Reducer): OpDef[] 
       kernel: ({ tensor, optionalTensor, attrs }) => {
         const x = tensor(0);
         const axes = axesFromInput(optionalTensor(1), attrs.noop_with_empty_axes, x.dims.length);
-        // noop_with_empty_axes: the data passes through unchanged (not even squared by ReduceSumSquare).
-        if (axes.length === 0 && attrs.noop_with_empty_axes) return [x];
-        return [reduceTensor(x, axes, attrs.keepdims !== 0, reducer)];
+        // noop_with_empty_axes: each element is reduced on its own, so ReduceSumSquare still squares it and
+        // ReduceL2 / ReduceLogSum still give |x| / log x, as onnx's reference implementation and onnxruntime do.
+        return [reduceTensor(x, axes, attrs.keepdims !== 0, reducer, bigReducer)];
       },
     }),
   ];
@@ -288,11 +352,12 @@ function reduceOps(name: string, inputSince: number, reducer: Reducer): OpDef[] 
 // ArgMax / ArgMin
 
 /** Whether `candidate` beats `current`: greater for ArgMax, smaller for ArgMin. */
-type Better = (candidate: number, current: number) => boolean;
+type Better = (candidate: number | bigint, current: number | bigint) => boolean;
 
 /** Index of the best element of each line along `axis`; ties go to the first index unless `selectLast`. */
 function argReduce(x: Tensor, axis: number, keepdims: boolean, selectLast: boolean, better: Better): Tensor {
-  const values = numbersOf(x);
+  // 64-bit integers compare as bigints (exact); every other type as its decoded number.
+  const values: ArrayLike<number | bigint> = isBigIntType(x.type) ? (x.data as BigIntArray) : numbersOf(x);
   const { outer, length, inner } = layoutAround(x.dims, axis);
   const out = new BigInt64Array(outer * inner);
   for (let o = 0; o < outer; o++) {
@@ -334,6 +399,24 @@ function argReduceOp(name: string, better: Better): OpDef {
 
 // ---------------------------------------------------------------------------------------------------------
 // CumSum
+
+/** CumSum over int64/uint64 in bigints, exact past 2^53; stores wrap as the type does. */
+function cumSumBigInts(x: Tensor, layout: AxisLayout, exclusive: boolean, reverse: boolean): Tensor {
+  const { outer, length, inner } = layout;
+  const values = x.data as BigIntArray;
+  const out = allocate(x.type, values.length) as BigIntArray;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      let running = 0n;
+      for (let step = 0; step < length; step++) {
+        const index = o * length * inner + (reverse ? length - 1 - step : step) * inner + i;
+        out[index] = exclusive ? running : running + values[index]!;
+        running += values[index]!;
+      }
+    }
+  }
+  return new Tensor(x.type, out, x.dims);
+}
 
 function cumSumLine(exclusive: boolean, reverse: boolean): LineTransform {
   return (line) => {
@@ -635,16 +718,16 @@ function determinant(values: ArrayLike<number>, start: number, n: number): numbe
 // The catalogue
 
 export const ops: OpDef[] = [
-  ...reduceOps('ReduceSum', 13, reduceSum),
-  ...reduceOps('ReduceMean', 18, reduceMean),
-  ...reduceOps('ReduceMax', 18, reduceMax),
-  ...reduceOps('ReduceMin', 18, reduceMin),
-  ...reduceOps('ReduceProd', 18, reduceProd),
-  ...reduceOps('ReduceL1', 18, reduceL1),
+  ...reduceOps('ReduceSum', 13, reduceSum, bigReduceSum),
+  ...reduceOps('ReduceMean', 18, reduceMean, bigReduceMean),
+  ...reduceOps('ReduceMax', 18, reduceMax, bigReduceMax),
+  ...reduceOps('ReduceMin', 18, reduceMin, bigReduceMin),
+  ...reduceOps('ReduceProd', 18, reduceProd, bigReduceProd),
+  ...reduceOps('ReduceL1', 18, reduceL1, bigReduceL1),
   ...reduceOps('ReduceL2', 18, reduceL2),
   ...reduceOps('ReduceLogSum', 18, reduceLogSum),
   ...reduceOps('ReduceLogSumExp', 18, reduceLogSumExp),
-  ...reduceOps('ReduceSumSquare', 18, reduceSumSquare),
+  ...reduceOps('ReduceSumSquare', 18, reduceSumSquare, bigReduceSumSquare),
 
   argReduceOp('ArgMax', (a, b) => a > b),
   argReduceOp('ArgMin', (a, b) => a < b),
@@ -663,6 +746,7 @@ export const ops: OpDef[] = [
         ctx.fail('INVALID_ARGUMENT', `input 'axis' must hold one value, got ${axisValues.length}`);
       }
       const layout = layoutAround(x.dims, normalizeAxis(axisValues[0]!, x.dims.length));
+      if (isBigIntType(x.type)) return [cumSumBigInts(x, layout, ctx.attrs.exclusive !== 0, ctx.attrs.reverse !== 0)];
       const scan = cumSumLine(ctx.attrs.exclusive !== 0, ctx.attrs.reverse !== 0);
       return [tensorFromNumbers(x.type, x.dims, transformLines(numbersOf(x), layout, scan))];
     },
