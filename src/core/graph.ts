@@ -31,6 +31,8 @@ export type Attribute =
   | { type: 'int'; value: number }
   | { type: 'string'; value: string }
   | { type: 'tensor'; value: Tensor }
+  /** A sparse tensor attribute (Constant's sparse_value), held dense. */
+  | { type: 'sparse_tensor'; value: Tensor }
   | { type: 'graph'; value: Graph }
   | { type: 'floats'; value: number[] }
   | { type: 'ints'; value: number[] }

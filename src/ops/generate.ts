@@ -8,6 +8,7 @@ import { integersOf, listLength, numbersOf, tensorFromNumbers, tensorType, unkno
 
 interface ConstantAttributes {
   value: Tensor | undefined;
+  sparse_value: Tensor | undefined;
   value_float: number | undefined;
   value_floats: number[] | undefined;
   value_int: number | undefined;
@@ -23,6 +24,7 @@ interface ConstantAttributes {
 export function constantValue(attrs: ConstantAttributes): Tensor {
   const given: Tensor[] = [];
   if (attrs.value) given.push(attrs.value);
+  if (attrs.sparse_value) given.push(attrs.sparse_value);
   if (attrs.value_float !== undefined) given.push(tensorFromNumbers('float32', [], [attrs.value_float]));
   if (attrs.value_floats) given.push(tensorFromNumbers('float32', [attrs.value_floats.length], attrs.value_floats));
   if (attrs.value_int !== undefined) given.push(new Tensor('int64', [BigInt(attrs.value_int)], []));
@@ -37,6 +39,7 @@ export function constantValue(attrs: ConstantAttributes): Tensor {
 
 const constantAttributes = {
   value: attr.tensor(),
+  sparse_value: attr.sparseTensor(),
   value_float: attr.float(),
   value_floats: attr.floats(),
   value_int: attr.int(),

@@ -8,7 +8,7 @@ import type { Tensor } from '../core/tensor.js';
  * kernel. A model with opset N uses the highest `since` <= N.
  */
 
-type AttrKind = 'int' | 'float' | 'string' | 'ints' | 'floats' | 'strings' | 'tensor' | 'tensors' | 'graph' | 'graphs' | 'type_proto';
+type AttrKind = 'int' | 'float' | 'string' | 'ints' | 'floats' | 'strings' | 'tensor' | 'sparse_tensor' | 'tensors' | 'graph' | 'graphs' | 'type_proto';
 
 export interface AttrSpec<T> {
   kind: AttrKind;
@@ -23,6 +23,7 @@ type AttrValueOf = {
   floats: number[];
   strings: string[];
   tensor: Tensor;
+  sparse_tensor: Tensor;
   tensors: Tensor[];
   graph: Graph;
   graphs: Graph[];
@@ -47,6 +48,7 @@ export const attr = {
   floats: spec('floats'),
   strings: spec('strings'),
   tensor: spec('tensor'),
+  sparseTensor: spec('sparse_tensor'),
   tensors: spec('tensors'),
   graph: spec('graph'),
   graphs: spec('graphs'),

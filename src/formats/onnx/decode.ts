@@ -24,7 +24,7 @@ import {
   type ValueType,
 } from '../../core/graph.js';
 import type { Tensor } from '../../core/tensor.js';
-import { tensorFromProto, type ExternalDataReader } from './tensor-proto.js';
+import { tensorFromProto, tensorFromSparseProto, type ExternalDataReader } from './tensor-proto.js';
 
 export interface OnnxDecodeOptions {
   readExternal?: ExternalDataReader;
@@ -83,8 +83,14 @@ export function translateGraph(proto: GraphProto, options: OnnxDecodeOptions): G
       throw asEdgerunError(error, 'MODEL_INVALID').withContext(`${where}, initializer '${tensor.name}'`);
     }
   }
-  if (proto.sparseInitializer.length > 0) {
-    throw new EdgerunError('UNSUPPORTED_TYPE', `${where}: sparse initializers are not supported`);
+  // Sparse initializers are held dense: kernels see ordinary tensors (and a re-encoded model stores them dense).
+  for (const sparse of proto.sparseInitializer) {
+    const name = sparse.values?.name ?? '';
+    try {
+      initializers.set(name, tensorFromSparseProto(sparse, options.readExternal));
+    } catch (error) {
+      throw asEdgerunError(error, 'MODEL_INVALID').withContext(`${where}, sparse initializer '${name}'`);
+    }
   }
   const graph: Graph = {
     name: proto.name,
@@ -133,6 +139,8 @@ function translateAttribute(proto: AttributeProto, options: OnnxDecodeOptions): 
       return withDoc({ type: 'string', value: utf8.decode(proto.s) });
     case AttrType.TENSOR:
       return withDoc({ type: 'tensor', value: tensorFromProto(required(proto.t, 't'), options.readExternal) });
+    case AttrType.SPARSE_TENSOR:
+      return withDoc({ type: 'sparse_tensor', value: tensorFromSparseProto(required(proto.sparseTensor, 'sparse_tensor'), options.readExternal) });
     case AttrType.GRAPH:
       return withDoc({ type: 'graph', value: translateGraph(required(proto.g, 'g'), options) });
     case AttrType.FLOATS:

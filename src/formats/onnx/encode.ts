@@ -26,7 +26,7 @@ import {
 } from 'onnx-buf';
 import { onnxCodeOf } from '../../core/dtype.js';
 import type { AttributeWithDoc, Dim, Graph, Model, ModelFunction, Node, OpsetImport, ValueInfo, ValueType } from '../../core/graph.js';
-import { tensorToProto } from './tensor-proto.js';
+import { sparseProtoFromTensor, tensorToProto } from './tensor-proto.js';
 
 const utf8 = new TextEncoder();
 const INT64_MAX = 2n ** 63n - 1n;
@@ -101,6 +101,10 @@ function attributeProto(name: string, attribute: AttributeWithDoc): AttributePro
     case 'tensor':
       proto.type = AttrType.TENSOR;
       proto.t = tensorToProto(attribute.value);
+      break;
+    case 'sparse_tensor':
+      proto.type = AttrType.SPARSE_TENSOR;
+      proto.sparseTensor = sparseProtoFromTensor(attribute.value);
       break;
     case 'graph':
       proto.type = AttrType.GRAPH;

@@ -1,5 +1,5 @@
 import { create } from '@bufbuild/protobuf';
-import { TensorProtoSchema, TensorProto_DataLocation, type TensorProto } from 'onnx-buf';
+import { SparseTensorProtoSchema, TensorProtoSchema, TensorProto_DataLocation, type SparseTensorProto, type TensorProto } from 'onnx-buf';
 import { EdgerunError } from '../../core/errors.js';
 import { DATA_TYPES, allocate, arrayLengthFor, dataTypeFromOnnx, onnxCodeOf, type DataType, type TensorData, type TypedArrayConstructor } from '../../core/dtype.js';
 import { Tensor, elementCount } from '../../core/tensor.js';
@@ -158,4 +158,53 @@ export function tensorToProto(tensor: Tensor, name = ''): TensorProto {
     proto.rawData = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
   }
   return proto;
+}
+
+/**
+ * SparseTensorProto -> dense Tensor. `indices` are either linear ([NNZ]) or coordinates ([NNZ, rank]);
+ * every element not listed is zero (or '' for strings).
+ */
+export function tensorFromSparseProto(proto: SparseTensorProto, readExternal?: ExternalDataReader): Tensor {
+  const where = `sparse tensor '${proto.values?.name ?? ''}'`;
+  if (!proto.values || !proto.indices) throw new EdgerunError('MODEL_INVALID', `${where}: values and indices are required`);
+  const values = tensorFromProto(proto.values, readExternal);
+  const indices = tensorFromProto(proto.indices, readExternal);
+  const dims = checkedDims(proto.dims, where);
+  const count = elementCount(dims);
+  const nonZero = values.size;
+  const coordinates = indices.dims.length === 2;
+  if (indices.type !== 'int64' || !(indices.dims[0] === nonZero && (!coordinates || indices.dims[1] === dims.length))) {
+    throw new EdgerunError('MODEL_INVALID', `${where}: indices must be int64 [${nonZero}] or [${nonZero}, ${dims.length}], got ${indices.type} [${indices.dims.join(', ')}]`);
+  }
+  const dense = allocate(values.type, count) as { [index: number]: unknown };
+  const at = indices.data as BigInt64Array;
+  for (let k = 0; k < nonZero; k++) {
+    let linear = 0;
+    if (coordinates) {
+      for (let axis = 0; axis < dims.length; axis++) {
+        const coordinate = Number(at[k * dims.length + axis]);
+        if (coordinate < 0 || coordinate >= dims[axis]!) throw new EdgerunError('MODEL_INVALID', `${where}: index ${coordinate} on axis ${axis} is out of [0, ${dims[axis]})`);
+        linear = linear * dims[axis]! + coordinate;
+      }
+    } else {
+      linear = Number(at[k]);
+      if (linear < 0 || linear >= count) throw new EdgerunError('MODEL_INVALID', `${where}: index ${linear} is out of [0, ${count})`);
+    }
+    dense[linear] = (values.data as { [index: number]: unknown })[k];
+  }
+  return new Tensor(values.type, dense as TensorData, dims);
+}
+
+/** Dense Tensor -> SparseTensorProto listing its non-zero elements with linear indices. */
+export function sparseProtoFromTensor(tensor: Tensor, name = ''): SparseTensorProto {
+  const data = tensor.data as { [index: number]: unknown; length: number };
+  const kept: number[] = [];
+  for (let i = 0; i < data.length; i++) if (data[i] !== 0 && data[i] !== 0n && data[i] !== '') kept.push(i);
+  const values = allocate(tensor.type, kept.length) as { [index: number]: unknown };
+  kept.forEach((index, k) => (values[k] = data[index]));
+  return create(SparseTensorProtoSchema, {
+    values: tensorToProto(new Tensor(tensor.type, values as TensorData, [kept.length]), name),
+    indices: tensorToProto(new Tensor('int64', BigInt64Array.from(kept, BigInt), [kept.length])),
+    dims: tensor.dims.map((dim) => BigInt(dim)),
+  });
 }
