@@ -2,6 +2,7 @@ import { EdgerunError, asEdgerunError } from '../core/errors.js';
 import { DATA_TYPES } from '../core/dtype.js';
 import { describeNode, type Graph, type Value, type ValueType } from '../core/graph.js';
 import { Tensor } from '../core/tensor.js';
+import { tryInfer } from '../ops/common.js';
 import type { KernelContext } from '../ops/registry.js';
 import { planGraph, type Plan, type PlannedStep } from './plan.js';
 
@@ -100,18 +101,17 @@ function runStep(plan: Plan, step: PlannedStep, scope: Scope, limits: ExecuteLim
 function checkOutputSizes(step: PlannedStep, inputs: readonly (Value | undefined)[], maxBytes: number): void {
   const { node, def } = step;
   if (!def.infer) return;
-  let outputs: (ValueType | undefined)[];
-  try {
-    outputs = def.infer({
+  // A node whose outputs cannot be sized this way runs unchecked; the kernel reports bad inputs in its own words.
+  const outputs = tryInfer(() =>
+    def.infer!({
       node,
       attrs: step.attrs,
       opset: step.opset,
       inputTypes: inputs.map(typeOfValue),
       constant: (index) => (inputs[index] instanceof Tensor ? (inputs[index] as Tensor) : undefined),
-    });
-  } catch {
-    return; // the kernel will report the problem with its own words
-  }
+    }),
+  );
+  if (!outputs) return;
   outputs.forEach((type, index) => {
     if (type?.kind !== 'tensor' || !type.shape?.every((dim) => typeof dim === 'number')) return;
     const dims = type.shape as number[];

@@ -1,6 +1,7 @@
 import { EdgerunError } from '../core/errors.js';
 import type { Graph, ValueType } from '../core/graph.js';
 import { Tensor } from '../core/tensor.js';
+import { tryInfer } from '../ops/common.js';
 import type { InferContext } from '../ops/registry.js';
 import { kernelContext } from './execute.js';
 import type { Plan, PlannedStep } from './plan.js';
@@ -31,8 +32,8 @@ export function inferValueTypes(plan: Plan, trust: 'declared' | 'inputs-only' = 
       inputTypes: node.inputs.map((name) => (name === '' ? undefined : types.get(name))),
       constant: (index) => constants.get(node.inputs[index] ?? ''),
     };
-    const inferred = attempt(() => def.infer?.(context)) ?? [];
-    const known = attempt(() => def.fold?.(context)) ?? foldable(step, inferred, constants);
+    const inferred = tryInfer(() => def.infer?.(context)) ?? [];
+    const known = tryInfer(() => def.fold?.(context)) ?? foldable(step, inferred, constants);
     node.outputs.forEach((name, index) => {
       if (name === '') return;
       const value = known[index];
@@ -44,18 +45,6 @@ export function inferValueTypes(plan: Plan, trust: 'declared' | 'inputs-only' = 
   return types;
 }
 
-/**
- * Inference is advisory: an op that cannot tell its outputs statically (or whose inputs only fail at run
- * time) leaves them unknown; the run reports any real problem with the node named.
- */
-function attempt<T>(work: () => T): T | undefined {
-  try {
-    return work();
-  } catch {
-    return undefined;
-  }
-}
-
 /** Runs a node ahead of time when all its inputs are known, it has no subgraph and everything is small. */
 function foldable(step: PlannedStep, inferred: (ValueType | undefined)[], constants: Map<string, Tensor>): (Tensor | undefined)[] {
   const { node } = step;
@@ -65,7 +54,7 @@ function foldable(step: PlannedStep, inferred: (ValueType | undefined)[], consta
   const outputsSmall = node.outputs.every((name, index) => name === '' || smallTensorType(inferred[index]));
   const hasSubgraph = Object.values(node.attributes).some((attribute) => attribute.type === 'graph' || attribute.type === 'graphs');
   if (!inputsKnown || !inputsSmall || !outputsSmall || hasSubgraph) return [];
-  const outputs = attempt(() =>
+  const outputs = tryInfer(() =>
     step.def.kernel(
       kernelContext(step, inputs, () => {
         throw new EdgerunError('UNSUPPORTED_OP', 'subgraphs are not run ahead of time');

@@ -1,5 +1,6 @@
 import { describeType, type Graph, type Model, type ValueInfo, type ValueType } from '../core/graph.js';
 import { DATA_TYPES } from '../core/dtype.js';
+import { tryInfer } from '../ops/common.js';
 import { inferValueTypes } from './infer.js';
 import { planGraph } from './plan.js';
 import { loadModel, planContextFor, unsupportedNodes, type SessionOptions } from './session.js';
@@ -68,9 +69,5 @@ export function reportOf(model: Model): ModelReport {
 
 /** Output types the model leaves undeclared, from the ops' own inference (none when the model cannot be planned). */
 function inferredTypes(model: Model): Map<string, ValueType> {
-  try {
-    return inferValueTypes(planGraph(model.graph, planContextFor(model, {})));
-  } catch {
-    return new Map();
-  }
+  return tryInfer(() => inferValueTypes(planGraph(model.graph, planContextFor(model, {})))) ?? new Map();
 }

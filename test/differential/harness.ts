@@ -52,6 +52,18 @@ export class Random {
     return this.next() < probability;
   }
 
+  /** A shape of `rank` dims, each in [low, high]. */
+  dims(rank: number, low = 1, high = 5): number[] {
+    return Array.from({ length: rank }, () => this.int(low, high));
+  }
+
+  /** `shape` with one dim set to 0 a tenth of the time: empty tensors take paths of their own. */
+  sometimesEmpty(shape: readonly number[]): number[] {
+    const out = [...shape];
+    if (out.length > 0 && this.bool(0.1)) out[this.int(0, out.length - 1)] = 0;
+    return out;
+  }
+
   /** A tensor of random values: floats in [-1, 1), integers in [low, high]. */
   tensor(dtype: DataType, dims: readonly number[], low = -5, high = 5): Tensor {
     const count = dims.reduce((a, b) => a * b, 1);
@@ -59,6 +71,11 @@ export class Random {
     const values = Array.from({ length: count }, () => (floating ? this.next() * 2 - 1 : this.int(low, high)));
     return new Tensor(dtype, writeNumbers(dtype, values), dims);
   }
+}
+
+/** `count` results of `make`. */
+export function repeat<T>(count: number, make: () => T): T[] {
+  return Array.from({ length: count }, make);
 }
 
 export interface NodeInput {

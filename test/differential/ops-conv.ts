@@ -1,7 +1,7 @@
 import type { AttributeWithDoc } from '../../src/core/graph.js';
 import type { DataType } from '../../src/core/dtype.js';
 import { Tensor } from '../../src/core/tensor.js';
-import { float, int, ints, Random, singleNodeCase, string, type NodeInput, type OpCase, type OpGenerator } from './harness.js';
+import { float, int, ints, Random, repeat, singleNodeCase, string, type NodeInput, type OpCase, type OpGenerator } from './harness.js';
 
 /**
  * Convolution, pooling and normalization: random spatial ranks 1 to 3, odd and unit sizes, every padding
@@ -11,9 +11,6 @@ import { float, int, ints, Random, singleNodeCase, string, type NodeInput, type 
 /** The largest spatial extent per spatial rank, so that cases stay at a few thousand elements. */
 const MAX_EXTENT: Record<number, number> = { 1: 17, 2: 9, 3: 5 };
 
-function times<T>(count: number, make: () => T): T[] {
-  return Array.from({ length: count }, make);
-}
 
 function dimsLabel(dims: readonly number[]): string {
   return `[${dims.join(',')}]`;
@@ -28,7 +25,7 @@ function attrsLabel(attributes: Record<string, AttributeWithDoc>): string {
 /** A tensor of values in [low, high] (floats) for parameters that must stay positive, e.g. variances. */
 function positive(random: Random, dtype: DataType, dims: number[], low = 0.1, high = 2): Tensor {
   const count = dims.reduce((a, b) => a * b, 1);
-  const values = times(count, () => low + random.float() * (high - low));
+  const values = repeat(count, () => low + random.float() * (high - low));
   return new Tensor(dtype, dtype === 'float64' ? Float64Array.from(values) : Float32Array.from(values), dims);
 }
 
@@ -61,13 +58,13 @@ interface WindowOptions {
 function randomWindow(random: Random, options: WindowOptions): Window {
   const { rank } = options;
   const max = MAX_EXTENT[rank]!;
-  const kernel = times(rank, () => random.int(1, Math.min(4, max)));
+  const kernel = repeat(rank, () => random.int(1, Math.min(4, max)));
   const autoPad = random.pick(['NOTSET', 'NOTSET', 'NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID']);
   const same = autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER';
   const strides = kernel.map((k) => Math.min(random.pick([1, 1, 2, 3]), same && options.pool ? k : 3));
   // ORT refuses dilated Conv with SAME padding, and sizes a pool's SAME padding from the undilated kernel
   // (the spec and onnx's reference use the dilated span): no dilations with SAME.
-  const dilations = options.dilations && !same && random.bool(0.4) ? times(rank, () => random.pick([1, 2, 3])) : undefined;
+  const dilations = options.dilations && !same && random.bool(0.4) ? repeat(rank, () => random.pick([1, 2, 3])) : undefined;
   const span = kernel.map((k, i) => (k - 1) * (dilations?.[i] ?? 1) + 1);
   const pads = autoPad === 'NOTSET' && random.bool(0.7)
     ? [...kernel, ...kernel].map((k, i) => random.int(0, options.pool ? k - 1 : span[i % rank]!))
@@ -167,11 +164,11 @@ function convTilesCase(random: Random): OpCase {
 function convTransposeCase(random: Random): OpCase {
   const rank = random.pick([1, 2, 2, 3]);
   const max = MAX_EXTENT[rank]! - 2;
-  const kernel = times(rank, () => random.int(1, 3));
-  const strides = times(rank, () => random.pick([1, 2, 3]));
-  const dilations = random.bool(0.3) ? times(rank, () => random.pick([1, 2])) : undefined;
+  const kernel = repeat(rank, () => random.int(1, 3));
+  const strides = repeat(rank, () => random.pick([1, 2, 3]));
+  const dilations = random.bool(0.3) ? repeat(rank, () => random.pick([1, 2])) : undefined;
   const span = kernel.map((k, i) => (k - 1) * (dilations?.[i] ?? 1) + 1);
-  const spatial = times(rank, () => random.int(1, Math.max(1, Math.floor(max / 2))));
+  const spatial = repeat(rank, () => random.int(1, Math.max(1, Math.floor(max / 2))));
   const group = random.pick([1, 1, 2, 3]);
   const groupChannels = random.int(1, 3);
   const groupOutChannels = random.int(1, 3);
@@ -189,7 +186,7 @@ function convTransposeCase(random: Random): OpCase {
   if (outputPadding) attributes.output_padding = ints(outputPadding);
   if (mode === 'pads') {
     // Pads may take away all but one output element per axis.
-    const pads = times(2 * rank, () => 0);
+    const pads = repeat(2 * rank, () => 0);
     for (let i = 0; i < rank; i++) {
       pads[i] = random.int(0, Math.min(span[i]! - 1, natural[i]! - 1));
       pads[i + rank] = random.int(0, Math.min(span[i]! - 1, natural[i]! - 1 - pads[i]!));
@@ -220,14 +217,14 @@ function convTransposeCase(random: Random): OpCase {
 /** ConvTranspose with auto_pad SAME_UPPER / SAME_LOWER / VALID: output extent input·stride for SAME. */
 function convTransposeAutoPadCase(random: Random): OpCase {
   const rank = random.pick([1, 2, 3]);
-  const kernel = times(rank, () => random.int(1, 3));
-  const dilations = random.bool(0.3) ? times(rank, () => random.pick([1, 2])) : undefined;
+  const kernel = repeat(rank, () => random.int(1, 3));
+  const dilations = random.bool(0.3) ? repeat(rank, () => random.pick([1, 2])) : undefined;
   const span = kernel.map((k, i) => (k - 1) * (dilations?.[i] ?? 1) + 1);
   // ORT clamps a negative SAME total padding (stride above the dilated kernel span) to 0, so its output is
   // smaller than the spec's (and onnx reference's) input·stride: strides up to the span only.
   const strides = span.map((extent) => random.int(1, Math.min(extent, 3)));
   const outputPadding = random.bool(0.3) ? strides.map((stride) => random.int(0, stride - 1)) : undefined;
-  const spatial = times(rank, () => random.int(1, Math.floor(MAX_EXTENT[rank]! / 2)));
+  const spatial = repeat(rank, () => random.int(1, Math.floor(MAX_EXTENT[rank]! / 2)));
   const group = random.pick([1, 2]);
   const x = [1, 2 * group, ...spatial];
   const w = [2 * group, random.int(1, 2), ...kernel];
@@ -314,7 +311,7 @@ function lpPoolCase(random: Random): OpCase {
 function globalPoolCase(opType: string) {
   return (random: Random): OpCase => {
     const rank = random.pick([1, 2, 3]);
-    const x = [random.int(1, 3), random.int(1, 5), ...times(rank, () => (random.bool(0.2) ? 1 : random.int(1, MAX_EXTENT[rank]!)))];
+    const x = [random.int(1, 3), random.int(1, 5), ...repeat(rank, () => (random.bool(0.2) ? 1 : random.int(1, MAX_EXTENT[rank]!)))];
     return singleNodeCase(`${opType} x${dimsLabel(x)}`, {
       opType,
       opset: 1,
@@ -327,7 +324,7 @@ function globalPoolCase(opType: string) {
 /** BatchNormalization in inference mode (opsets 7, 9 and 15): ranks 2 to 5, parameters fed or constant. */
 function batchNormCase(random: Random): OpCase {
   const rank = random.int(2, 5);
-  const x = [random.int(1, 3), random.int(1, 6), ...times(rank - 2, () => random.int(1, 6))];
+  const x = [random.int(1, 3), random.int(1, 6), ...repeat(rank - 2, () => random.int(1, 6))];
   const dtype = random.pick<DataType>(['float32', 'float32', 'float64']);
   const opset = random.pick([7, 9, 15, 15]);
   const constant = random.bool();
@@ -355,7 +352,7 @@ function batchNormCase(random: Random): OpCase {
 /** InstanceNormalization: ranks 3 to 5, unit spatial sizes included. */
 function instanceNormCase(random: Random): OpCase {
   const rank = random.int(3, 5);
-  const x = [random.int(1, 3), random.int(1, 5), ...times(rank - 2, () => random.int(1, 7))];
+  const x = [random.int(1, 3), random.int(1, 5), ...repeat(rank - 2, () => random.int(1, 7))];
   const channels = x[1]!;
   // float32 only: ORT has no float64 kernel for InstanceNormalization.
   const dtype: DataType = 'float32';
@@ -378,7 +375,7 @@ function instanceNormCase(random: Random): OpCase {
 /** LayerNormalization: every axis (negative too), optional bias, the Mean and InvStdDev outputs. */
 function layerNormCase(random: Random): OpCase {
   const rank = random.int(1, 4);
-  const x = times(rank, () => random.int(1, 7));
+  const x = repeat(rank, () => random.int(1, 7));
   const axis = random.int(-rank, rank - 1);
   const normalized = x.slice(axis < 0 ? axis + rank : axis);
   // Scale and B may also broadcast to the normalized dims (the function body multiplies and adds).
@@ -409,7 +406,7 @@ function layerNormCase(random: Random): OpCase {
 /** GroupNormalization (opset 21, scale and bias per channel): every divisor of C as num_groups. */
 function groupNormCase(random: Random): OpCase {
   const rank = random.int(3, 5);
-  const x = [random.int(1, 3), random.pick([1, 2, 3, 4, 6]), ...times(rank - 2, () => random.int(1, 6))];
+  const x = [random.int(1, 3), random.pick([1, 2, 3, 4, 6]), ...repeat(rank - 2, () => random.int(1, 6))];
   const channels = x[1]!;
   const divisors = Array.from({ length: channels }, (_, i) => i + 1).filter((d) => channels % d === 0);
   const groups = random.pick(divisors);
@@ -451,7 +448,7 @@ function lrnCase(random: Random): OpCase {
 }
 
 function generator(op: string, make: (random: Random) => OpCase): OpGenerator {
-  return { op, cases: (random: Random, count: number) => times(count, () => make(random)) };
+  return { op, cases: (random: Random, count: number) => repeat(count, () => make(random)) };
 }
 
 export const generators: OpGenerator[] = [

@@ -2,7 +2,7 @@ import type { AttributeWithDoc } from '../../src/core/graph.js';
 import type { DataType } from '../../src/core/dtype.js';
 import { writeNumbers } from '../../src/core/dtype.js';
 import { Tensor } from '../../src/core/tensor.js';
-import { float, int, int64s, ints, Random, singleNodeCase, string, type NodeInput, type OpCase, type OpGenerator } from './harness.js';
+import { float, int, int64s, ints, Random, repeat, singleNodeCase, string, type NodeInput, type OpCase, type OpGenerator } from './harness.js';
 
 /**
  * Math families against onnxruntime-node: MatMul/Gemm, the broadcasting binary ops, unary math and
@@ -14,23 +14,8 @@ import { float, int, int64s, ints, Random, singleNodeCase, string, type NodeInpu
 // ---------------------------------------------------------------------------------------------------------------
 // Shared helpers
 
-/** `count` cases made by `make`, one per call. */
-function repeat(count: number, make: () => OpCase): OpCase[] {
-  return Array.from({ length: count }, make);
-}
 
-/** A random shape of `rank` dims, each in [low, high]. */
-function dims(random: Random, rank: number, low = 1, high = 5): number[] {
-  return Array.from({ length: rank }, () => random.int(low, high));
-}
 
-/** `shape`, with one dim set to 0 a tenth of the time: empty tensors are a corner of their own. */
-function maybeEmpty(random: Random, shape: number[]): number[] {
-  if (shape.length === 0 || !random.bool(0.1)) return shape;
-  const out = [...shape];
-  out[random.int(0, out.length - 1)] = 0;
-  return out;
-}
 
 /** Floats in [-scale, scale), with NaN, infinities and signed zeros mixed in a tenth of the time. */
 function withSpecials(random: Random, dtype: DataType, shape: readonly number[], scale = 1): Tensor {
@@ -75,7 +60,7 @@ function matMulCase(random: Random, bigInt64 = false): OpCase {
   const m = random.int(random.bool(0.05) ? 0 : 1, 7);
   const k = random.int(random.bool(0.05) ? 0 : 1, 9);
   const n = random.int(random.bool(0.05) ? 0 : 1, 7);
-  const batch = dims(random, random.int(0, 2), 1, 3);
+  const batch = random.dims(random.int(0, 2), 1, 3);
   const rankA = random.int(1, 2 + batch.length);
   // onnxruntime cannot multiply an empty A (M = 0) by a 1-D B ("left operand cannot broadcast"): B is 2-D+ then.
   const rankB = random.int(m === 0 ? 2 : 1, 2 + batch.length);
@@ -138,7 +123,7 @@ function gemmCase(random: Random): OpCase {
 
 /** Two broadcasting operand shapes, in either order. */
 function operandShapes(random: Random): [number[], number[]] {
-  const a = maybeEmpty(random, dims(random, random.int(0, 4)));
+  const a = random.sometimesEmpty(random.dims(random.int(0, 4)));
   const b = broadcastPartner(random, a);
   return random.bool() ? [a, b] : [b, a];
 }
@@ -220,7 +205,7 @@ function variadicGenerator(opType: string, dtypes: DataType[]): OpGenerator {
     cases: (random, count) =>
       repeat(count, () => {
         const dtype = random.pick(dtypes);
-        const full = dims(random, random.int(0, 4));
+        const full = random.dims(random.int(0, 4));
         const shapes = Array.from({ length: random.int(1, 4) }, () => (random.bool(0.4) ? full : broadcastPartner(random, full)));
         // Integer types arrived in opset 12.
         const opset = isFloat(dtype) ? random.pick([8, 13]) : random.pick([12, 13]);
@@ -241,7 +226,7 @@ const whereGenerator: OpGenerator = {
   op: 'Where',
   cases: (random, count) =>
     repeat(count, () => {
-      const full = dims(random, random.int(0, 4));
+      const full = random.dims(random.int(0, 4));
       const [cond, x, y] = [0, 1, 2].map(() => (random.bool(0.3) ? full : broadcastPartner(random, full)));
       const dtype = random.pick<DataType>(['float32', 'int32', 'int64', 'uint8']); // onnxruntime has no bool Where kernel
       const value = (shape: number[]): Tensor => (isFloat(dtype) ? random.tensor(dtype, shape) : smallInts(random, dtype, shape, 0, 5));
@@ -308,7 +293,7 @@ function unaryGenerator(spec: UnarySpec): OpGenerator {
     cases: (random, count) =>
       repeat(count, () => {
         const dtype = random.pick<DataType>(spec.dtypes ?? ['float32']);
-        const shape = maybeEmpty(random, dims(random, random.int(0, 4), 1, 6));
+        const shape = random.sometimesEmpty(random.dims(random.int(0, 4), 1, 6));
         const x = isFloat(dtype) ? withSpecials(random, dtype, shape, spec.scale ?? 4) : tensorOf(dtype, shape, () => (random.float() * 2 - 1) * (spec.scale ?? 4));
         const attributes = spec.attributes?.(random) ?? {};
         return singleNodeCase(`${spec.opType} ${dtype} x[${shape}] ${JSON.stringify(attributes)}`, {
@@ -328,7 +313,7 @@ const roundGenerator: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const dtype = random.pick<DataType>(['float32', 'float64', 'float16']);
-      const shape = dims(random, random.int(1, 3), 1, 6);
+      const shape = random.dims(random.int(1, 3), 1, 6);
       const x = tensorOf(dtype, shape, () => random.int(-6, 6) / 2 + (random.bool(0.3) ? (random.float() - 0.5) * 0.1 : 0));
       return singleNodeCase(`Round ${dtype} x[${shape}]`, { opType: 'Round', opset: 11, inputs: [input(random, 'x', x)], outputs: ['y'] });
     }),
@@ -343,7 +328,7 @@ const clipGenerator: OpGenerator = {
       const opset = random.pick([10, 11, 12, 13]);
       // Integer Clip arrived in opset 12.
       const dtype = random.pick<DataType>(opset >= 12 ? ['float32', 'int32', 'int64', 'uint8', 'float64'] : ['float32']);
-      const shape = dims(random, random.int(0, 4), 1, 6);
+      const shape = random.dims(random.int(0, 4), 1, 6);
       const x = isFloat(dtype) ? random.tensor(dtype, shape) : smallInts(random, dtype, shape, dtype === 'uint8' ? 0 : -6, 6);
       const bound = (): number => (isFloat(dtype) ? random.int(-4, 4) / 4 : random.int(dtype === 'uint8' ? 0 : -4, 4));
       let low = random.bool(0.7) ? bound() : undefined;
@@ -401,7 +386,7 @@ const castGenerator: OpGenerator = {
       const from = random.pick<DataType>(['float32', 'float64', 'float16', 'int32', 'int64', 'int8', 'uint8', 'int16', 'uint16', 'uint32', 'uint64', 'bool']);
       // No bfloat16: onnxruntime-node cannot hand a bfloat16 tensor back to JS.
       const to = random.pick<DataType>(['float32', 'float64', 'float16', 'int32', 'int64', 'int8', 'uint8', 'int16', 'uint16', 'uint32', 'uint64', 'bool']);
-      const shape = dims(random, random.int(0, 3), 1, 6);
+      const shape = random.dims(random.int(0, 3), 1, 6);
       const x = castSource(random, from, to, shape);
       return singleNodeCase(`Cast ${from}->${to} x[${shape}]`, {
         opType: 'Cast',
@@ -476,7 +461,7 @@ function reduceGenerator(opType: string): OpGenerator {
         const integerAllowed = ['ReduceSum', 'ReduceMean', 'ReduceMax', 'ReduceMin', 'ReduceProd', 'ReduceL1', 'ReduceSumSquare'].includes(opType);
         const dtype = random.pick<DataType>(integerAllowed ? ['float32', 'float32', 'int32', 'int64'] : ['float32', 'float64']);
         // The spec leaves the mean of an empty set undefined (onnxruntime gives 0, numpy NaN): no empty ReduceMean.
-        const shape = opType === 'ReduceMean' ? dims(random, random.int(0, 4), 1, 5) : maybeEmpty(random, dims(random, random.int(0, 4), 1, 5));
+        const shape = opType === 'ReduceMean' ? random.dims(random.int(0, 4), 1, 5) : random.sometimesEmpty(random.dims(random.int(0, 4), 1, 5));
         const positive = opType === 'ReduceLogSum'; // log of a negative sum is NaN on both sides; keep it meaningful
         const x = isFloat(dtype)
           ? tensorOf(dtype, shape, () => (positive ? 0.1 + random.float() : random.float() * 2 - 1))
@@ -511,7 +496,7 @@ function argGenerator(opType: 'ArgMax' | 'ArgMin'): OpGenerator {
       repeat(count, () => {
         const opset = random.pick([11, 12, 13]);
         const dtype = random.pick<DataType>(['float32', 'int32', 'int64', 'float64', 'uint8']);
-        const shape = dims(random, random.int(1, 4), 1, 5);
+        const shape = random.dims(random.int(1, 4), 1, 5);
         // Small integers so ties are common and select_last_index matters.
         const x = smallInts(random, dtype, shape, dtype === 'uint8' ? 0 : -2, 2);
         const axis = random.int(-shape.length, shape.length - 1);
@@ -539,7 +524,7 @@ function softmaxGenerator(opType: 'Softmax' | 'LogSoftmax' | 'Hardmax'): OpGener
       repeat(count, () => {
         // Opset 11 flattens to 2-D at `axis`; opset 13 works along the one axis.
         const opset = random.pick([11, 13]);
-        const shape = maybeEmpty(random, dims(random, random.int(1, 4), 1, 6));
+        const shape = random.sometimesEmpty(random.dims(random.int(1, 4), 1, 6));
         // Large magnitudes now and then, where a softmax that does not subtract the max overflows.
         const scale = random.pick([1, 20, 1000]);
         const x = opType === 'Hardmax' ? smallInts(random, 'float32', shape, -2, 2) : tensorOf('float32', shape, () => (random.float() * 2 - 1) * scale);
@@ -562,7 +547,7 @@ const cumSumGenerator: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const dtype = random.pick<DataType>(['float32', 'int32', 'int64', 'float64']);
-      const shape = maybeEmpty(random, dims(random, random.int(1, 4), 1, 6));
+      const shape = random.sometimesEmpty(random.dims(random.int(1, 4), 1, 6));
       const x = isFloat(dtype) ? random.tensor(dtype, shape) : smallInts(random, dtype, shape);
       const axis = random.int(-shape.length, shape.length - 1);
       const axisType = random.pick<DataType>(['int32', 'int64']);
@@ -585,7 +570,7 @@ const topKGenerator: OpGenerator = {
     repeat(count, () => {
       const opset = random.pick([10, 11]);
       const dtype = random.pick<DataType>(opset >= 11 ? ['float32', 'int32', 'int64', 'float64'] : ['float32']);
-      const shape = dims(random, random.int(1, 4), 1, 6);
+      const shape = random.dims(random.int(1, 4), 1, 6);
       const axis = random.int(-shape.length, shape.length - 1);
       const k = random.int(0, shape[axis < 0 ? axis + shape.length : axis]!);
       // Ties are common; opset 11 says the lower index comes first.
@@ -638,7 +623,7 @@ const einsumGenerator: OpGenerator = {
     repeat(count, () => {
       const { equation, shapes } = random.pick(EINSUM_EQUATIONS);
       const dtype = random.pick<DataType>(['float32', 'float32', 'int32', 'int64', 'float64']);
-      const operands = shapes(dims(random, 4, 1, 5));
+      const operands = shapes(random.dims(4, 1, 5));
       return singleNodeCase(`Einsum '${equation}' ${dtype} ${operands.map((shape) => `[${shape}]`).join(' ')}`, {
         opType: 'Einsum',
         opset: 12,
@@ -680,7 +665,7 @@ function bigIntGenerator(spec: BigIntSpec): OpGenerator {
     op: `${spec.opType} (int64 > 2^53)`,
     cases: (random, count) =>
       repeat(count, () => {
-        const shape = dims(random, random.int(1, 3), 1, 5);
+        const shape = random.dims(random.int(1, 3), 1, 5);
         const shapes = Array.from({ length: spec.inputs }, (_, i) => (i === 0 ? shape : broadcastPartner(random, shape)));
         const attributes = spec.attributes?.(random, shape.length) ?? {};
         return singleNodeCase(`${spec.opType} int64 2^${spec.bits} ${shapes.map((s) => `[${s}]`).join(' ')} ${JSON.stringify(attributes)}`, {

@@ -1,22 +1,14 @@
 import type { DataType } from '../../src/core/dtype.js';
 import type { AttributeWithDoc } from '../../src/core/graph.js';
 import { Tensor } from '../../src/core/tensor.js';
-import { float, floats, int, int64s, ints, Random, singleNodeCase, string, type NodeInput, type SingleNodeModel, type OpCase, type OpGenerator } from './harness.js';
+import { float, floats, int, int64s, ints, Random, repeat, singleNodeCase, string, type NodeInput, type SingleNodeModel, type OpCase, type OpGenerator } from './harness.js';
 
 /**
  * Tensor-manipulation, indexing, image and recurrent ops: random spec-valid shapes and attributes, with
  * shape-like inputs (shape, axes, pads, indices, scales) sometimes fed and sometimes given as initializers.
  */
 
-function dimsOf(random: Random, rank: number, low = 1, high = 5): number[] {
-  return Array.from({ length: rank }, () => random.int(low, high));
-}
 
-/** Sets one dim to 0 now and then: empty tensors take other paths through shape code. */
-function sometimesEmpty(random: Random, dims: number[]): number[] {
-  if (dims.length > 0 && random.bool(0.1)) dims[random.int(0, dims.length - 1)] = 0;
-  return dims;
-}
 
 function product(dims: readonly number[]): number {
   return dims.reduce((a, b) => a * b, 1);
@@ -84,9 +76,6 @@ function nodeCase(label: string, spec: SingleNodeModel): OpCase {
   return singleNodeCase(label, { ...spec, inputs: trimmed(spec.inputs) });
 }
 
-function repeat(count: number, make: () => OpCase): OpCase[] {
-  return Array.from({ length: count }, make);
-}
 
 /** Reshape: 0 (copy dim), -1 (infer), allowzero with empty tensors. */
 const reshape: OpGenerator = {
@@ -95,17 +84,17 @@ const reshape: OpGenerator = {
     repeat(count, () => {
       const rank = random.int(1, 4);
       const empty = random.bool(0.15);
-      const dims = dimsOf(random, rank, 1, 4);
+      const dims = random.dims(rank, 1, 4);
       if (empty) dims[random.int(0, rank - 1)] = 0;
       const allowzero = random.bool() ? 1 : 0;
       let shape: number[];
       if (empty && allowzero === 0) {
         // allowzero=0: a 0 copies the input dim at its index, here the empty one; -1 cannot be inferred from 0 elements.
         const zeroAt = dims.indexOf(0);
-        shape = [...dims.slice(0, zeroAt).map(() => random.int(1, 3)), 0, ...dimsOf(random, random.int(0, 2), 1, 3)];
+        shape = [...dims.slice(0, zeroAt).map(() => random.int(1, 3)), 0, ...random.dims(random.int(0, 2), 1, 3)];
       } else if (empty && allowzero === 1) {
         // allowzero=1: a 0 in the shape is a real zero dimension; -1 may not appear beside it.
-        shape = dimsOf(random, random.int(1, 4), 1, 3);
+        shape = random.dims(random.int(1, 4), 1, 3);
         shape[random.int(0, shape.length - 1)] = 0;
       } else {
         // Factor the element count into a random number of dims, then copy some with 0 and infer one with -1.
@@ -144,7 +133,7 @@ const transpose: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const rank = random.int(1, 5);
-      const dims = sometimesEmpty(random, dimsOf(random, rank, 1, 4));
+      const dims = random.sometimesEmpty(random.dims(rank, 1, 4));
       const perm = random.bool(0.2) ? undefined : permutation(random, rank);
       const dtype = random.pick(DATA_TYPES);
       return nodeCase(`Transpose x[${dims}] perm=${perm ? `[${perm}]` : 'default'} ${dtype}`, {
@@ -163,7 +152,7 @@ const slice: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const rank = random.int(1, 4);
-      const dims = sometimesEmpty(random, dimsOf(random, rank, 1, 6));
+      const dims = random.sometimesEmpty(random.dims(rank, 1, 6));
       const withAxes = random.bool(0.7);
       const axes = withAxes ? randomAxes(random, rank, random.int(1, rank)) : Array.from({ length: rank }, (_, i) => i);
       // starts, ends, axes and steps share one index type, int32 or int64.
@@ -204,7 +193,7 @@ const pad: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const rank = random.int(1, 4);
-      const dims = dimsOf(random, rank, 1, 5);
+      const dims = random.dims(rank, 1, 5);
       const mode = random.pick(['constant', 'reflect', 'edge', 'wrap']);
       const withAxes = random.bool(0.4);
       // wrap came with opset 19, the axes input with 18 (13 is 11's schema plus bool).
@@ -255,7 +244,7 @@ const concat: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const rank = random.int(1, 4);
-      const dims = dimsOf(random, rank, 1, 4);
+      const dims = random.dims(rank, 1, 4);
       const axis = random.int(-rank, rank - 1);
       const n = random.int(1, 4);
       const dtype = random.pick(DATA_TYPES);
@@ -280,7 +269,7 @@ const split: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const rank = random.int(1, 3);
-      const dims = dimsOf(random, rank, 1, 6);
+      const dims = random.dims(rank, 1, 6);
       const axis = random.int(-rank, rank - 1);
       const dim = dims[axis < 0 ? axis + rank : axis]!;
       const dtype = random.pick(DATA_TYPES);
@@ -325,7 +314,7 @@ const squeeze: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const rank = random.int(1, 5);
-      const dims = dimsOf(random, rank, 1, 3).map((d) => (random.bool(0.4) ? 1 : d));
+      const dims = random.dims(rank, 1, 3).map((d) => (random.bool(0.4) ? 1 : d));
       const ones = dims.flatMap((d, i) => (d === 1 ? [i] : []));
       const withAxes = ones.length > 0 && random.bool(0.7);
       const axes = withAxes
@@ -351,7 +340,7 @@ const unsqueeze: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const rank = random.int(0, 3);
-      const dims = dimsOf(random, rank, 1, 4);
+      const dims = random.dims(rank, 1, 4);
       const added = random.int(1, 3);
       const outRank = rank + added;
       const axes = randomAxes(random, outRank, added);
@@ -373,7 +362,7 @@ const expand: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const rank = random.int(0, 4);
-      const dims = dimsOf(random, rank, 1, 4).map((d) => (random.bool(0.4) ? 1 : d));
+      const dims = random.dims(rank, 1, 4).map((d) => (random.bool(0.4) ? 1 : d));
       const shapeRank = random.int(0, 5);
       const shape: number[] = [];
       for (let i = 0; i < shapeRank; i++) {
@@ -396,7 +385,7 @@ const tile: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const rank = random.int(1, 4);
-      const dims = sometimesEmpty(random, dimsOf(random, rank, 1, 4));
+      const dims = random.sometimesEmpty(random.dims(rank, 1, 4));
       const repeats = dims.map(() => (random.bool(0.1) ? 0 : random.int(1, 3)));
       const dtype = random.pick(DATA_TYPES);
       return nodeCase(`Tile x[${dims}] repeats=[${repeats}] ${dtype}`, {
@@ -451,10 +440,10 @@ const gather: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const rank = random.int(1, 4);
-      const dims = dimsOf(random, rank, 1, 5);
+      const dims = random.dims(rank, 1, 5);
       const axis = random.int(-rank, rank - 1);
       const dim = dims[axis < 0 ? axis + rank : axis]!;
-      const indexDims = sometimesEmpty(random, dimsOf(random, random.int(0, 3), 1, 4));
+      const indexDims = random.sometimesEmpty(random.dims(random.int(0, 3), 1, 4));
       const indices = Array.from({ length: product(indexDims) }, () => random.int(-dim, dim - 1));
       const indexType = random.pick(['int32', 'int64'] as const);
       const dtype = random.pick(DATA_TYPES);
@@ -473,7 +462,7 @@ const gatherElements: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const rank = random.int(1, 4);
-      const dims = dimsOf(random, rank, 1, 5);
+      const dims = random.dims(rank, 1, 5);
       const axis = random.int(-rank, rank - 1);
       const positive = axis < 0 ? axis + rank : axis;
       // Indices may be any size along the axis and no larger than the data elsewhere.
@@ -498,9 +487,9 @@ const gatherND: OpGenerator = {
     repeat(count, () => {
       const batchDims = random.int(0, 2);
       const rank = random.int(batchDims + 1, 4);
-      const dims = dimsOf(random, rank, 1, 4);
+      const dims = random.dims(rank, 1, 4);
       const k = random.int(1, rank - batchDims);
-      const middle = sometimesEmpty(random, dimsOf(random, random.int(0, 2), 1, 3));
+      const middle = random.sometimesEmpty(random.dims(random.int(0, 2), 1, 3));
       const indexDims = [...dims.slice(0, batchDims), ...middle, k];
       const tuples = product(indexDims) / k;
       const indices: number[] = [];
@@ -529,7 +518,7 @@ const scatterElements: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const rank = random.int(1, 4);
-      const dims = dimsOf(random, rank, 1, 5);
+      const dims = random.dims(rank, 1, 5);
       const axis = random.int(-rank, rank - 1);
       const positive = axis < 0 ? axis + rank : axis;
       const dim = dims[positive]!;
@@ -569,7 +558,7 @@ const scatterND: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const rank = random.int(1, 4);
-      const dims = dimsOf(random, rank, 1, 4);
+      const dims = random.dims(rank, 1, 4);
       const k = random.int(1, rank);
       const reduction = random.pick(REDUCTIONS);
       const positions = product(dims.slice(0, k));
@@ -622,7 +611,7 @@ const oneHot: OpGenerator = {
       ] as const);
       const depth = random.int(1, 6);
       // onnx's shape inference for OneHot rejects scalar indices, so onnxruntime cannot load them.
-      const indexDims = dimsOf(random, random.int(1, 3), 1, 4);
+      const indexDims = random.dims(random.int(1, 3), 1, 4);
       const rank = indexDims.length;
       const axis = random.int(-rank - 1, rank);
       const indices = Array.from({ length: product(indexDims) }, () => random.int(-depth - 1, depth));
@@ -646,7 +635,7 @@ const trilu: OpGenerator = {
   op: 'Trilu',
   cases: (random, count) =>
     repeat(count, () => {
-      const dims = dimsOf(random, random.int(2, 4), 1, 5);
+      const dims = random.dims(random.int(2, 4), 1, 5);
       const upper = random.int(0, 1);
       const withK = random.bool(0.7);
       const k = random.int(-6, 6);
@@ -712,7 +701,7 @@ const resize: OpGenerator = {
 function resizeCase(random: Random): OpCase | undefined {
   const mode = random.pick(['nearest', 'linear', 'cubic']);
   const rank = mode === 'nearest' ? random.int(1, 4) : mode === 'linear' ? random.pick([2, 3, 4, 5]) : random.pick([2, 4]);
-  const dims = dimsOf(random, rank, 1, rank === 5 ? 4 : 6);
+  const dims = random.dims(rank, 1, rank === 5 ? 4 : 6);
   // The resized axes: any for nearest; for linear and cubic the layouts onnxruntime's CPU kernel takes: all
   // of 2-D, the last two or all three of 3-D, H and W of NCHW (or NHWC, linear only) 4-D, the last three of 5-D.
   const layouts: Record<number, number[][]> = { 2: [[0, 1]], 3: [[1, 2], [0, 1, 2]], 4: mode === 'linear' ? [[2, 3], [1, 2]] : [[2, 3]], 5: [[2, 3, 4]] };
@@ -922,7 +911,7 @@ const flatten: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const rank = random.int(0, 4);
-      const dims = sometimesEmpty(random, dimsOf(random, rank, 1, 4));
+      const dims = random.sometimesEmpty(random.dims(rank, 1, 4));
       const axis = random.int(-rank, rank);
       const dtype = random.pick(DATA_TYPES);
       return nodeCase(`Flatten x[${dims}] axis=${axis} ${dtype}`, {
@@ -941,7 +930,7 @@ const centerCropPad: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const rank = random.int(1, 4);
-      const dims = dimsOf(random, rank, 1, 6);
+      const dims = random.dims(rank, 1, 6);
       const withAxes = random.bool(0.5);
       const axes = withAxes ? randomAxes(random, rank, random.int(1, rank)) : Array.from({ length: rank }, (_, i) => i);
       const shape = axes.map(() => random.int(1, 8));
@@ -965,7 +954,7 @@ const reverseSequence: OpGenerator = {
       const batchAxis = 1 - timeAxis;
       const seq = random.int(1, 6);
       const batch = random.int(1, 4);
-      const dims = [0, 0, ...dimsOf(random, random.int(0, 2), 1, 3)];
+      const dims = [0, 0, ...random.dims(random.int(0, 2), 1, 3)];
       dims[timeAxis] = seq;
       dims[batchAxis] = batch;
       const lens = Array.from({ length: batch }, () => random.int(1, seq));
@@ -986,7 +975,7 @@ const compress: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const rank = random.int(1, 4);
-      const dims = dimsOf(random, rank, 1, 4);
+      const dims = random.dims(rank, 1, 4);
       const withAxis = random.bool(0.7);
       const axis = random.int(-rank, rank - 1);
       const length = withAxis ? dims[axis < 0 ? axis + rank : axis]! : product(dims);
@@ -1006,7 +995,7 @@ const eyeLike: OpGenerator = {
   op: 'EyeLike',
   cases: (random, count) =>
     repeat(count, () => {
-      const dims = dimsOf(random, 2, 1, 6);
+      const dims = random.dims(2, 1, 6);
       const k = random.int(-7, 7);
       const dtype = random.pick(['float32', 'int32', 'int64', 'float64'] as const);
       // dtype: 1 float, 6 int32, 7 int64, 11 double.
@@ -1025,7 +1014,7 @@ const nonZero: OpGenerator = {
   op: 'NonZero',
   cases: (random, count) =>
     repeat(count, () => {
-      const dims = sometimesEmpty(random, dimsOf(random, random.int(0, 4), 1, 4));
+      const dims = random.sometimesEmpty(random.dims(random.int(0, 4), 1, 4));
       const dtype = random.pick(['float32', 'int32', 'int64', 'uint8', 'bool'] as const);
       return nodeCase(`NonZero x[${dims}] ${dtype}`, {
         opType: 'NonZero',
@@ -1042,7 +1031,7 @@ const unique: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const rank = random.int(1, 3);
-      const dims = dimsOf(random, rank, 1, 4);
+      const dims = random.dims(rank, 1, 4);
       const withAxis = random.bool(0.5);
       const axis = random.int(-rank, rank - 1);
       const sorted = random.int(0, 1);
@@ -1070,8 +1059,8 @@ const gridSample: OpGenerator = {
       // Opset 20 also samples volumes (5-D X), with linear or nearest.
       const volume = opset === 20 && random.bool(0.3);
       const spatial = volume ? 3 : 2;
-      const dims = [n, random.int(1, 3), ...dimsOf(random, spatial, 1, volume ? 4 : 5)];
-      const gridDims = [n, ...dimsOf(random, spatial, 1, volume ? 3 : 4), spatial];
+      const dims = [n, random.int(1, 3), ...random.dims(spatial, 1, volume ? 4 : 5)];
+      const gridDims = [n, ...random.dims(spatial, 1, volume ? 3 : 4), spatial];
       const modes = opset === 16 ? ['bilinear', 'nearest', 'bicubic'] : volume ? ['linear', 'nearest'] : ['linear', 'nearest', 'cubic'];
       const mode = random.pick(modes);
       const paddingMode = random.pick(['zeros', 'border', 'reflection']);
@@ -1100,7 +1089,7 @@ const shape: OpGenerator = {
   cases: (random, count) =>
     repeat(count, () => {
       const rank = random.int(0, 5);
-      const dims = sometimesEmpty(random, dimsOf(random, rank, 1, 3));
+      const dims = random.sometimesEmpty(random.dims(rank, 1, 3));
       const attributes: Record<string, AttributeWithDoc> = {};
       if (random.bool(0.6)) attributes['start'] = int(random.int(-rank - 2, rank + 2));
       if (random.bool(0.6)) attributes['end'] = int(random.int(-rank - 2, rank + 2));
@@ -1119,7 +1108,7 @@ const constantOfShape: OpGenerator = {
   op: 'ConstantOfShape',
   cases: (random, count) =>
     repeat(count, () => {
-      const dims = sometimesEmpty(random, dimsOf(random, random.int(0, 4), 1, 4));
+      const dims = random.sometimesEmpty(random.dims(random.int(0, 4), 1, 4));
       const dtype = random.pick(['float32', 'int32', 'int64', 'float64', 'bool', undefined] as const);
       const number = dtype === 'bool' ? 1 : random.int(-9, 9) / 2;
       const value = dtype === undefined ? undefined : new Tensor(dtype, dtype === 'int64' ? [BigInt(Math.trunc(number))] : [number], [1]);
@@ -1140,7 +1129,7 @@ const affineGrid: OpGenerator = {
     repeat(count, () => {
       const volume = random.bool(0.4);
       const n = random.int(1, 2);
-      const size = [n, random.int(1, 3), ...dimsOf(random, volume ? 3 : 2, 1, 5)];
+      const size = [n, random.int(1, 3), ...random.dims(volume ? 3 : 2, 1, 5)];
       const thetaDims = volume ? [n, 3, 4] : [n, 2, 3];
       // A one-pixel axis with align_corners sits at 0 (PyTorch's affine_grid, which the spec names; onnx's
       // reference divides by zero), where onnxruntime puts it at 1: no align_corners with such an axis.
@@ -1247,7 +1236,7 @@ const resize10: OpGenerator = {
       const opType = random.pick(['Resize', 'Upsample']);
       const mode = random.pick(['nearest', 'linear']);
       const rank = mode === 'nearest' ? random.int(1, 4) : random.pick([2, 4]);
-      const dims = dimsOf(random, rank, 1, 5);
+      const dims = random.dims(rank, 1, 5);
       // Linear on the last two axes only (onnxruntime's layouts); scales exact in float32.
       const choices = EXACT_SCALES.filter((scale) => scale >= 1 || opType === 'Resize');
       const scales = dims.map((_, axis) => (mode === 'nearest' || axis >= rank - 2 ? random.pick(choices) : 1));
