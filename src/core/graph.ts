@@ -9,8 +9,25 @@ import type { Tensor } from './tensor.js';
 /** A dimension: a size, a symbolic name, or unknown. */
 export type Dim = number | string | undefined;
 
+/**
+ * The order of a tensor's axes where a format or a pass fixes it. ONNX's convolution ops are NCHW; TFLite's
+ * tensors are NHWC, and the layout pass may move convolution chains to NHWC. Absent means the op's default.
+ */
+export type TensorLayout = 'NCHW' | 'NHWC';
+
+/**
+ * Affine quantization of an integer tensor, real = scale * (q - zeroPoint): one entry per tensor, or one per
+ * channel along `axis` (TFLite's per-axis int8 weights). A fact about the value, so translators, passes and
+ * kernels read it from one place instead of tracing QuantizeLinear nodes.
+ */
+export interface QuantParams {
+  scale: readonly number[];
+  zeroPoint: readonly number[];
+  axis?: number;
+}
+
 export type ValueType =
-  | { kind: 'tensor'; dtype: DataType; shape?: Dim[] }
+  | { kind: 'tensor'; dtype: DataType; shape?: Dim[]; layout?: TensorLayout; quantization?: QuantParams }
   | { kind: 'sparse_tensor'; dtype: DataType; shape?: Dim[] }
   /** `elements`: each element's type, when inference knows them one by one (not part of ONNX's type system). */
   | { kind: 'sequence'; elem?: ValueType; elements?: (ValueType | undefined)[] }

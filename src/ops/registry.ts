@@ -1,5 +1,6 @@
 import { EdgerunError } from '../core/errors.js';
 import { describeNode, normalizeDomain, type Attribute, type Graph, type Node, type Value, type ValueType } from '../core/graph.js';
+import type { DataType } from '../core/dtype.js';
 import type { Tensor } from '../core/tensor.js';
 
 /**
@@ -71,6 +72,11 @@ export interface KernelContext<A = Record<string, unknown>> {
   /** Input `index` as a tensor, or undefined when omitted (or an empty optional). */
   optionalTensor(index: number): Tensor | undefined;
   readonly outputCount: number;
+  /**
+   * The tensor to write output `index` into: the arena slot the planner reserved when `dims` match the
+   * planned shape, so a kernel that writes into it allocates nothing per run. Return it as the output.
+   */
+  output(index: number, dtype: DataType, dims: readonly number[]): Tensor;
   /** Whether output `index` exists and is consumed by name (not ''). */
   outputWanted(index: number): boolean;
   /** Runs a subgraph attribute, binding its inputs positionally; outer-scope values stay visible. */

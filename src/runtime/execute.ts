@@ -1,9 +1,9 @@
 import { EdgerunError, asEdgerunError } from '../core/errors.js';
-import { DATA_TYPES } from '../core/dtype.js';
+import { DATA_TYPES, arrayLengthFor, type TensorData } from '../core/dtype.js';
 import { describeNode, type Graph, type Value, type ValueType } from '../core/graph.js';
-import { Tensor } from '../core/tensor.js';
+import { Tensor, elementCount } from '../core/tensor.js';
 import { tryInfer } from '../ops/common.js';
-import type { KernelContext } from '../ops/registry.js';
+import type { KernelIO } from '../backends/backend.js';
 import { planGraph, type Plan, type PlannedStep } from './plan.js';
 
 /** Values visible while a graph runs; a subgraph's scope reads through to its parent's. */
@@ -76,10 +76,17 @@ function runStep(plan: Plan, step: PlannedStep, scope: Scope, limits: ExecuteLim
     return scope.get(name);
   });
   if (limits.maxTensorBytes !== undefined) checkOutputSizes(step, inputs, limits.maxTensorBytes);
-  const context = kernelContext(step, inputs, (graph, graphInputs) => runSubgraph(plan, graph, graphInputs, scope, limits));
-  let outputs: (Value | undefined)[];
+  const outputs: (Value | undefined)[] = node.outputs.map(() => undefined);
+  const io: KernelIO = {
+    inputs,
+    output: (index, dtype, dims) => (outputs[index] = new Tensor(dtype, new DATA_TYPES[dtype].array(arrayLengthFor(dtype, elementCount(dims))) as TensorData, dims)),
+    set: (index, value) => {
+      outputs[index] = value;
+    },
+    runGraph: (graph, graphInputs) => runSubgraph(plan, graph, graphInputs, scope, limits),
+  };
   try {
-    outputs = step.kernel(context);
+    void step.kernel.run(io);
   } catch (error) {
     throw asEdgerunError(error, 'KERNEL_FAILED').withContext(describeNode(node));
   }
@@ -131,39 +138,6 @@ function typeOfValue(value: Value | undefined): ValueType | undefined {
   if (value instanceof Tensor) return { kind: 'tensor', dtype: value.type, shape: [...value.dims] };
   if (Array.isArray(value)) return { kind: 'sequence' };
   return value === null ? { kind: 'optional' } : undefined;
-}
-
-/** What a kernel sees of its node: resolved attributes, inputs, typed accessors and subgraph execution. */
-export function kernelContext(
-  step: Pick<PlannedStep, 'node' | 'attrs' | 'opset' | 'def'>,
-  inputs: readonly (Value | undefined)[],
-  runGraph: KernelContext['runGraph'],
-): KernelContext {
-  const { node } = step;
-  const context: KernelContext = {
-    node,
-    attrs: step.attrs,
-    opset: step.opset,
-    inputs,
-    outputCount: node.outputs.length,
-    tensor(index) {
-      const value = inputs[index];
-      if (value instanceof Tensor) return value;
-      const label = `input #${index} ('${node.inputs[index] ?? ''}', ${step.def.inputs[index] ?? 'extra'})`;
-      return context.fail('INVALID_ARGUMENT', value === undefined || value === null ? `${label} is required` : `${label} must be a tensor, got a sequence`);
-    },
-    optionalTensor(index) {
-      const value = inputs[index];
-      if (value === undefined || value === null) return undefined;
-      return context.tensor(index);
-    },
-    outputWanted: (index) => (node.outputs[index] ?? '') !== '',
-    runGraph,
-    fail(code, detail) {
-      throw new EdgerunError(code, detail);
-    },
-  };
-  return context;
 }
 
 function runSubgraph(plan: Plan, graph: Graph, inputs: readonly Value[], scope: Scope, limits: ExecuteLimits): Value[] {

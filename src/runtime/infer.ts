@@ -1,9 +1,11 @@
 import { EdgerunError } from '../core/errors.js';
 import type { Graph, ValueType } from '../core/graph.js';
-import { Tensor } from '../core/tensor.js';
+import { Tensor, elementCount } from '../core/tensor.js';
 import { tryInfer } from '../ops/common.js';
 import type { InferContext } from '../ops/registry.js';
-import { kernelContext } from './execute.js';
+import { referenceContext } from '../backends/reference/index.js';
+import type { KernelIO } from '../backends/backend.js';
+import { DATA_TYPES, arrayLengthFor, type TensorData } from '../core/dtype.js';
 import type { Plan, PlannedStep } from './plan.js';
 
 /** Values at most this large are computed ahead of time to help inference (shape arithmetic, small tables). */
@@ -54,13 +56,15 @@ function foldable(step: PlannedStep, inferred: (ValueType | undefined)[], consta
   const outputsSmall = node.outputs.every((name, index) => name === '' || smallTensorType(inferred[index]));
   const hasSubgraph = Object.values(node.attributes).some((attribute) => attribute.type === 'graph' || attribute.type === 'graphs');
   if (!inputsKnown || !inputsSmall || !outputsSmall || hasSubgraph) return [];
-  const outputs = tryInfer(() =>
-    step.def.kernel(
-      kernelContext(step, inputs, () => {
-        throw new EdgerunError('UNSUPPORTED_OP', 'subgraphs are not run ahead of time');
-      }),
-    ),
-  );
+  const io: KernelIO = {
+    inputs,
+    output: (_index, dtype, dims) => new Tensor(dtype, new DATA_TYPES[dtype].array(arrayLengthFor(dtype, elementCount(dims))) as TensorData, dims),
+    set: () => {},
+    runGraph: () => {
+      throw new EdgerunError('UNSUPPORTED_OP', 'subgraphs are not run ahead of time');
+    },
+  };
+  const outputs = tryInfer(() => step.def.kernel(referenceContext({ ...step, attributes: step.attrs }, io)));
   return (outputs ?? []).map((value) => (value instanceof Tensor ? value : undefined));
 }
 

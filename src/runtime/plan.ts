@@ -10,7 +10,7 @@ import {
   type OpsetImport,
 } from '../core/graph.js';
 import { checkArity, defineOp, resolveAttributes, resolveOp, type OpDef } from '../ops/registry.js';
-import type { Backend, PreparedKernel } from '../backends/backend.js';
+import type { Backend, Kernel, NodeInfo } from '../backends/backend.js';
 import { executePlan } from './execute.js';
 
 /**
@@ -23,7 +23,7 @@ export interface PlannedStep {
   def: OpDef;
   attrs: Record<string, unknown>;
   opset: number;
-  kernel: PreparedKernel;
+  kernel: Kernel;
   /** Values whose last use is this step and that are not graph outputs. */
   release: string[];
 }
@@ -127,14 +127,23 @@ export function planGraph(graph: Graph, context: PlanContext, outerScope: Readon
     const found = lookupOp(node, context) as { def: OpDef; opset: number };
     checkArity(found.def, node);
     const attrs = resolveAttributes(found.def, node);
-    const backend = context.backends.find((candidate) => candidate.supports(node, found.def));
+    const info: NodeInfo = {
+      node,
+      def: found.def,
+      attributes: attrs,
+      opset: found.opset,
+      inputTypes: [],
+      outputTypes: [],
+      constants: node.inputs.map((name) => graph.initializers.get(name)),
+    };
+    const backend = context.backends.find((candidate) => candidate.supports(info));
     if (!backend) throw new EdgerunError('UNSUPPORTED_OP', 'no backend supports this node', [describeNode(node)]);
     return {
       node,
       def: found.def,
       attrs,
       opset: found.opset,
-      kernel: backend.prepare(node, found.def, graph.initializers),
+      kernel: backend.prepare(info),
       release: releaseAt[step]!,
     };
   });
