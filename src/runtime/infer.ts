@@ -6,7 +6,18 @@ import type { InferContext } from '../ops/registry.js';
 import { referenceContext } from '../backends/reference/index.js';
 import type { KernelIO } from '../backends/backend.js';
 import { DATA_TYPES, arrayLengthFor, type TensorData } from '../core/dtype.js';
-import type { Plan, PlannedStep } from './plan.js';
+import type { OpDef } from '../ops/registry.js';
+
+/** A node with its op resolved, in an order where producers come first. */
+interface ResolvedNode {
+  node: import('../core/graph.js').Node;
+  def: OpDef;
+  attrs: Record<string, unknown>;
+  opset: number;
+}
+
+type Plan = { graph: Graph; steps: readonly ResolvedNode[] };
+type PlannedStep = ResolvedNode;
 
 /** Values at most this large are computed ahead of time to help inference (shape arithmetic, small tables). */
 const FOLD_LIMIT = 1 << 16;

@@ -1,47 +1,76 @@
 import { EdgerunError } from '../core/errors.js';
+import { DATA_TYPES, arrayLengthFor, type DataType, type TensorData, type TypedArrayConstructor } from '../core/dtype.js';
 import {
   describeNode,
   normalizeDomain,
   opsetVersion,
-  type AttributeWithDoc,
   type Graph,
   type ModelFunction,
   type Node,
   type OpsetImport,
+  type ValueType,
 } from '../core/graph.js';
+import { Tensor, elementCount } from '../core/tensor.js';
 import { checkArity, defineOp, resolveAttributes, resolveOp, type OpDef } from '../ops/registry.js';
-import type { Backend, Kernel, NodeInfo } from '../backends/backend.js';
-import { executePlan } from './execute.js';
+import { HOST_DEVICE, type Backend, type Kernel, type MemoryRegion, type NodeInfo } from '../backends/backend.js';
+import { planArena } from './arena.js';
+import { bindAttributeRefs } from './inline-functions.js';
+import { inferValueTypes } from './infer.js';
 
 /**
- * Planning turns a graph into an ordered list of ready-to-run steps: every node's op resolved at the
- * model's opset, attributes resolved, a backend chosen, nodes sorted so producers come first, and the
- * step after which each value is no longer needed (so execution frees it).
+ * Planning happens once, in `create`: every node's op is resolved at the model's opset and its attributes
+ * against the schema, static types are inferred, each node is placed on the first backend that supports it
+ * and its kernel prepared (weights packed), copies are inserted where a value crosses devices, and the
+ * lifetimes of values give the arena its layout. Everything wrong with a model is found here; running a
+ * plan only moves data through prepared kernels (execute.ts).
  */
-export interface PlannedStep {
-  node: Node;
-  def: OpDef;
-  attrs: Record<string, unknown>;
-  opset: number;
-  kernel: Kernel;
-  /** Values whose last use is this step and that are not graph outputs. */
-  release: string[];
+export interface PlanContext {
+  readonly opsets: readonly OpsetImport[];
+  readonly functions: readonly ModelFunction[];
+  readonly backends: readonly Backend[];
+  readonly maxTensorBytes: number;
+  /** The plans of every subgraph (If / Loop / Scan bodies, function bodies), made with their parent. */
+  readonly subplans: Map<Graph, Plan>;
+}
+
+/** One unit of execution: a node, a run of nodes a backend claimed, or a copy between devices. */
+export interface Step {
+  readonly nodes: readonly Node[];
+  /** The node as people read it, for errors and profiles. */
+  readonly label: string;
+  readonly opType: string;
+  readonly backend: Backend;
+  readonly kernel: Kernel;
+  readonly info: NodeInfo;
+  /** Value ids read and written, in the kernel's input / output order; -1 where omitted. */
+  readonly inputs: readonly number[];
+  readonly outputs: readonly number[];
+  /** The arena tensor planned for each output, where its shape is static. */
+  readonly slots: (Tensor | undefined)[];
+  /** Values whose last reader is this step: dropped after it so their memory can go. */
+  readonly release: readonly number[];
+  /** A static output over maxTensorBytes: raised when the step is reached, before anything is allocated. */
+  readonly overLimit?: EdgerunError;
+  /** Some output's size is only known at run time: the op's inference checks it against the limit first. */
+  readonly checkSizes: boolean;
 }
 
 export interface Plan {
-  graph: Graph;
-  steps: PlannedStep[];
-  /** Names of outer-scope values the graph (or its subgraphs) reads. */
-  outerReads: Set<string>;
-  context: PlanContext;
-}
-
-export interface PlanContext {
-  opsets: readonly OpsetImport[];
-  functions: readonly ModelFunction[];
-  backends: readonly Backend[];
-  /** Subgraph plans, compiled once per Graph object. */
-  subplans: WeakMap<Graph, Plan>;
+  readonly graph: Graph;
+  readonly context: PlanContext;
+  /** Value name -> id; ids index the frame's value array. */
+  readonly ids: ReadonlyMap<string, number>;
+  readonly names: readonly string[];
+  readonly steps: readonly Step[];
+  /** Initializers, set into the frame before the first step. */
+  readonly constants: readonly (readonly [number, Tensor])[];
+  readonly outputIds: readonly number[];
+  /** Names of enclosing-scope values the graph (or its subgraphs) reads, with the id they take here. */
+  readonly outerReads: ReadonlyMap<string, number>;
+  /** Static types from inference ('inputs-only': from the graph inputs' declared types). */
+  readonly types: ReadonlyMap<string, ValueType>;
+  /** The memory the arena lives in, and the buffer it views (for "is this an arena tensor?"). */
+  readonly arena?: { region: MemoryRegion; buffer: ArrayBufferLike; bytes: number };
 }
 
 export interface UnsupportedNode {
@@ -49,28 +78,49 @@ export interface UnsupportedNode {
   reason: string;
 }
 
-/** Nodes no backend can run, for `inspect` and for a single UNSUPPORTED_OP error naming them all. */
-export function findUnsupported(graph: Graph, context: PlanContext): UnsupportedNode[] {
+/** Ops whose output is the input's data under another shape: the output may share the input's buffer. */
+const VIEW_OPS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze', 'Identity']);
+
+/** Nodes no op definition covers, in the graph, its subgraphs and the functions it calls. */
+export function findUnsupported(graph: Graph, context: Pick<PlanContext, 'opsets' | 'functions'>): UnsupportedNode[] {
   const missing: UnsupportedNode[] = [];
-  const visit = (g: Graph) => {
-    for (const node of g.nodes) {
-      const found = lookupOp(node, context);
-      if (typeof found === 'string') missing.push({ node, reason: found });
+  const visitedFunctions = new Set<ModelFunction>();
+  const visit = (nodes: readonly Node[], opsets: readonly OpsetImport[]) => {
+    for (const node of nodes) {
+      const fn = functionFor(node, context.functions);
+      if (fn) {
+        if (!visitedFunctions.has(fn)) {
+          visitedFunctions.add(fn);
+          visit(fn.nodes, functionOpsets(fn, opsets));
+        }
+      } else {
+        const found = lookupOp(node, opsets);
+        if (typeof found === 'string') missing.push({ node, reason: found });
+      }
       for (const attribute of Object.values(node.attributes)) {
-        if (attribute.type === 'graph') visit(attribute.value);
-        if (attribute.type === 'graphs') attribute.value.forEach(visit);
+        if (attribute.type === 'graph') visit(attribute.value.nodes, opsets);
+        if (attribute.type === 'graphs') attribute.value.forEach((sub) => visit(sub.nodes, opsets));
       }
     }
   };
-  visit(graph);
+  visit(graph.nodes, context.opsets);
   return missing;
 }
 
-function lookupOp(node: Node, context: PlanContext): { def: OpDef; opset: number } | string {
+function functionFor(node: Node, functions: readonly ModelFunction[]): ModelFunction | undefined {
   const domain = normalizeDomain(node.domain);
-  const fn = context.functions.find((candidate) => candidate.name === node.opType && normalizeDomain(candidate.domain) === domain);
-  if (fn) return { def: functionOp(fn, context), opset: 1 };
-  const opset = opsetVersion(context.opsets, domain);
+  return functions.find((candidate) => candidate.name === node.opType && normalizeDomain(candidate.domain) === domain);
+}
+
+/** A function body uses its own opset imports, and the caller's for domains it does not import. */
+function functionOpsets(fn: ModelFunction, outer: readonly OpsetImport[]): OpsetImport[] {
+  const inherited = outer.filter((entry) => !fn.opsetImports.some((own) => normalizeDomain(own.domain) === normalizeDomain(entry.domain)));
+  return [...fn.opsetImports, ...inherited];
+}
+
+function lookupOp(node: Node, opsets: readonly OpsetImport[]): { def: OpDef; opset: number } | string {
+  const domain = normalizeDomain(node.domain);
+  const opset = opsetVersion(opsets, domain);
   if (opset === undefined) return `the model imports no opset for domain '${domain || 'ai.onnx'}'`;
   const def = resolveOp(domain, node.opType, opset);
   if (!def) {
@@ -82,13 +132,27 @@ function lookupOp(node: Node, context: PlanContext): { def: OpDef; opset: number
   return { def, opset };
 }
 
-export function planGraph(graph: Graph, context: PlanContext, outerScope: ReadonlySet<string> = new Set()): Plan {
-  const unsupported = findUnsupported(graph, context);
-  if (unsupported.length > 0) {
-    const listed = unsupported.slice(0, 20).map(({ node, reason }) => `${describeNode(node)}: ${reason}`);
-    const more = unsupported.length > 20 ? `; and ${unsupported.length - 20} more` : '';
-    throw new EdgerunError('UNSUPPORTED_OP', `${unsupported.length} node(s) have no kernel: ${listed.join('; ')}${more}`);
-  }
+function throwUnsupported(unsupported: UnsupportedNode[]): void {
+  if (unsupported.length === 0) return;
+  const listed = unsupported.slice(0, 20).map(({ node, reason }) => `${describeNode(node)}: ${reason}`);
+  const more = unsupported.length > 20 ? `; and ${unsupported.length - 20} more` : '';
+  throw new EdgerunError('UNSUPPORTED_OP', `${unsupported.length} node(s) have no kernel: ${listed.join('; ')}${more}`);
+}
+
+/** Plans `graph` and, recursively, every subgraph and function body it holds. */
+export function planModelGraph(graph: Graph, context: PlanContext, allocateArena: boolean): Plan {
+  throwUnsupported(findUnsupported(graph, context));
+  return planGraph(graph, context, new Set(), allocateArena);
+}
+
+interface ResolvedStep {
+  node: Node;
+  def: OpDef;
+  attrs: Record<string, unknown>;
+  opset: number;
+}
+
+function planGraph(graph: Graph, context: PlanContext, outerScope: ReadonlySet<string>, allocateArena: boolean): Plan {
   const available = new Set<string>([...graph.inputs.map((info) => info.name), ...graph.initializers.keys()]);
   const producers = new Map<string, number>();
   graph.nodes.forEach((node, index) => {
@@ -100,71 +164,134 @@ export function planGraph(graph: Graph, context: PlanContext, outerScope: Readon
       producers.set(output, index);
     }
   });
+  const visible = new Set([...available, ...producers.keys(), ...outerScope]);
   const outerReads = new Set<string>();
   const reads = graph.nodes.map((node) => {
     const names = new Set(node.inputs.filter((name) => name !== ''));
-    for (const name of subgraphOuterReads(node, context, new Set([...available, ...producers.keys(), ...outerScope]))) names.add(name);
+    for (const name of planSubgraphs(node, context, visible)) names.add(name);
     for (const name of names) {
-      if (!available.has(name) && !producers.has(name)) {
-        if (outerScope.has(name)) outerReads.add(name);
-        else throw new EdgerunError('INVALID_GRAPH', `input '${name}' is not a graph input, an initializer or any node's output`, [describeNode(node)]);
-      }
+      if (available.has(name) || producers.has(name)) continue;
+      if (outerScope.has(name)) outerReads.add(name);
+      else throw new EdgerunError('INVALID_GRAPH', `input '${name}' is not a graph input, an initializer or any node's output`, [describeNode(node)]);
     }
     return names;
   });
   const order = topologicalOrder(graph, reads, producers);
-  const lastUse = new Map<string, number>();
-  order.forEach((nodeIndex, step) => {
-    for (const name of reads[nodeIndex]!) lastUse.set(name, step);
-  });
-  const keep = new Set(graph.outputs.map((info) => info.name));
-  const releaseAt: string[][] = order.map(() => []);
-  for (const [name, step] of lastUse) {
-    if (!keep.has(name) && !outerReads.has(name)) releaseAt[step]!.push(name);
-  }
-  const steps = order.map((nodeIndex, step): PlannedStep => {
-    const node = graph.nodes[nodeIndex]!;
-    const found = lookupOp(node, context) as { def: OpDef; opset: number };
-    checkArity(found.def, node);
-    const attrs = resolveAttributes(found.def, node);
+  const resolved = order.map((index) => resolveStep(graph.nodes[index]!, context));
+  const types = inferValueTypes({ graph, steps: resolved }, 'inputs-only');
+
+  const ids = new Map<string, number>();
+  const idOf = (name: string) => {
+    if (name === '') return -1;
+    let id = ids.get(name);
+    if (id === undefined) ids.set(name, (id = ids.size));
+    return id;
+  };
+  for (const info of graph.inputs) idOf(info.name);
+  for (const name of graph.initializers.keys()) idOf(name);
+  for (const name of outerReads) idOf(name);
+
+  const steps = resolved.map((step): Omit<Step, 'release' | 'slots'> => {
+    const { node, def, attrs, opset } = step;
+    const typeOf = (name: string) => (name === '' ? undefined : types.get(name));
     const info: NodeInfo = {
       node,
-      def: found.def,
+      def,
       attributes: attrs,
-      opset: found.opset,
-      inputTypes: [],
-      outputTypes: [],
+      opset,
+      inputTypes: node.inputs.map(typeOf),
+      outputTypes: node.outputs.map(typeOf),
       constants: node.inputs.map((name) => graph.initializers.get(name)),
     };
     const backend = context.backends.find((candidate) => candidate.supports(info));
     if (!backend) throw new EdgerunError('UNSUPPORTED_OP', 'no backend supports this node', [describeNode(node)]);
+    let kernel: Kernel;
+    try {
+      kernel = backend.prepare(info);
+    } catch (error) {
+      throw (error instanceof EdgerunError ? error : new EdgerunError('KERNEL_FAILED', String(error))).withContext(`${describeNode(node)} on ${backend.name}`);
+    }
+    const sizes = staticSizes(info.outputTypes);
     return {
-      node,
-      def: found.def,
-      attrs,
-      opset: found.opset,
-      kernel: backend.prepare(info),
-      release: releaseAt[step]!,
+      nodes: [node],
+      label: describeNode(node),
+      opType: node.domain ? `${node.domain}:${node.opType}` : node.opType,
+      backend,
+      kernel,
+      info,
+      inputs: node.inputs.map(idOf),
+      outputs: node.outputs.map(idOf),
+      overLimit: limitError(node, sizes, context.maxTensorBytes),
+      checkSizes: sizes.some((size, index) => size === undefined && node.outputs[index] !== ''),
     };
   });
-  return { graph, steps, outerReads, context };
+  const outputIds = graph.outputs.map((info) => idOf(info.name));
+  const memory = planMemory(steps, ids, types, outputIds, context, allocateArena);
+  return {
+    graph,
+    context,
+    ids,
+    names: [...ids.keys()],
+    steps: steps.map((step, index) => ({ ...step, release: memory.release[index]!, slots: memory.slots[index]! })),
+    constants: [...graph.initializers].map(([name, tensor]) => [ids.get(name)!, tensor] as const),
+    outputIds,
+    outerReads: new Map([...outerReads].map((name) => [name, ids.get(name)!])),
+    types,
+    ...(memory.arena ? { arena: memory.arena } : {}),
+  };
 }
 
-/** Outer-scope names a node's subgraphs read (the implicit inputs that keep outer values alive). */
-function subgraphOuterReads(node: Node, context: PlanContext, scope: ReadonlySet<string>): Set<string> {
+function resolveStep(node: Node, context: PlanContext): ResolvedStep {
+  const fn = functionFor(node, context.functions);
+  if (fn) return { node, def: functionOp(fn, node, context), attrs: {}, opset: 1 };
+  const found = lookupOp(node, context.opsets);
+  if (typeof found === 'string') throw new EdgerunError('UNSUPPORTED_OP', found, [describeNode(node)]);
+  checkArity(found.def, node);
+  return { node, def: found.def, attrs: resolveAttributes(found.def, node), opset: found.opset };
+}
+
+/** Plans a node's subgraph attributes now; returns the enclosing-scope names they read. */
+function planSubgraphs(node: Node, context: PlanContext, scope: ReadonlySet<string>): Set<string> {
   const names = new Set<string>();
   for (const attribute of Object.values(node.attributes)) {
     const graphs = attribute.type === 'graph' ? [attribute.value] : attribute.type === 'graphs' ? attribute.value : [];
     for (const sub of graphs) {
       let plan = context.subplans.get(sub);
       if (!plan) {
-        plan = planGraph(sub, context, scope);
+        plan = planGraph(sub, context, scope, false);
         context.subplans.set(sub, plan);
       }
-      for (const name of plan.outerReads) names.add(name);
+      for (const name of plan.outerReads.keys()) names.add(name);
     }
   }
   return names;
+}
+
+/**
+ * A call of a model-local function that could not be inlined (its body's opsets differ from the model's):
+ * the body is planned now as a subgraph of its own, with the call's attributes bound.
+ */
+function functionOp(fn: ModelFunction, call: Node, context: PlanContext): OpDef {
+  const body: Graph = {
+    name: fn.name,
+    nodes: fn.nodes.map((inner) => ({ ...inner, attributes: bindAttributeRefs(inner, call, fn) })),
+    inputs: fn.inputs.map((name) => ({ name })),
+    outputs: fn.outputs.map((name) => ({ name })),
+    initializers: new Map(),
+    valueInfo: [],
+  };
+  const bodyContext: PlanContext = { ...context, opsets: functionOpsets(fn, context.opsets) };
+  // A function body sees only its own inputs, never the caller's scope.
+  const plan = planGraph(body, bodyContext, new Set(), false);
+  context.subplans.set(body, plan);
+  return defineOp({
+    domain: fn.domain,
+    name: fn.name,
+    since: 1,
+    inputs: fn.inputs.map((name) => `${name}?`),
+    outputs: fn.outputs,
+    kernel: ({ inputs, runGraph }) => runGraph(body, inputs.map((value) => value ?? null)),
+  });
 }
 
 function topologicalOrder(graph: Graph, reads: Set<string>[], producers: Map<string, number>): number[] {
@@ -196,49 +323,138 @@ function topologicalOrder(graph: Graph, reads: Set<string>[], producers: Map<str
   return order;
 }
 
-/** A model-local function called as an op: its body runs as a subgraph with attribute references bound. */
-function functionOp(fn: ModelFunction, context: PlanContext): OpDef {
-  const bodies = new Map<Node, Plan>();
-  return defineOp({
-    domain: fn.domain,
-    name: fn.name,
-    since: 1,
-    inputs: fn.inputs.map((name) => `${name}?`),
-    outputs: fn.outputs,
-    kernel: ({ node, inputs }) => {
-      let plan = bodies.get(node);
-      if (!plan) {
-        const body: Graph = {
-          name: fn.name,
-          nodes: fn.nodes.map((inner) => bindAttributeRefs(inner, node, fn)),
-          inputs: fn.inputs.map((name) => ({ name })),
-          outputs: fn.outputs.map((name) => ({ name })),
-          initializers: new Map(),
-          valueInfo: [],
-        };
-        const inherited = context.opsets.filter(
-          (entry) => !fn.opsetImports.some((own) => normalizeDomain(own.domain) === normalizeDomain(entry.domain)),
-        );
-        plan = planGraph(body, { ...context, opsets: [...fn.opsetImports, ...inherited], subplans: new WeakMap() });
-        bodies.set(node, plan);
-      }
-      // A function body sees only its own inputs, never the caller's scope.
-      const feeds = new Map(fn.inputs.map((name, index) => [name, inputs[index] ?? null]));
-      const results = executePlan(plan, feeds);
-      return fn.outputs.map((name) => results.get(name));
-    },
+/** Bytes of each output whose type is a tensor of fully known dims (undefined otherwise). */
+function staticSizes(types: readonly (ValueType | undefined)[]): (number | undefined)[] {
+  return types.map((type) => {
+    const dims = staticDims(type);
+    if (!dims || type?.kind !== 'tensor') return undefined;
+    return (elementCount(dims) * DATA_TYPES[type.dtype].bits) / 8;
   });
 }
 
-function bindAttributeRefs(inner: Node, caller: Node, fn: ModelFunction): Node {
-  const attributes: Record<string, AttributeWithDoc> = {};
-  for (const [name, attribute] of Object.entries(inner.attributes)) {
-    if (attribute.type !== 'ref') {
-      attributes[name] = attribute;
-      continue;
+function staticDims(type: ValueType | undefined): number[] | undefined {
+  if (type?.kind !== 'tensor' || !type.shape) return undefined;
+  return type.shape.every((dim) => typeof dim === 'number') ? (type.shape as number[]) : undefined;
+}
+
+function limitError(node: Node, sizes: readonly (number | undefined)[], maxBytes: number): EdgerunError | undefined {
+  const index = sizes.findIndex((bytes) => bytes !== undefined && bytes > maxBytes);
+  if (index < 0) return undefined;
+  const gib = (value: number) => `${(value / 2 ** 30).toFixed(2)} GiB`;
+  return new EdgerunError(
+    'LIMIT_EXCEEDED',
+    `output '${node.outputs[index]}' would be ${gib(sizes[index]!)}, over the ${gib(maxBytes)} limit (SessionOptions.maxTensorBytes)`,
+    [describeNode(node)],
+  );
+}
+
+interface MemoryPlan {
+  release: number[][];
+  slots: (Tensor | undefined)[][];
+  arena?: { region: MemoryRegion; buffer: ArrayBufferLike; bytes: number };
+}
+
+/**
+ * Lifetimes of values give each step the values it is the last reader of, and, for the static-shape
+ * tensors of the top-level graph, one arena buffer each (shared with the input where a kernel runs in
+ * place or the op is a view), placed by the greedy arena planner.
+ */
+function planMemory(
+  steps: readonly Omit<Step, 'release' | 'slots'>[],
+  ids: ReadonlyMap<string, number>,
+  types: ReadonlyMap<string, ValueType>,
+  outputIds: readonly number[],
+  context: PlanContext,
+  allocateArena: boolean,
+): MemoryPlan {
+  const end = steps.length;
+  const lastUse = new Map<number, number>();
+  steps.forEach((step, index) => {
+    for (const id of step.inputs) if (id >= 0) lastUse.set(id, index);
+    // Subgraphs read outer values by name; the node holding them keeps those values alive.
+    for (const node of step.nodes) {
+      for (const attribute of Object.values(node.attributes)) {
+        const graphs = attribute.type === 'graph' ? [attribute.value] : attribute.type === 'graphs' ? attribute.value : [];
+        for (const sub of graphs) for (const name of context.subplans.get(sub)?.outerReads.keys() ?? []) lastUse.set(ids.get(name)!, index);
+      }
     }
-    const bound = caller.attributes[attribute.value] ?? fn.attributeDefaults[attribute.value];
-    if (bound) attributes[name] = bound;
-  }
-  return { ...inner, attributes };
+  });
+  for (const id of outputIds) lastUse.set(id, end);
+  const release: number[][] = steps.map(() => []);
+  const kept = new Set(outputIds);
+  for (const [id, step] of lastUse) if (step < end && !kept.has(id)) release[step]!.push(id);
+  const slots: (Tensor | undefined)[][] = steps.map((step) => step.outputs.map(() => undefined));
+  if (!allocateArena) return { release, slots };
+
+  // Buffers: one per static numeric tensor produced by a step, shared where the kernel allows.
+  const names = [...ids.keys()];
+  const bufferOf = new Map<number, number>();
+  const buffers: { bytes: number; first: number; last: number; dtype: DataType; dims: number[] }[] = [];
+  steps.forEach((step, index) => {
+    step.outputs.forEach((id, outputIndex) => {
+      if (id < 0) return;
+      const type = types.get(names[id]!);
+      const dims = staticDims(type);
+      if (!dims || type?.kind !== 'tensor' || step.overLimit || !arenaType(type.dtype)) return;
+      const bytes = arrayLengthFor(type.dtype, elementCount(dims)) * bytesPerElement(type.dtype);
+      const last = lastUse.get(id) ?? index;
+      const shareWith = sharedInput(step, outputIndex, index, bytes, bufferOf, buffers);
+      if (shareWith !== undefined) {
+        const buffer = buffers[shareWith]!;
+        buffer.last = Math.max(buffer.last, last);
+        bufferOf.set(id, shareWith);
+        return;
+      }
+      bufferOf.set(id, buffers.length);
+      buffers.push({ bytes, first: index, last, dtype: type.dtype, dims });
+    });
+  });
+  const layout = planArena(buffers);
+  if (buffers.length === 0 || layout.size > context.maxTensorBytes) return { release, slots };
+  const owner = context.backends.find((backend) => backend.device === HOST_DEVICE && backend.allocate);
+  const region = owner?.allocate ? owner.allocate(layout.size) : hostRegion(layout.size);
+  steps.forEach((step, index) => {
+    step.outputs.forEach((id, outputIndex) => {
+      const buffer = id >= 0 ? bufferOf.get(id) : undefined;
+      if (buffer === undefined) return;
+      const type = types.get(names[id]!) as { dtype: DataType; shape: number[] };
+      const dims = type.shape;
+      const Array = DATA_TYPES[type.dtype].array as TypedArrayConstructor;
+      const data = new Array(region.buffer as ArrayBuffer, region.byteOffset + layout.offsets[buffer]!, arrayLengthFor(type.dtype, elementCount(dims)));
+      slots[index]![outputIndex] = new Tensor(type.dtype, data as TensorData, dims);
+    });
+  });
+  return { release, slots, arena: { region, buffer: region.buffer, bytes: layout.size } };
+}
+
+/** The buffer an output may share: its input's, when the kernel runs in place or the op only reshapes. */
+function sharedInput(
+  step: Omit<Step, 'release' | 'slots'>,
+  outputIndex: number,
+  stepIndex: number,
+  bytes: number,
+  bufferOf: ReadonlyMap<number, number>,
+  buffers: readonly { bytes: number; last: number }[],
+): number | undefined {
+  const view = VIEW_OPS.has(step.info.node.opType) && step.info.node.domain === '' && outputIndex === 0;
+  const inPlaceInput = step.kernel.inPlace?.get(outputIndex);
+  const inputIndex = view ? 0 : inPlaceInput;
+  if (inputIndex === undefined) return undefined;
+  const buffer = bufferOf.get(step.inputs[inputIndex] ?? -1);
+  if (buffer === undefined || buffers[buffer]!.bytes !== bytes) return undefined;
+  // Writing in place is safe only when nothing reads the buffer after this step; a view only reads.
+  if (!view && buffers[buffer]!.last !== stepIndex) return undefined;
+  return buffer;
+}
+
+function arenaType(dtype: DataType): boolean {
+  return dtype !== 'string';
+}
+
+function bytesPerElement(dtype: DataType): number {
+  return (DATA_TYPES[dtype].array as TypedArrayConstructor).BYTES_PER_ELEMENT;
+}
+
+function hostRegion(byteLength: number): MemoryRegion {
+  return { buffer: new ArrayBuffer(byteLength), byteOffset: 0, byteLength, release: () => {} };
 }

@@ -7,15 +7,24 @@ import type { ExternalDataReader } from '../formats/onnx/tensor-proto.js';
 import { referenceBackend } from '../backends/reference/index.js';
 import type { Backend } from '../backends/backend.js';
 import '../ops/index.js';
-import { executePlan, type ExecuteLimits } from './execute.js';
-import { inferValueTypes } from './infer.js';
-import { findUnsupported, planGraph, type Plan, type PlanContext, type UnsupportedNode } from './plan.js';
+import { createBackends } from './backends.js';
+import { executePlan, executePlanAsync, type ExecuteLimits } from './execute.js';
+import { inlineFunctions } from './inline-functions.js';
+import { findUnsupported, planModelGraph, type Plan, type PlanContext, type UnsupportedNode } from './plan.js';
+import { Profiler, type TraceEvent } from './profile.js';
+export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
 export interface SessionOptions {
-  /** Backends to use, in priority order; the reference backend always completes the list. */
+  /** Backends to use, in priority order ('wasm', 'reference'); the reference backend always completes the list. */
   executionProviders?: string[];
   /** Threads for a threaded backend (the reference backend runs on the calling thread). */
   intraOpNumThreads?: number;
+  /** Graph rewrites at create, as onnxruntime names the levels. */
+  graphOptimizationLevel?: GraphOptimizationLevel;
+  /** Time every node of every run; `endProfiling()` returns the trace. */
+  enableProfiling?: boolean;
+  /** The profile file's name starts with this (Node writes it; default 'edgerun_profile'). */
+  profileFilePrefix?: string;
   /** External tensor data by location, for models loaded from bytes. */
   externalData?: Record<string, Uint8Array>;
   /** The largest tensor a node may produce; a larger one stops the run with LIMIT_EXCEEDED. Default 4 GiB. */
@@ -41,8 +50,6 @@ export interface ValueMetadata {
   /** The full type, e.g. `sequence<float32[?]>`. */
   description: string;
 }
-
-const BACKENDS: Record<string, Backend> = { reference: referenceBackend, cpu: referenceBackend };
 
 /** Loading steps that depend on the environment (files, external data) are injected by the entry point. */
 export interface LoadEnvironment {
@@ -70,22 +77,19 @@ function externalFromOptions(options: SessionOptions): ExternalDataReader | unde
   };
 }
 
-export function planContextFor(model: Model, options: SessionOptions): PlanContext {
-  const names = options.executionProviders ?? ['reference'];
-  const backends = names.map((name) => {
-    const backend = BACKENDS[name];
-    if (!backend) {
-      throw new EdgerunError('INVALID_ARGUMENT', `unknown execution provider '${name}'; available: ${Object.keys(BACKENDS).join(', ')}`);
-    }
-    return backend;
-  });
-  if (!backends.includes(referenceBackend)) backends.push(referenceBackend);
-  return { opsets: model.opsetImports, functions: model.functions, backends, subplans: new WeakMap() };
+/** Nodes of `model` no op definition covers (empty when every op has a kernel). */
+export function unsupportedNodes(model: Model): UnsupportedNode[] {
+  return findUnsupported(model.graph, { opsets: model.opsetImports, functions: model.functions });
 }
 
-/** Nodes of `model` no backend can run (empty when every op has a kernel). */
-export function unsupportedNodes(model: Model): UnsupportedNode[] {
-  return findUnsupported(model.graph, planContextFor(model, {}));
+/** Static types of a model's values, from its graph inputs' declared types and each op's inference. */
+export function inferModelTypes(model: Model): ReadonlyMap<string, ValueType> {
+  const plan = planModelGraph(inlineFunctions(model).graph, planContext(model, [referenceBackend], DEFAULT_MAX_TENSOR_BYTES), false);
+  return plan.types;
+}
+
+function planContext(model: Model, backends: readonly Backend[], maxTensorBytes: number): PlanContext {
+  return { opsets: model.opsetImports, functions: model.functions, backends, maxTensorBytes, subplans: new Map() };
 }
 
 export class InferenceSession {
@@ -94,22 +98,26 @@ export class InferenceSession {
   readonly inputMetadata: ValueMetadata[];
   readonly outputMetadata: ValueMetadata[];
   private plan: Plan | undefined;
+  private backends: readonly Backend[];
   private readonly graphInputs: Map<string, ValueInfo>;
   private readonly optionalInputs: Set<string>;
+  private profiler: Profiler | undefined;
+  /** Runs wait for the one before: they share the arena. */
+  private lastRun: Promise<unknown> = Promise.resolve();
+  protected readonly profileFilePrefix: string;
 
-  private readonly maxTensorBytes: number;
-
-  protected constructor(readonly model: Model, plan: Plan, options: SessionOptions) {
+  protected constructor(readonly model: Model, plan: Plan, backends: readonly Backend[], options: SessionOptions, profiler: Profiler | undefined) {
     this.plan = plan;
-    this.maxTensorBytes = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
+    this.backends = backends;
+    this.profiler = profiler;
+    this.profileFilePrefix = options.profileFilePrefix ?? 'edgerun_profile';
     const graph = model.graph;
     const fedInputs = graph.inputs.filter((info) => !graph.initializers.has(info.name));
     this.inputNames = fedInputs.map((info) => info.name);
     this.outputNames = graph.outputs.map((info) => info.name);
     this.inputMetadata = fedInputs.map(metadataOf);
     // Converted models often leave output types undeclared; the ops' own inference fills them in.
-    const inferred = graph.outputs.some((info) => !info.type) ? inferValueTypes(plan) : new Map<string, ValueType>();
-    this.outputMetadata = graph.outputs.map((info) => metadataOf(info.type ? info : { ...info, type: inferred.get(info.name) }));
+    this.outputMetadata = graph.outputs.map((info) => metadataOf(info.type ? info : { ...info, type: plan.types.get(info.name) }));
     this.graphInputs = new Map(graph.inputs.map((info) => [info.name, info]));
     this.optionalInputs = new Set(graph.inputs.filter((info) => graph.initializers.has(info.name) || info.type?.kind === 'optional').map((info) => info.name));
   }
@@ -122,24 +130,58 @@ export class InferenceSession {
     return InferenceSession.fromBytes(source instanceof Uint8Array ? source : new Uint8Array(source), options);
   }
 
-  protected static fromBytes(bytes: Uint8Array, options: SessionOptions, environment: LoadEnvironment = {}): InferenceSession {
+  protected static async fromBytes(bytes: Uint8Array, options: SessionOptions, environment: LoadEnvironment = {}): Promise<InferenceSession> {
+    const profiler = options.enableProfiling ? new Profiler() : undefined;
+    const started = performance.now();
     const model = loadModel(bytes, options, environment);
-    return InferenceSession.fromModel(model, options);
+    profiler?.recordSession('model_loading', started, performance.now());
+    return InferenceSession.fromModel(model, options, profiler);
   }
 
-  static fromModel(model: Model, options: SessionOptions = {}): InferenceSession {
-    const plan = planGraph(model.graph, planContextFor(model, options));
-    warnAboutThreads(options);
-    return new InferenceSession(model, plan, options);
+  /**
+   * A session from a model already in the IR. Everything is decided here, once: functions inlined, the
+   * graph optimized, a backend chosen and a kernel prepared for every node, the arena laid out.
+   */
+  static async fromModel(model: Model, options: SessionOptions = {}, profiler?: Profiler): Promise<InferenceSession> {
+    const started = performance.now();
+    const maxTensorBytes = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
+    const backends = await createBackends(options);
+    try {
+      const prepared = inlineFunctions(model);
+      const plan = planModelGraph(prepared.graph, planContext(prepared, backends, maxTensorBytes), true);
+      const session = new InferenceSession(model, plan, backends, options, profiler ?? (options.enableProfiling ? new Profiler() : undefined));
+      session.profiler?.recordSession('session_initialization', started, performance.now());
+      return session;
+    } catch (error) {
+      for (const backend of backends) backend.dispose?.();
+      throw error;
+    }
   }
 
   /** Runs the model. Sequence outputs come back as arrays of tensors, an empty optional as null. */
   async run(feeds: Record<string, Value>, fetches?: readonly string[] | RunOptions, options?: RunOptions): Promise<Record<string, Value>> {
-    return this.runSync(feeds, fetches, options);
+    const previous = this.lastRun;
+    const current = previous.then(
+      () => this.execute(feeds, fetches, options, 'async'),
+      () => this.execute(feeds, fetches, options, 'async'),
+    );
+    this.lastRun = current.catch(() => undefined);
+    return current;
   }
 
-  /** `run` on the calling thread, for callers that cannot await (the kernels are synchronous anyway). */
+  /** `run` on the calling thread, for callers that cannot await (every backend but a GPU one is synchronous). */
   runSync(feeds: Record<string, Value>, fetchesOrOptions?: readonly string[] | RunOptions, runOptions?: RunOptions): Record<string, Value> {
+    return this.execute(feeds, fetchesOrOptions, runOptions, 'sync');
+  }
+
+  private execute(feeds: Record<string, Value>, fetches: readonly string[] | RunOptions | undefined, runOptions: RunOptions | undefined, mode: 'sync'): Record<string, Value>;
+  private execute(feeds: Record<string, Value>, fetches: readonly string[] | RunOptions | undefined, runOptions: RunOptions | undefined, mode: 'async'): Promise<Record<string, Value>>;
+  private execute(
+    feeds: Record<string, Value>,
+    fetchesOrOptions: readonly string[] | RunOptions | undefined,
+    runOptions: RunOptions | undefined,
+    mode: 'sync' | 'async',
+  ): Record<string, Value> | Promise<Record<string, Value>> {
     // onnxruntime's run(feeds, options) form: options in second place.
     const fetches = Array.isArray(fetchesOrOptions) ? (fetchesOrOptions as readonly string[]) : undefined;
     const options: RunOptions = runOptions ?? (Array.isArray(fetchesOrOptions) ? {} : ((fetchesOrOptions as RunOptions | undefined) ?? {}));
@@ -152,22 +194,52 @@ export class InferenceSession {
       }
     }
     const checked = this.checkFeeds(feeds);
-    const limits: ExecuteLimits = { onProgress: options.onProgress, maxTensorBytes: this.maxTensorBytes };
+    const limits: ExecuteLimits = { onProgress: options.onProgress, profiler: this.profiler };
     if (options.timeoutMs !== undefined) limits.deadline = Date.now() + options.timeoutMs;
-    const results = executePlan(plan, checked, undefined, limits);
-    const outputs: Record<string, Value> = {};
-    for (const name of wanted) outputs[name] = results.get(name)!;
-    return outputs;
+    const started = performance.now();
+    const pick = (results: Map<string, Value>) => {
+      this.profiler?.recordRun(started, performance.now());
+      const outputs: Record<string, Value> = {};
+      for (const name of wanted) outputs[name] = results.get(name)!;
+      return outputs;
+    };
+    return mode === 'sync' ? pick(executePlan(plan, checked, limits)) : executePlanAsync(plan, checked, limits).then(pick);
   }
 
-  /** Drops the graph, weights and plan so their memory can be reclaimed; later runs fail. */
+  /**
+   * Stops profiling and returns the trace's file name; the trace itself is `profileTrace`. The Node entry
+   * point writes the file; in a browser the name only labels the trace.
+   */
+  endProfiling(): string {
+    const profiler = this.profiler;
+    if (!profiler) throw new EdgerunError('INVALID_ARGUMENT', 'profiling is off: create the session with { enableProfiling: true }');
+    this.profiler = undefined;
+    this.profileTrace = profiler.trace();
+    const stamp = new Date().toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 15);
+    return this.saveProfile(`${this.profileFilePrefix}_${stamp}.json`, this.profileTrace);
+  }
+
+  /** The trace `endProfiling()` ended (Chrome trace events: one per node per run, one per run). */
+  profileTrace: TraceEvent[] = [];
+
+  /** Where a trace goes when profiling ends; the Node entry point writes it to a file. */
+  protected saveProfile(fileName: string, _trace: readonly TraceEvent[]): string {
+    return fileName;
+  }
+
+  /** Frees everything the session holds: plan, weights, packed kernels, the arena and backend memory. */
   async release(): Promise<void> {
+    const plan = this.plan;
     this.plan = undefined;
+    await this.lastRun;
+    if (plan) disposePlan(plan);
+    for (const backend of this.backends) backend.dispose?.();
+    this.backends = [];
     this.model.graph = emptyGraph();
+    this.model.functions = [];
   }
 
-  private checkFeeds(feeds: Record<string, Value>): Map<string, Value> {
-    if (typeof feeds !== 'object' || feeds === null) throw new EdgerunError('INVALID_ARGUMENT', 'feeds must be an object of name -> tensor');
+  private checkFeeds(feeds: Record<string, Value>): Map<string, Value> {    if (typeof feeds !== 'object' || feeds === null) throw new EdgerunError('INVALID_ARGUMENT', 'feeds must be an object of name -> tensor');
     const checked = new Map<string, Value>();
     const symbols = new Map<string, { size: number; input: string }>();
     for (const [name, value] of Object.entries(feeds)) {
@@ -205,17 +277,6 @@ function checkSymbols(value: Value, type: ValueType | undefined, input: string, 
       );
     }
   });
-}
-
-/** Asking for threads that cannot be had is said out loud, once, rather than silently ignored. */
-let threadWarningGiven = false;
-function warnAboutThreads(options: SessionOptions): void {
-  const threads = options.intraOpNumThreads;
-  if (threads === undefined || threads <= 1 || threadWarningGiven) return;
-  threadWarningGiven = true;
-  console.warn(
-    `edgerun: intraOpNumThreads=${threads} was requested, but this version has only the single-threaded reference backend; running on 1 thread`,
-  );
 }
 
 function checkValue(value: Value, type: ValueType | undefined, label: string): void {
@@ -288,4 +349,12 @@ function metadataOf(info: ValueInfo): ValueMetadata {
 
 function emptyGraph(): Graph {
   return { name: '', nodes: [], inputs: [], outputs: [], initializers: new Map(), valueInfo: [] };
+}
+
+/** Frees the kernels' prepared state (packed weights) and the arena, subplans included. */
+function disposePlan(plan: Plan): void {
+  for (const step of plan.steps) step.kernel.dispose?.();
+  for (const subplan of plan.context.subplans.values()) for (const step of subplan.steps) step.kernel.dispose?.();
+  plan.context.subplans.clear();
+  plan.arena?.region.release();
 }
