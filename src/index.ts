@@ -1,5 +1,8 @@
 /** edgerun's browser-safe API: sessions from model bytes, tensors, typed errors, custom ops. */
-export { InferenceSession, type SessionOptions, type RunOptions, type ValueMetadata } from './runtime/session.js';
+export { InferenceSession, type SessionOptions, type RunOptions, type ValueMetadata, type GraphOptimizationLevel } from './runtime/session.js';
+export { nodeTimings, opTypeTimings, type TraceEvent, type NodeTiming, type OpTypeTiming } from './runtime/profile.js';
+export { registerBackend, availableBackends, type BackendFactory } from './runtime/backends.js';
+export type { Backend, Kernel, KernelIO, NodeInfo, MemoryRegion, BackendOptions } from './backends/backend.js';
 export { Tensor } from './core/tensor.js';
 export type { DataType, TensorData } from './core/dtype.js';
 export type { Value } from './core/graph.js';

@@ -1,8 +1,9 @@
 /** The Node entry point: everything in index.ts, plus sessions created from file paths. */
-import { readFileSync, realpathSync, openSync, readSync, closeSync, fstatSync } from 'node:fs';
+import { readFileSync, realpathSync, openSync, readSync, closeSync, fstatSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { EdgerunError } from './core/errors.js';
 import { InferenceSession as BaseSession, type SessionOptions } from './runtime/session.js';
+import type { TraceEvent } from './runtime/profile.js';
 import type { ExternalDataReader } from './formats/onnx/tensor-proto.js';
 
 export * from './index.js';
@@ -10,9 +11,20 @@ export * from './index.js';
 export class InferenceSession extends BaseSession {
   /** A session from a file path (external data is read beside it) or from bytes. */
   static override async create(source: string | Uint8Array | ArrayBuffer, options: SessionOptions = {}): Promise<BaseSession> {
-    if (typeof source !== 'string') return BaseSession.create(source, options);
-    return InferenceSession.fromBytes(readModelFile(source), options, { readExternal: externalDataBeside(source) });
+    const bytes = typeof source === 'string' ? readModelFile(source) : source instanceof Uint8Array ? source : new Uint8Array(source);
+    const environment = typeof source === 'string' ? { readExternal: externalDataBeside(source) } : {};
+    return InferenceSession.fromBytes(bytes, options, { ...environment, saveProfile: writeProfile });
   }
+}
+
+/** Under Node the profile is a file, as onnxruntime writes it: a JSON array of Chrome trace events. */
+function writeProfile(fileName: string, trace: readonly TraceEvent[]): string {
+  try {
+    writeFileSync(fileName, JSON.stringify(trace));
+  } catch (error) {
+    throw new EdgerunError('IO_ERROR', `cannot write the profile '${fileName}': ${(error as Error).message}`);
+  }
+  return fileName;
 }
 
 export function readModelFile(path: string): Uint8Array {

@@ -225,19 +225,88 @@ function planGraph(graph: Graph, context: PlanContext, outerScope: ReadonlySet<s
       checkSizes: sizes.some((size, index) => size === undefined && node.outputs[index] !== ''),
     };
   });
-  const outputIds = graph.outputs.map((info) => idOf(info.name));
-  const memory = planMemory(steps, ids, types, outputIds, context, allocateArena);
+  const placedSteps = insertTransfers(steps, graph.outputs.map((info) => idOf(info.name)), ids, idOf);
+  const outputIds = placedSteps.outputIds;
+  const memory = planMemory(placedSteps.steps, ids, types, outputIds, context, allocateArena);
   return {
     graph,
     context,
     ids,
     names: [...ids.keys()],
-    steps: steps.map((step, index) => ({ ...step, release: memory.release[index]!, slots: memory.slots[index]! })),
+    steps: placedSteps.steps.map((step, index) => ({ ...step, release: memory.release[index]!, slots: memory.slots[index]! })),
     constants: [...graph.initializers].map(([name, tensor]) => [ids.get(name)!, tensor] as const),
     outputIds,
     outerReads: new Map([...outerReads].map((name) => [name, ids.get(name)!])),
     types,
     ...(memory.arena ? { arena: memory.arena } : {}),
+  };
+}
+
+type PlacedStep = Omit<Step, 'release' | 'slots'>;
+
+/**
+ * Where a value produced on one device is read on another (a GPU backend's tensor read by a reference
+ * kernel), a copy step moves it: downloaded to host memory by the backend that holds it, uploaded by the
+ * one that reads it. One copy per value and device, shared by every reader; graph outputs end on the host.
+ */
+function insertTransfers(
+  steps: readonly PlacedStep[],
+  graphOutputs: number[],
+  ids: ReadonlyMap<string, number>,
+  idOf: (name: string) => number,
+): { steps: PlacedStep[]; outputIds: number[] } {
+  const names = () => [...ids.keys()];
+  const holder = new Map<number, Backend>();
+  const copies = new Map<string, number>();
+  const result: PlacedStep[] = [];
+  const onDevice = (id: number, reader: Backend | undefined): number => {
+    const source = holder.get(id);
+    const targetDevice = reader?.device ?? HOST_DEVICE;
+    if (id < 0 || (source?.device ?? HOST_DEVICE) === targetDevice) return id;
+    const key = `${id}@${targetDevice}`;
+    const existing = copies.get(key);
+    if (existing !== undefined) return existing;
+    const name = names()[id]!;
+    const copyId = idOf(`${name}@${targetDevice}`);
+    copies.set(key, copyId);
+    result.push(transferStep(name, source, reader, id, copyId));
+    if (reader) holder.set(copyId, reader);
+    return copyId;
+  };
+  for (const step of steps) {
+    const inputs = step.inputs.map((id) => onDevice(id, step.backend));
+    result.push({ ...step, inputs });
+    for (const id of step.outputs) if (id >= 0) holder.set(id, step.backend);
+  }
+  return { steps: result, outputIds: graphOutputs.map((id) => onDevice(id, undefined)) };
+}
+
+function transferStep(name: string, source: Backend | undefined, target: Backend | undefined, from: number, to: number): PlacedStep {
+  const fromDevice = source?.device ?? HOST_DEVICE;
+  const toDevice = target?.device ?? HOST_DEVICE;
+  const node: Node = { name: `copy '${name}' ${fromDevice} -> ${toDevice}`, opType: 'MemcpyTransfer', domain: 'ai.edgerun', inputs: [name], outputs: [`${name}@${toDevice}`], attributes: {} };
+  const def = defineOp({ domain: 'ai.edgerun', name: 'MemcpyTransfer', since: 1, inputs: ['X'], outputs: ['Y'], kernel: ({ inputs }) => [inputs[0]] });
+  const upload = (tensor: Tensor) => (target?.upload ? target.upload(tensor) : tensor);
+  const kernel: Kernel = {
+    run(io) {
+      const value = io.inputs[0] as Tensor;
+      const onHost = source?.download ? source.download(value) : value;
+      const moved = onHost instanceof Promise ? onHost.then(upload) : upload(onHost);
+      if (moved instanceof Promise) return moved.then((tensor) => io.set(0, tensor));
+      io.set(0, moved);
+      return undefined;
+    },
+  };
+  return {
+    nodes: [node],
+    label: describeNode(node),
+    opType: 'ai.edgerun:MemcpyTransfer',
+    backend: target ?? source!,
+    kernel,
+    info: { node, def, attributes: {}, opset: 1, inputTypes: [], outputTypes: [], constants: [] },
+    inputs: [from],
+    outputs: [to],
+    checkSizes: false,
   };
 }
 
@@ -395,7 +464,8 @@ function planMemory(
       if (id < 0) return;
       const type = types.get(names[id]!);
       const dims = staticDims(type);
-      if (!dims || type?.kind !== 'tensor' || step.overLimit || !arenaType(type.dtype)) return;
+      // The arena is host memory; a value a GPU backend produces lives in that backend's memory.
+      if (!dims || type?.kind !== 'tensor' || step.overLimit || !arenaType(type.dtype) || step.backend.device !== HOST_DEVICE) return;
       const bytes = arrayLengthFor(type.dtype, elementCount(dims)) * bytesPerElement(type.dtype);
       const last = lastUse.get(id) ?? index;
       const shareWith = sharedInput(step, outputIndex, index, bytes, bufferOf, buffers);

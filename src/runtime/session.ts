@@ -54,6 +54,8 @@ export interface ValueMetadata {
 /** Loading steps that depend on the environment (files, external data) are injected by the entry point. */
 export interface LoadEnvironment {
   readExternal?: ExternalDataReader;
+  /** Stores a profile when profiling ends and returns its name (Node writes a file). */
+  saveProfile?: (fileName: string, trace: readonly TraceEvent[]) => string;
 }
 
 export function loadModel(bytes: Uint8Array, options: SessionOptions, environment: LoadEnvironment = {}): Model {
@@ -135,7 +137,9 @@ export class InferenceSession {
     const started = performance.now();
     const model = loadModel(bytes, options, environment);
     profiler?.recordSession('model_loading', started, performance.now());
-    return InferenceSession.fromModel(model, options, profiler);
+    const session = await InferenceSession.fromModel(model, options, profiler);
+    if (environment.saveProfile) session.saveProfile = environment.saveProfile;
+    return session;
   }
 
   /**
@@ -223,9 +227,7 @@ export class InferenceSession {
   profileTrace: TraceEvent[] = [];
 
   /** Where a trace goes when profiling ends; the Node entry point writes it to a file. */
-  protected saveProfile(fileName: string, _trace: readonly TraceEvent[]): string {
-    return fileName;
-  }
+  private saveProfile: (fileName: string, trace: readonly TraceEvent[]) => string = (fileName) => fileName;
 
   /** Frees everything the session holds: plan, weights, packed kernels, the arena and backend memory. */
   async release(): Promise<void> {

@@ -26,3 +26,33 @@ test('release() returns a session\'s weights and activations to the garbage coll
   const released = arrayBufferMiB();
   assert.ok(released - before < 1, `after release ${(released - before).toFixed(1)} MiB were still held (loaded: ${(loaded - before).toFixed(1)} MiB)`);
 });
+
+test('a create / run / release loop of 100 sessions keeps RSS flat', { skip: SKIP_SHARED }, async () => {
+  const { readFileSync } = await import('node:fs');
+  const { decodeOnnxValue } = await import('../../src/node.js');
+  const folder = sharedPath('models/tiny_bert_encoder');
+  const bytes = readFileSync(`${folder}/model.onnx`);
+  const feeds = {
+    input: decodeOnnxValue(readFileSync(`${folder}/test_data_set_0/input_0.pb`), undefined),
+    attention_mask: decodeOnnxValue(readFileSync(`${folder}/test_data_set_0/input_1.pb`), undefined),
+  };
+  const cycle = async () => {
+    const session = await InferenceSession.create(bytes);
+    await session.run(feeds);
+    await session.release();
+  };
+  const memory = () => {
+    collectGarbage();
+    collectGarbage();
+    const usage = process.memoryUsage();
+    return { rss: usage.rss / 2 ** 20, held: (usage.heapUsed + usage.arrayBuffers) / 2 ** 20 };
+  };
+  // The first cycles raise the allocator's high-water mark; a leak keeps climbing after it.
+  for (let i = 0; i < 40; i++) await cycle();
+  const settled = memory();
+  for (let i = 0; i < 60; i++) await cycle();
+  const after = memory();
+  // Each session holds 2 MiB of weights: a leak of one session per cycle would add 120 MiB.
+  assert.ok(after.held - settled.held < 8, `JS heap + array buffers grew ${(after.held - settled.held).toFixed(1)} MiB over 60 cycles`);
+  assert.ok(after.rss - settled.rss < 40, `RSS grew ${(after.rss - settled.rss).toFixed(1)} MiB over 60 create/run/release cycles (from ${settled.rss.toFixed(0)} MiB)`);
+});

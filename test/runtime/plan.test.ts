@@ -1,0 +1,139 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { EdgerunError, InferenceSession, Tensor, registerBackend, type Backend } from '../../src/node.js';
+import type { Model } from '../../src/core/graph.js';
+import { referenceBackend } from '../../src/backends/reference/index.js';
+import { planArena } from '../../src/runtime/arena.js';
+import { ortOutputs } from '../support/ort-reference.js';
+import { encodeOnnx } from '../../src/formats/onnx/encode.js';
+import { model, node, tensorInfo } from '../support/tiny-models.js';
+
+const createRejects = async (source: Model, mentions: RegExp) =>
+  assert.rejects(InferenceSession.fromModel(source), (error: unknown) => {
+    assert.ok(error instanceof EdgerunError);
+    assert.equal(error.code, 'UNSUPPORTED_OP');
+    assert.match(error.message, mentions);
+    return true;
+  });
+
+test('create refuses an unknown op inside a model-local function, naming the node', async () => {
+  const withFunction = model({
+    nodes: [{ ...node('Twice', ['x'], ['y'], 'call'), domain: 'local' }],
+    inputs: [tensorInfo('x', 'float32', [2])],
+    outputs: [tensorInfo('y', 'float32', [2])],
+  });
+  withFunction.opsetImports.push({ domain: 'local', version: 1 });
+  withFunction.functions.push({
+    name: 'Twice',
+    domain: 'local',
+    inputs: ['a'],
+    outputs: ['b'],
+    attributes: [],
+    attributeDefaults: {},
+    nodes: [node('NoSuchOp', ['a'], ['b'], 'inner_mystery')],
+    opsetImports: [{ domain: '', version: 17 }],
+  });
+  await createRejects(withFunction, /inner_mystery.*NoSuchOp/);
+});
+
+test('create refuses an unknown op inside an If branch, naming the node', async () => {
+  const branch = (name: string, op: string) => ({
+    name,
+    nodes: [node(op, ['x'], [`${name}_out`], `${name}_node`)],
+    inputs: [],
+    outputs: [tensorInfo(`${name}_out`, 'float32')],
+    initializers: new Map(),
+    valueInfo: [],
+  });
+  const withIf = model({
+    nodes: [
+      {
+        ...node('If', ['cond'], ['y'], 'choose'),
+        attributes: { then_branch: { type: 'graph', value: branch('then', 'Relu') }, else_branch: { type: 'graph', value: branch('else', 'Frobnicate') } },
+      },
+    ],
+    inputs: [tensorInfo('cond', 'bool', []), tensorInfo('x', 'float32', [2])],
+    outputs: [tensorInfo('y', 'float32')],
+  });
+  await createRejects(withIf, /else_node.*Frobnicate/);
+});
+
+test('the arena never overlaps buffers that are alive at the same step', () => {
+  let seed = 7;
+  const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  for (let round = 0; round < 50; round++) {
+    const buffers = Array.from({ length: 30 }, () => {
+      const first = Math.floor(random() * 40);
+      return { bytes: 1 + Math.floor(random() * 5000), first, last: first + Math.floor(random() * 10) };
+    });
+    const layout = planArena(buffers);
+    buffers.forEach((a, i) =>
+      buffers.forEach((b, j) => {
+        if (i >= j || a.last < b.first || b.last < a.first) return;
+        const apart = layout.offsets[i]! + a.bytes <= layout.offsets[j]! || layout.offsets[j]! + b.bytes <= layout.offsets[i]!;
+        assert.ok(apart, `buffers ${i} and ${j} overlap in time and memory`);
+      }),
+    );
+    const peak = Math.max(...Array.from({ length: 50 }, (_, step) => buffers.filter((b) => b.first <= step && step <= b.last).reduce((s, b) => s + b.bytes, 0)));
+    assert.ok(layout.size >= peak, 'the arena holds at least the peak of live bytes');
+    assert.ok(layout.size <= buffers.reduce((s, b) => s + Math.ceil(b.bytes / 64) * 64, 0), 'the arena is no larger than every buffer apart');
+  }
+});
+
+/** A chain long enough that the arena must reuse memory: x -> relu -> neg -> relu -> ... -> y. */
+function chainModel(length: number): Uint8Array {
+  const nodes = Array.from({ length }, (_, i) => node(i % 2 ? 'Neg' : 'Relu', [i === 0 ? 'x' : `v${i}`], [i === length - 1 ? 'y' : `v${i + 1}`], `n${i}`));
+  return encodeOnnx(model({ nodes, inputs: [tensorInfo('x', 'float32', [4, 256])], outputs: [tensorInfo('y', 'float32', [4, 256])] }));
+}
+
+test('outputs of one run are not overwritten by the next (they leave the arena)', async () => {
+  const session = await InferenceSession.create(chainModel(9));
+  const first = new Tensor('float32', Float32Array.from({ length: 1024 }, (_, i) => i - 500), [4, 256]);
+  const second = new Tensor('float32', Float32Array.from({ length: 1024 }, (_, i) => 500 - i), [4, 256]);
+  const y1 = (await session.run({ x: first })).y as Tensor;
+  const kept = Float32Array.from(y1.data as Float32Array);
+  const y2 = (await session.run({ x: second })).y as Tensor;
+  assert.deepEqual(y1.data, kept, 'the first output changed when the session ran again');
+  assert.deepStrictEqual(y1, (await ortOutputs(chainModel(9), { x: first })).y);
+  assert.deepStrictEqual(y2, (await ortOutputs(chainModel(9), { x: second })).y);
+});
+
+test('a value crossing devices is copied by steps the planner inserts', async () => {
+  const moves: string[] = [];
+  // A stand-in for a GPU backend: its tensors carry a device tag; it runs Neg only.
+  const onDevice = new WeakSet<Tensor>();
+  const fakeDevice: Backend = {
+    name: 'fake-gpu',
+    device: 'fake',
+    supports: (info) => info.node.opType === 'Neg',
+    prepare: () => ({
+      run(io) {
+        const x = io.inputs[0] as Tensor;
+        assert.ok(onDevice.has(x), 'the device kernel was handed a host tensor');
+        const y = new Tensor('float32', (x.data as Float32Array).map((v) => -v), x.dims);
+        onDevice.add(y);
+        io.set(0, y);
+      },
+    }),
+    upload(tensor) {
+      moves.push('upload');
+      const copy = new Tensor(tensor.type, (tensor.data as Float32Array).slice(), tensor.dims);
+      onDevice.add(copy);
+      return copy;
+    },
+    async download(tensor) {
+      moves.push('download');
+      assert.ok(onDevice.has(tensor));
+      return new Tensor(tensor.type, (tensor.data as Float32Array).slice(), tensor.dims);
+    },
+  };
+  registerBackend('fake-gpu', () => fakeDevice);
+  const bytes = chainModel(4);
+  const session = await InferenceSession.create(bytes, { executionProviders: ['fake-gpu'] });
+  const x = new Tensor('float32', Float32Array.from({ length: 1024 }, (_, i) => Math.sin(i)), [4, 256]);
+  const y = (await session.run({ x })).y as Tensor;
+  assert.deepStrictEqual(y, (await ortOutputs(bytes, { x })).y);
+  // relu (host) -> neg (device) -> relu (host) -> neg (device) -> y (host)
+  assert.deepEqual(moves, ['upload', 'download', 'upload', 'download']);
+  assert.ok(referenceBackend.device === 'cpu');
+});
