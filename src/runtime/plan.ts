@@ -191,10 +191,9 @@ function planGraph(graph: Graph, context: PlanContext, outerScope: ReadonlySet<s
   for (const name of graph.initializers.keys()) idOf(name);
   for (const name of outerReads) idOf(name);
 
-  const steps = resolved.map((step): Omit<Step, 'release' | 'slots'> => {
-    const { node, def, attrs, opset } = step;
-    const typeOf = (name: string) => (name === '' ? undefined : types.get(name));
-    const info: NodeInfo = {
+  const typeOf = (name: string) => (name === '' ? undefined : types.get(name));
+  const infos = resolved.map(
+    ({ node, def, attrs, opset }): NodeInfo => ({
       node,
       def,
       attributes: attrs,
@@ -202,29 +201,9 @@ function planGraph(graph: Graph, context: PlanContext, outerScope: ReadonlySet<s
       inputTypes: node.inputs.map(typeOf),
       outputTypes: node.outputs.map(typeOf),
       constants: node.inputs.map((name) => graph.initializers.get(name)),
-    };
-    const backend = context.backends.find((candidate) => candidate.supports(info));
-    if (!backend) throw new EdgerunError('UNSUPPORTED_OP', 'no backend supports this node', [describeNode(node)]);
-    let kernel: Kernel;
-    try {
-      kernel = backend.prepare(info);
-    } catch (error) {
-      throw (error instanceof EdgerunError ? error : new EdgerunError('KERNEL_FAILED', String(error))).withContext(`${describeNode(node)} on ${backend.name}`);
-    }
-    const sizes = staticSizes(info.outputTypes);
-    return {
-      nodes: [node],
-      label: describeNode(node),
-      opType: node.domain ? `${node.domain}:${node.opType}` : node.opType,
-      backend,
-      kernel,
-      info,
-      inputs: node.inputs.map(idOf),
-      outputs: node.outputs.map(idOf),
-      overLimit: limitError(node, sizes, context.maxTensorBytes),
-      checkSizes: sizes.some((size, index) => size === undefined && node.outputs[index] !== ''),
-    };
-  });
+    }),
+  );
+  const steps = placeSteps(infos, context, idOf, new Set(graph.outputs.map((info) => info.name)));
   const placedSteps = insertTransfers(steps, graph.outputs.map((info) => idOf(info.name)), ids, idOf);
   const outputIds = placedSteps.outputIds;
   const memory = planMemory(placedSteps.steps, ids, types, outputIds, context, allocateArena);
@@ -243,6 +222,101 @@ function planGraph(graph: Graph, context: PlanContext, outerScope: ReadonlySet<s
 }
 
 type PlacedStep = Omit<Step, 'release' | 'slots'>;
+
+/**
+ * Each node goes to the first backend (in the session's order) that supports it, after backends that run
+ * several nodes as one kernel have claimed their runs. A claimed run's kernel reads the inputs and writes
+ * the outputs of all its nodes, in node order; values made and used only inside the run are left out
+ * (id -1), so the kernel may keep them to itself.
+ */
+function placeSteps(infos: readonly NodeInfo[], context: PlanContext, idOf: (name: string) => number, graphOutputs: ReadonlySet<string>): PlacedStep[] {
+  const claimedBy = new Map<number, { backend: Backend; count: number }>();
+  for (const backend of context.backends) {
+    if (!backend.claim || !backend.prepareRun) continue;
+    for (const run of backend.claim(infos)) {
+      const indices = Array.from({ length: run.count }, (_, offset) => run.start + offset);
+      if (run.count < 1 || indices.some((index) => index >= infos.length || claimedBy.has(index) || [...claimedBy].some(([start, claim]) => index >= start && index < start + claim.count))) {
+        throw new EdgerunError('INVALID_ARGUMENT', `backend '${backend.name}' claimed nodes ${run.start}..${run.start + run.count - 1}, which are out of range or already claimed`);
+      }
+      claimedBy.set(run.start, { backend, count: run.count });
+    }
+  }
+  const steps: PlacedStep[] = [];
+  for (let index = 0; index < infos.length; index++) {
+    const claim = claimedBy.get(index);
+    if (claim) {
+      steps.push(claimedStep(infos.slice(index, index + claim.count), infos.slice(index + claim.count), graphOutputs, claim.backend, context, idOf));
+      index += claim.count - 1;
+      continue;
+    }
+    const info = infos[index]!;
+    const backend = context.backends.find((candidate) => candidate.supports(info));
+    if (!backend) throw new EdgerunError('UNSUPPORTED_OP', 'no backend supports this node', [describeNode(info.node)]);
+    const kernel = prepared(backend, [info], () => backend.prepare(info));
+    const sizes = staticSizes(info.outputTypes);
+    steps.push({
+      nodes: [info.node],
+      label: describeNode(info.node),
+      opType: info.node.domain ? `${info.node.domain}:${info.node.opType}` : info.node.opType,
+      backend,
+      kernel,
+      info,
+      inputs: info.node.inputs.map(idOf),
+      outputs: info.node.outputs.map(idOf),
+      overLimit: limitError(info.node, sizes, context.maxTensorBytes),
+      checkSizes: sizes.some((size, index) => size === undefined && info.node.outputs[index] !== ''),
+    });
+  }
+  return steps;
+}
+
+function claimedStep(
+  run: readonly NodeInfo[],
+  later: readonly NodeInfo[],
+  graphOutputs: ReadonlySet<string>,
+  backend: Backend,
+  context: PlanContext,
+  idOf: (name: string) => number,
+): PlacedStep {
+  const madeInside = new Set(run.flatMap((info) => info.node.outputs));
+  const readLater = new Set([...graphOutputs, ...later.flatMap((info) => [...info.node.inputs, ...subgraphReads(info.node, context)])]);
+  const first = run[0]!;
+  const kernel = prepared(backend, run, () => backend.prepareRun!(run));
+  return {
+    nodes: run.map((info) => info.node),
+    label: `${run.length} nodes from ${describeNode(first.node)} run as one kernel by ${backend.name}`,
+    opType: run.map((info) => info.node.opType).join('+'),
+    backend,
+    kernel,
+    info: first,
+    inputs: run.flatMap((info) => info.node.inputs.map((name) => (madeInside.has(name) ? -1 : idOf(name)))),
+    outputs: run.flatMap((info) => info.node.outputs.map((name) => (name !== '' && (readLater.has(name) || !consumedInside(run, name)) ? idOf(name) : -1))),
+    overLimit: run.map((info) => limitError(info.node, staticSizes(info.outputTypes), context.maxTensorBytes)).find((error) => error),
+    checkSizes: false,
+  };
+}
+
+function consumedInside(run: readonly NodeInfo[], name: string): boolean {
+  return run.some((info) => info.node.inputs.includes(name));
+}
+
+function subgraphReads(node: Node, context: PlanContext): string[] {
+  const names: string[] = [];
+  for (const attribute of Object.values(node.attributes)) {
+    const graphs = attribute.type === 'graph' ? [attribute.value] : attribute.type === 'graphs' ? attribute.value : [];
+    for (const sub of graphs) names.push(...(context.subplans.get(sub)?.outerReads.keys() ?? []));
+  }
+  return names;
+}
+
+function prepared(backend: Backend, infos: readonly NodeInfo[], prepare: () => Kernel): Kernel {
+  try {
+    return prepare();
+  } catch (error) {
+    const where = `${describeNode(infos[0]!.node)} on ${backend.name}`;
+    throw (error instanceof EdgerunError ? error : new EdgerunError('KERNEL_FAILED', String(error))).withContext(where);
+  }
+}
 
 /**
  * Where a value produced on one device is read on another (a GPU backend's tensor read by a reference

@@ -137,3 +137,42 @@ test('a value crossing devices is copied by steps the planner inserts', async ()
   assert.deepEqual(moves, ['upload', 'download', 'upload', 'download']);
   assert.ok(referenceBackend.device === 'cpu');
 });
+
+test('a backend may claim a run of nodes and run it as one kernel', async () => {
+  const bytes = chainModel(4);
+  const claimedRuns: string[][] = [];
+  const fused: Backend = {
+    name: 'fuser',
+    device: 'cpu',
+    supports: () => false,
+    prepare: () => {
+      throw new Error('the fuser prepares claimed runs only');
+    },
+    // Claims every Relu -> Neg pair: y = -relu(x) in one pass.
+    claim: (infos) =>
+      infos.flatMap((info, index) => (info.node.opType === 'Relu' && infos[index + 1]?.node.opType === 'Neg' ? [{ start: index, count: 2 }] : [])),
+    prepareRun: (infos) => {
+      claimedRuns.push(infos.map((info) => info.node.name));
+      return {
+        run(io) {
+          assert.equal(io.inputs.length, 2);
+          assert.equal(io.inputs[1], undefined, 'the value made inside the run is not handed in');
+          const x = io.inputs[0] as Tensor;
+          const y = io.output(1, 'float32', x.dims);
+          (x.data as Float32Array).forEach((v, i) => ((y.data as Float32Array)[i] = -(v < 0 ? 0 : v)));
+        },
+      };
+    },
+  };
+  registerBackend('fuser', () => fused);
+  const session = await InferenceSession.create(bytes, { executionProviders: ['fuser'], enableProfiling: true });
+  const x = new Tensor('float32', Float32Array.from({ length: 1024 }, (_, i) => Math.cos(i)), [4, 256]);
+  const y = (await session.run({ x })).y as Tensor;
+  assert.deepStrictEqual(y, (await ortOutputs(bytes, { x })).y);
+  assert.deepEqual(claimedRuns, [['n0', 'n1'], ['n2', 'n3']]);
+  session.endProfiling();
+  assert.deepEqual(
+    session.profileTrace.filter((event) => event.cat === 'Node').map((event) => event.args['provider']),
+    ['fuser', 'fuser'],
+  );
+});
