@@ -57,42 +57,59 @@ export function activationAttributes(activation: Activation): { name: string; pa
 
 /** Applies `activation` in place to data[start, end). NaN passes through every activation, as in the unfused ops. */
 export function applyActivation(data: Float32Array | Float64Array, start: number, end: number, activation: Activation): void {
+  activate(data, data, start, end, activation);
+}
+
+/**
+ * target[i] = activation(source[i]) for i in [start, end), one pass; source and target may be the same
+ * array (each element is read before it is written). Clip clamps to min, then to max: with min > max every
+ * value becomes max, as ONNX Clip specifies.
+ */
+export function activate(source: Float32Array | Float64Array, target: Float32Array | Float64Array, start: number, end: number, activation: Activation): void {
   switch (activation.kind) {
     case 'none':
+      if (source !== target) for (let i = start; i < end; i++) target[i] = source[i]!;
       return;
     case 'Relu':
-      for (let i = start; i < end; i++) if (data[i]! < 0) data[i] = 0;
+      for (let i = start; i < end; i++) {
+        const value = source[i]!;
+        target[i] = value < 0 ? 0 : value;
+      }
       return;
     case 'Clip': {
       const { min, max } = activation;
       for (let i = start; i < end; i++) {
-        const value = data[i]!;
-        if (value < min) data[i] = min;
-        else if (value > max) data[i] = max;
+        let value = source[i]!;
+        if (value < min) value = min;
+        if (value > max) value = max;
+        target[i] = value;
       }
       return;
     }
     case 'Sigmoid':
-      for (let i = start; i < end; i++) data[i] = 1 / (1 + Math.exp(-data[i]!));
+      for (let i = start; i < end; i++) target[i] = 1 / (1 + Math.exp(-source[i]!));
       return;
     case 'HardSigmoid': {
       const { alpha, beta } = activation;
-      for (let i = start; i < end; i++) data[i] = Math.max(0, Math.min(1, alpha * data[i]! + beta));
+      for (let i = start; i < end; i++) target[i] = Math.max(0, Math.min(1, alpha * source[i]! + beta));
       return;
     }
     case 'HardSwish':
       for (let i = start; i < end; i++) {
-        const value = data[i]!;
-        data[i] = value * Math.max(0, Math.min(1, value / 6 + 0.5));
+        const value = source[i]!;
+        target[i] = value * Math.max(0, Math.min(1, value / 6 + 0.5));
       }
       return;
     case 'LeakyRelu': {
       const { alpha } = activation;
-      for (let i = start; i < end; i++) if (data[i]! < 0) data[i] = data[i]! * alpha;
+      for (let i = start; i < end; i++) {
+        const value = source[i]!;
+        target[i] = value < 0 ? value * alpha : value;
+      }
       return;
     }
     case 'Tanh':
-      for (let i = start; i < end; i++) data[i] = Math.tanh(data[i]!);
+      for (let i = start; i < end; i++) target[i] = Math.tanh(source[i]!);
       return;
   }
 }

@@ -1,13 +1,16 @@
-import { defineOp, attr, type AttrSpecs, type OpDef, type ResolvedAttrs } from './registry.js';
+import { defineOp, attr, type AttrSpecs, type KernelContext, type OpDef, type ResolvedAttrs } from './registry.js';
 import { numbersOf, sameShapeAs, tensorFromNumbers, tensorType } from './common.js';
 import { allocate, type BigIntArray, type DataType } from '../core/dtype.js';
 import { roundHalfEven } from '../core/numeric.js';
 import { Tensor } from '../core/tensor.js';
 import type { ValueType } from '../core/graph.js';
+import { activate, type Activation } from '../kernels/activation.js';
+import type { Floats } from '../kernels/floats.js';
 
 /**
- * Element-wise ops of one input. Floating-point inputs (narrow floats decoded) are computed in double and
- * encoded back to the input's type; 64-bit integers take an exact BigInt path where the op allows integers.
+ * Element-wise ops of one input. float32/float64 inputs are computed in one pass into the output tensor
+ * (through the fused-activation loops where the op is one); narrow floats are decoded, computed in double
+ * and encoded back to the input's type; 64-bit integers take an exact BigInt path where the op allows integers.
  */
 
 // ---- Element access shared by the element-wise families (math-binary.ts and cast.ts import these) ----
@@ -57,6 +60,19 @@ interface UnarySpec<A extends AttrSpecs> {
   number: (attrs: ResolvedAttrs<A>) => (x: number) => number;
   /** Exact path for int64/uint64 inputs; without it they go through `number`. */
   bigint?: (x: bigint) => bigint;
+  /** The same function as a fused activation, whose loop float32/float64 inputs run. */
+  activation?: (attrs: ResolvedAttrs<A>) => Activation;
+}
+
+/** The output tensor of an element-wise op on float32/float64 data, filled by `compute(input, output)`. */
+function floatsInto(output: KernelContext['output'], x: Tensor, compute: (input: Floats, output: Floats) => void): Tensor {
+  const result = output(0, x.type, x.dims);
+  compute(x.data as Floats, result.data as Floats);
+  return result;
+}
+
+function isFloats(type: DataType): type is 'float32' | 'float64' {
+  return type === 'float32' || type === 'float64';
 }
 
 function unaryOp<A extends AttrSpecs = Record<string, never>>(spec: UnarySpec<A>): OpDef {
@@ -67,7 +83,7 @@ function unaryOp<A extends AttrSpecs = Record<string, never>>(spec: UnarySpec<A>
     outputs: ['Y'],
     attributes: spec.attributes,
     infer: sameShapeAs(0),
-    kernel: ({ tensor, attrs }) => {
+    kernel: ({ tensor, attrs, output }) => {
       const x = tensor(0);
       if (spec.bigint && isBigIntType(x.type)) {
         const values = x.data as BigIntArray;
@@ -76,6 +92,15 @@ function unaryOp<A extends AttrSpecs = Record<string, never>>(spec: UnarySpec<A>
         return [new Tensor(x.type, out, x.dims)];
       }
       const fn = spec.number(attrs);
+      if (isFloats(x.type)) {
+        const activation = spec.activation?.(attrs);
+        return [
+          floatsInto(output, x, (values, out) => {
+            if (activation) activate(values, out, 0, values.length, activation);
+            else for (let i = 0; i < values.length; i++) out[i] = fn(values[i]!);
+          }),
+        ];
+      }
       const values = numbersOf(x);
       const out = new Float64Array(values.length);
       for (let i = 0; i < values.length; i++) out[i] = fn(values[i]!);
@@ -84,9 +109,9 @@ function unaryOp<A extends AttrSpecs = Record<string, never>>(spec: UnarySpec<A>
   });
 }
 
-/** An op without attributes whose scalar function applies as is. */
-function simple(name: string, since: number, fn: (x: number) => number, bigint?: (x: bigint) => bigint): OpDef {
-  return unaryOp({ name, since, number: () => fn, bigint });
+/** An op without attributes whose scalar function applies as is (and may be a fused activation too). */
+function simple(name: string, since: number, fn: (x: number) => number, bigint?: (x: bigint) => bigint, activation?: Activation): OpDef {
+  return unaryOp({ name, since, number: () => fn, bigint, activation: activation && (() => activation) });
 }
 
 // ---- Scalar functions that Math lacks ----
@@ -166,12 +191,12 @@ const trigonometric: OpDef[] = [
 
 const activations: OpDef[] = [
   // max(0, x): NaN stays NaN.
-  simple('Relu', 1, (x) => (x < 0 ? 0 : x), (x) => (x > 0n ? x : 0n)),
+  simple('Relu', 1, (x) => (x < 0 ? 0 : x), (x) => (x > 0n ? x : 0n), { kind: 'Relu' }),
   simple('Sigmoid', 1, sigmoid),
-  simple('Tanh', 1, Math.tanh),
+  simple('Tanh', 1, Math.tanh, undefined, { kind: 'Tanh' }),
   simple('Softplus', 1, softplus),
   simple('Softsign', 1, (x) => x / (1 + Math.abs(x))),
-  simple('HardSwish', 14, (x) => x * Math.max(0, Math.min(1, x / 6 + 0.5))),
+  simple('HardSwish', 14, (x) => x * Math.max(0, Math.min(1, x / 6 + 0.5)), undefined, { kind: 'HardSwish' }),
   simple('Mish', 18, (x) => x * Math.tanh(softplus(x))),
   unaryOp({
     name: 'Elu',
@@ -196,6 +221,7 @@ const activations: OpDef[] = [
     since: 1,
     attributes: { alpha: attr.float(0.01) },
     number: ({ alpha }) => (x) => (x >= 0 ? x : alpha * x),
+    activation: ({ alpha }) => ({ kind: 'LeakyRelu', alpha }),
   }),
   unaryOp({
     name: 'ThresholdedRelu',
@@ -208,6 +234,7 @@ const activations: OpDef[] = [
     since: 1,
     attributes: { alpha: attr.float(0.2), beta: attr.float(0.5) },
     number: ({ alpha, beta }) => (x) => Math.max(0, Math.min(1, alpha * x + beta)),
+    activation: ({ alpha, beta }) => ({ kind: 'HardSigmoid', alpha, beta }),
   }),
   unaryOp({
     name: 'Shrink',
@@ -293,7 +320,7 @@ const bitwiseNot = defineOp({
 // ---- Clip: bounds were attributes before opset 11, optional scalar inputs since ----
 
 /** Clamps x to [low, high] (either may be absent); NaN stays NaN, and low > high gives high, as the spec says. */
-function clip(x: Tensor, low: Tensor | number | undefined, high: Tensor | number | undefined): Tensor {
+function clip(output: KernelContext['output'], x: Tensor, low: Tensor | number | undefined, high: Tensor | number | undefined): Tensor {
   if (isBigIntType(x.type)) {
     const lowBig = low === undefined ? undefined : typeof low === 'number' ? BigInt(Math.trunc(low)) : bigintsOf(low)[0]!;
     const highBig = high === undefined ? undefined : typeof high === 'number' ? BigInt(Math.trunc(high)) : bigintsOf(high)[0]!;
@@ -309,6 +336,7 @@ function clip(x: Tensor, low: Tensor | number | undefined, high: Tensor | number
   }
   const lowValue = low === undefined ? -Infinity : typeof low === 'number' ? low : numbersOf(low)[0]!;
   const highValue = high === undefined ? Infinity : typeof high === 'number' ? high : numbersOf(high)[0]!;
+  if (isFloats(x.type)) return floatsInto(output, x, (values, out) => activate(values, out, 0, values.length, { kind: 'Clip', min: lowValue, max: highValue }));
   const values = numbersOf(x);
   const out = new Float64Array(values.length);
   for (let i = 0; i < values.length; i++) {
@@ -330,7 +358,7 @@ const clipOps: OpDef[] = [
     outputs: ['output'],
     attributes: { min: attr.float(-FLOAT32_MAX), max: attr.float(FLOAT32_MAX) },
     infer: sameShapeAs(0),
-    kernel: ({ tensor, attrs }) => [clip(tensor(0), attrs.min, attrs.max)],
+    kernel: ({ tensor, attrs, output }) => [clip(output, tensor(0), attrs.min, attrs.max)],
   }),
   defineOp({
     name: 'Clip',
@@ -338,7 +366,7 @@ const clipOps: OpDef[] = [
     inputs: ['input', 'min?', 'max?'],
     outputs: ['output'],
     infer: sameShapeAs(0),
-    kernel: ({ tensor, optionalTensor }) => [clip(tensor(0), optionalTensor(1), optionalTensor(2))],
+    kernel: ({ tensor, optionalTensor, output }) => [clip(output, tensor(0), optionalTensor(1), optionalTensor(2))],
   }),
 ];
 

@@ -2,38 +2,17 @@ import type { Dim, ValueType } from '../core/graph.js';
 import { Tensor, elementCount } from '../core/tensor.js';
 import { attr, defineOp, type InferContext, type KernelContext, type OpDef } from './registry.js';
 import { type Floats, floatsFor, floatsOf, integersOf, product, shapeOf, tensorOf, tensorType } from './common.js';
-import { asRank3, inferWindowed, spatialAxes, type WindowAttrs, type WindowAxis } from './conv.js';
+import { asRank3, spatialAxes, tapsOf, type AxisTaps, type WindowAttrs, type WindowAxis } from '../kernels/window.js';
+import { inferWindowed } from './geometry.js';
 
 /**
- * Pooling: MaxPool, AveragePool, LpPool over sliding windows (the window geometry is conv.ts'), their global
+ * Pooling: MaxPool, AveragePool, LpPool over sliding windows (the window geometry is kernels/window.ts'), their global
  * forms, and MaxUnpool. Spatial ranks 1 and 2 run as rank 3 with leading axes of size 1, so one loop nest
  * serves 1-D, 2-D and 3-D.
  */
 
 // ---------------------------------------------------------------------------------------------------------
 // Sliding-window pools
-
-/** For each output position of an axis: where its window starts in the input and which kernel taps fall inside the input ([first, end)). */
-interface AxisTaps {
-  start: Int32Array;
-  first: Int32Array;
-  end: Int32Array;
-}
-
-function tapsOf(axis: WindowAxis): AxisTaps {
-  const taps: AxisTaps = {
-    start: new Int32Array(axis.output),
-    first: new Int32Array(axis.output),
-    end: new Int32Array(axis.output),
-  };
-  for (let o = 0; o < axis.output; o++) {
-    const start = o * axis.stride - axis.padBegin;
-    taps.start[o] = start;
-    taps.first[o] = Math.min(axis.kernel, Math.max(0, Math.ceil(-start / axis.dilation)));
-    taps.end[o] = Math.max(taps.first[o]!, Math.min(axis.kernel, Math.ceil((axis.input - start) / axis.dilation)));
-  }
-  return taps;
-}
 
 type PoolKind = 'max' | 'average' | 'lp';
 

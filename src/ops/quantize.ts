@@ -5,8 +5,9 @@ import { float16ToNumber, numberToFloat16, roundHalfEven } from '../core/numeric
 import { Tensor, elementCount } from '../core/tensor.js';
 import { defineOp, attr, type OpDef, type InferContext, type KernelContext } from './registry.js';
 import { broadcastOffsets, normalizeAxis, numbersOf, shapeOf, tensorFromNumbers, tensorType } from './common.js';
-import { CONV_ATTRIBUTES, convolution, inferWindowed, type ConvAttrs } from './conv.js';
-import { matmul, matMulShape } from './matmul.js';
+import { convolution, type ConvAttrs } from '../kernels/conv.js';
+import { matmul } from '../kernels/matmul.js';
+import { CONV_ATTRIBUTES, inferWindowed, matMulShape } from './geometry.js';
 
 /**
  * Linear quantization: QuantizeLinear / DequantizeLinear (per tensor, per axis, blocked), DynamicQuantizeLinear,

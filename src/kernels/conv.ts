@@ -1,0 +1,184 @@
+import { applyActivation, NO_ACTIVATION, type Activation } from './activation.js';
+import { type Fail, type Floats, floatsLike, scratchLike } from './floats.js';
+import { gemm, rowMajor, type GemmEpilogue } from './gemm.js';
+import { im2col } from './im2col.js';
+import { asRank3, outputsOfTaps, spatialAxes, tapsOf, type ConvAttrs, type Rank3Axes, type TapOutputs } from './window.js';
+
+/**
+ * Convolution of X [N, C, spatial...] with W [M, C/group, kernel...] (1-D, 2-D and 3-D; ranks 1 and 2 run
+ * as rank 3 with leading axes of size 1), plus a bias per output channel and an activation, written into a
+ * caller-provided buffer. Three kernels, chosen by shape:
+ * - depthwise (group == C, each output channel reads one input channel): direct, no im2col;
+ * - pointwise (1×1 kernel, stride 1, no padding): X already is the column matrix, one GEMM per group;
+ * - general: im2col over tiles of output positions, then GEMM.
+ * Bias and activation are applied as each piece of output is finished, while it is in cache.
+ */
+
+export type { ConvAttrs } from './window.js';
+
+/** Everything the kernels need to know about one convolution, checked once. */
+export interface ConvPlan {
+  batch: number;
+  channels: number;
+  outChannels: number;
+  group: number;
+  axes: Rank3Axes;
+  /** Y's dims: [N, M, spatial...]. */
+  dims: number[];
+}
+
+/** Checks X and W against each other and the attributes, and works out the output geometry. */
+export function planConv(xDims: readonly number[], wDims: readonly number[], attrs: ConvAttrs, fail: Fail): ConvPlan {
+  const axes = spatialAxes(attrs, xDims, attrs.kernel_shape ?? wDims.slice(2), fail);
+  const [batch, channels] = [xDims[0]!, xDims[1]!];
+  const outChannels = wDims[0]!;
+  const group = attrs.group;
+  if (wDims.length !== xDims.length) fail('SHAPE_MISMATCH', `Conv W [${wDims.join(', ')}] must have the rank of X [${xDims.join(', ')}]`);
+  if (channels !== wDims[1]! * group) {
+    fail('SHAPE_MISMATCH', `Conv input X has ${channels} channels, W expects ${wDims[1]} per group × ${group} groups`);
+  }
+  if (outChannels % group !== 0) fail('SHAPE_MISMATCH', `Conv W has ${outChannels} output channels, not a multiple of group ${group}`);
+  return { batch, channels, outChannels, group, axes: asRank3(axes, fail), dims: [batch, outChannels, ...axes.map((axis) => axis.output)] };
+}
+
+/** Y = activation(conv(X, W) + bias) into `out` (every element written). */
+export function convolve(plan: ConvPlan, x: Floats, w: Floats, bias: Floats | undefined, activation: Activation, out: Floats): void {
+  if (plan.group === plan.channels) depthwise(plan, x, w, bias, activation, out);
+  else if (plan.axes.every((axis) => axis.kernel === 1 && axis.stride === 1 && axis.padBegin === 0 && axis.padEnd === 0)) pointwise(plan, x, w, bias, activation, out);
+  else general(plan, x, w, bias, activation, out);
+}
+
+/** The convolution without bias or activation, in x's float type, in a new buffer (the integer convolutions' path). */
+export function convolution(x: Floats, xDims: readonly number[], w: Floats, wDims: readonly number[], attrs: ConvAttrs, fail: Fail): { dims: number[]; values: Floats } {
+  const plan = planConv(xDims, wDims, attrs, fail);
+  const values = floatsLike(x, plan.dims.reduce((count, dim) => count * dim, 1));
+  convolve(plan, x, w, undefined, NO_ACTIVATION, values);
+  return { dims: plan.dims, values };
+}
+
+function planeSizes({ axes }: ConvPlan): { inPlane: number; outPlane: number; taps: number } {
+  const [ad, ah, aw] = axes;
+  return { inPlane: ad.input * ah.input * aw.input, outPlane: ad.output * ah.output * aw.output, taps: ad.kernel * ah.kernel * aw.kernel };
+}
+
+/** The epilogue of output channels [first, ...) of a GEMM: their bias, then the activation. */
+function channelEpilogue(bias: Floats | undefined, first: number, activation: Activation): GemmEpilogue {
+  return { bias: bias && { data: bias, offset: first, rowStride: 1, colStride: 0 }, activation };
+}
+
+/**
+ * Depthwise: output channel o reads input channel o / (M / C) only. One output row at a time: the row
+ * starts as the bias, then each kernel row inside the input adds its taps in a double accumulator row. For
+ * 3-wide kernels (the common case) the outputs whose three taps all land inside the input take the three in
+ * one step; every other output, and every tap of other widths, goes tap by tap over the run of outputs
+ * whose tap lands inside the input (outputsOfTaps), so no loop checks bounds.
+ */
+function depthwise(plan: ConvPlan, x: Floats, w: Floats, bias: Floats | undefined, activation: Activation, out: Floats): void {
+  const { batch, channels, outChannels, axes } = plan;
+  const [ad, ah, aw] = axes;
+  const { inPlane, outPlane, taps } = planeSizes(plan);
+  const [H, W] = [ah.input, aw.input];
+  const [OH, OW] = [ah.output, aw.output];
+  const depthTaps = tapsOf(ad);
+  const rowTaps = tapsOf(ah);
+  const inside = outputsOfTaps(aw);
+  const [innerLow, innerHigh] = aw.kernel === 3 ? allTapsInside(inside) : [OW, OW];
+  const multiplier = outChannels / channels;
+  const stride = aw.stride;
+  const d1 = aw.dilation;
+  const d2 = 2 * aw.dilation;
+  const row = new Float64Array(OW);
+  for (let n = 0; n < batch; n++) {
+    for (let o = 0; o < outChannels; o++) {
+      const xPlane = (n * channels + Math.floor(o / multiplier)) * inPlane;
+      const wBase = o * taps;
+      const outBase = (n * outChannels + o) * outPlane;
+      const start = bias ? bias[o]! : 0;
+      for (let od = 0; od < ad.output; od++) {
+        for (let oh = 0; oh < OH; oh++) {
+          row.fill(start);
+          for (let kd = depthTaps.first[od]!; kd < depthTaps.end[od]!; kd++) {
+            const id = depthTaps.start[od]! + kd * ad.dilation;
+            for (let kh = rowTaps.first[oh]!; kh < rowTaps.end[oh]!; kh++) {
+              // Tap kw of output ow reads x[xRow + kw·dilation + ow·stride].
+              const xRow = xPlane + (id * H + rowTaps.start[oh]! + kh * ah.dilation) * W - aw.padBegin;
+              const wRow = wBase + (kd * ah.kernel + kh) * aw.kernel;
+              if (innerLow < innerHigh) {
+                const w0 = w[wRow]!, w1 = w[wRow + 1]!, w2 = w[wRow + 2]!;
+                for (let ow = innerLow, xi = xRow + ow * stride; ow < innerHigh; ow++, xi += stride) row[ow]! += w0 * x[xi]! + w1 * x[xi + d1]! + w2 * x[xi + d2]!;
+              }
+              for (let kw = 0; kw < aw.kernel; kw++) {
+                const weight = w[wRow + kw]!;
+                const low = inside.low[kw]!;
+                const high = inside.high[kw]!;
+                const tapRow = xRow + kw * aw.dilation;
+                // The outputs before the all-inside run, then those after it.
+                for (let ow = low, end = Math.min(high, innerLow); ow < end; ow++) row[ow]! += weight * x[tapRow + ow * stride]!;
+                for (let ow = Math.max(low, innerHigh); ow < high; ow++) row[ow]! += weight * x[tapRow + ow * stride]!;
+              }
+            }
+          }
+          const target = outBase + (od * OH + oh) * OW;
+          for (let ow = 0; ow < OW; ow++) out[target + ow] = row[ow]!;
+          applyActivation(out, target, target + OW, activation);
+        }
+      }
+    }
+  }
+}
+
+/** The outputs [low, high) where every tap of the axis lands inside the input. */
+function allTapsInside(inside: TapOutputs): [number, number] {
+  const low = Math.max(...inside.low);
+  return [low, Math.max(low, Math.min(...inside.high))];
+}
+
+/** 1×1, stride 1, no padding: per image and group, Y_g [M/g, P] = W_g [M/g, C/g] · X_g [C/g, P]. */
+function pointwise(plan: ConvPlan, x: Floats, w: Floats, bias: Floats | undefined, activation: Activation, out: Floats): void {
+  const { batch, channels, outChannels, group } = plan;
+  const { inPlane: P } = planeSizes(plan);
+  const groupChannels = channels / group;
+  const groupOut = outChannels / group;
+  for (let n = 0; n < batch; n++) {
+    for (let g = 0; g < group; g++) {
+      gemm(
+        groupOut, P, groupChannels,
+        rowMajor(w, g * groupOut * groupChannels, groupChannels),
+        rowMajor(x, (n * channels + g * groupChannels) * P, P),
+        out, (n * outChannels + g * groupOut) * P, P,
+        channelEpilogue(bias, g * groupOut, activation),
+      );
+    }
+  }
+}
+
+/** Column elements per tile: a tile's columns stay in cache between im2col and the GEMM. */
+const TILE_ELEMENTS = 1 << 17;
+
+/** im2col + GEMM over tiles of output positions (a multiple of 4, the GEMM's block width). */
+function general(plan: ConvPlan, x: Floats, w: Floats, bias: Floats | undefined, activation: Activation, out: Floats): void {
+  const { batch, channels, outChannels, group, axes } = plan;
+  const { inPlane, outPlane, taps } = planeSizes(plan);
+  const groupChannels = channels / group;
+  const groupOut = outChannels / group;
+  const K = groupChannels * taps;
+  const tileSize = Math.min(outPlane, Math.max(16, Math.floor(TILE_ELEMENTS / K) & ~3));
+  const columns = scratchLike(x, tileSize * K);
+  for (let n = 0; n < batch; n++) {
+    for (let g = 0; g < group; g++) {
+      const channelBase = (n * channels + g * groupChannels) * inPlane;
+      for (let tileStart = 0; tileStart < outPlane; tileStart += tileSize) {
+        const tileEnd = Math.min(outPlane, tileStart + tileSize);
+        const length = tileEnd - tileStart;
+        im2col(x, channelBase, groupChannels, axes, tileStart, tileEnd, columns);
+        gemm(
+          groupOut, length, K,
+          rowMajor(w, g * groupOut * K, K),
+          rowMajor(columns, 0, length),
+          out, (n * outChannels + g * groupOut) * outPlane + tileStart, outPlane,
+          channelEpilogue(bias, g * groupOut, activation),
+        );
+      }
+    }
+  }
+}
