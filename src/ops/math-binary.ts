@@ -1,6 +1,6 @@
 import { defineOp, attr, type OpDef } from './registry.js';
 import { at, broadcastDims, broadcastOffsets, broadcastShapes, numbersOf, shapeOf, tensorFromNumbers, tensorType } from './common.js';
-import { allocate, type BigIntArray, type TensorData } from '../core/dtype.js';
+import { allocate, type BigIntArray, type DataType, type TensorData } from '../core/dtype.js';
 import { EdgerunError } from '../core/errors.js';
 import type { Dim, ValueType } from '../core/graph.js';
 import { Tensor, elementCount } from '../core/tensor.js';
@@ -51,7 +51,9 @@ function alignLegacy(a: Tensor, b: Tensor, broadcast: number, axis: number | und
   return new Tensor(b.type, b.data, legacyAlignedDims(a.dims, b.dims, broadcast, axis));
 }
 
-type Binary = (a: Tensor, b: Tensor) => Tensor;
+/** Where an op may write its output (the kernel context's planned buffer). */
+type Allocate = (dtype: DataType, dims: readonly number[]) => Tensor;
+type Binary = (a: Tensor, b: Tensor, allocate: Allocate) => Tensor;
 
 interface BinaryForms {
   /** Opset of the numpy-broadcasting form. */
@@ -86,9 +88,9 @@ function legacyForm(name: string, inputs: readonly string[], outputs: readonly s
       const aligned = aDims && bDims ? legacyAlignedDims(aDims, bDims, attrs.broadcast, attrs.axis) : undefined;
       return [broadcastType(a, [aDims, aligned], outType)];
     },
-    kernel: ({ tensor, attrs }) => {
+    kernel: ({ tensor, attrs, output }) => {
       const a = tensor(0);
-      return [apply(a, alignLegacy(a, tensor(1), attrs.broadcast, attrs.axis))];
+      return [apply(a, alignLegacy(a, tensor(1), attrs.broadcast, attrs.axis), (dtype, dims) => output(0, dtype, dims))];
     },
   });
 }
@@ -102,7 +104,7 @@ function binaryOps(name: string, apply: Binary, forms: BinaryForms = {}): OpDef[
     inputs,
     outputs,
     infer: inferBroadcast(outType),
-    kernel: ({ tensor }) => [apply(tensor(0), tensor(1))],
+    kernel: ({ tensor, output }) => [apply(tensor(0), tensor(1), (dtype, dims) => output(0, dtype, dims))],
   });
   return legacy ? [legacyForm(name, inputs, outputs, apply, outType), modern] : [modern];
 }
@@ -115,8 +117,17 @@ interface Arithmetic {
   bigint: (a: bigint, b: bigint) => bigint;
 }
 
-function arithmetic(a: Tensor, b: Tensor, fns: Arithmetic): Tensor {
+function arithmetic(a: Tensor, b: Tensor, fns: Arithmetic, outputOf?: Allocate): Tensor {
   const { dims, count, aOffsets, bOffsets } = broadcastPair(a, b);
+  if (outputOf && a.type === 'float32' && b.type === 'float32') {
+    // One rounding of the double result is exactly float32 arithmetic for + - * / (53 >= 2 * 24 + 2 bits).
+    const result = outputOf('float32', dims);
+    const out = result.data as Float32Array;
+    const x = a.data as Float32Array;
+    const y = b.data as Float32Array;
+    for (let i = 0; i < count; i++) out[i] = fns.number(at(x, aOffsets, i), at(y, bOffsets, i));
+    return result;
+  }
   if (isBigIntType(a.type)) {
     const x = bigintsOf(a);
     const y = bigintsOf(b);
@@ -133,7 +144,7 @@ function arithmetic(a: Tensor, b: Tensor, fns: Arithmetic): Tensor {
 
 /** Registers the op from opset 1 with the legacy broadcast attributes and from opset 7 with numpy broadcasting. */
 function arithmeticOp(name: string, fns: Arithmetic, since = 7, legacy = true): OpDef[] {
-  return binaryOps(name, (a, b) => arithmetic(a, b, fns), { since, legacy });
+  return binaryOps(name, (a, b, outputOf) => arithmetic(a, b, fns, outputOf), { since, legacy });
 }
 
 /** Integer division truncates toward zero like C; the typed-array store truncates the number path. */

@@ -1,6 +1,7 @@
 import type { Dim, ValueType } from '../core/graph.js';
 import { Tensor, elementCount } from '../core/tensor.js';
 import { attr, defineOp, type InferContext, type KernelContext, type OpDef } from './registry.js';
+import { floatOutput } from './outputs.js';
 import { type Floats, floatsFor, floatsOf, integersOf, product, shapeOf, tensorOf, tensorType } from './common.js';
 import { asRank3, spatialAxes, tapsOf, type AxisTaps, type WindowAttrs, type WindowAxis } from '../kernels/window.js';
 import { inferWindowed } from './geometry.js';
@@ -83,7 +84,8 @@ interface PoolAttrs extends WindowAttrs {
 }
 
 function poolKernel(kind: PoolKind) {
-  return ({ tensor, attrs, fail, outputWanted }: KernelContext<PoolAttrs>): (Tensor | undefined)[] => {
+  return (ctx: KernelContext<PoolAttrs>): (Tensor | undefined)[] => {
+    const { tensor, attrs, fail, outputWanted } = ctx;
     const x = tensor(0);
     const kernel = attrs.kernel_shape ?? fail('INVALID_ARGUMENT', 'attribute kernel_shape is required');
     const axes = spatialAxes(attrs, x.dims, kernel, fail);
@@ -91,11 +93,11 @@ function poolKernel(kind: PoolKind) {
     const planes = x.dims[0]! * x.dims[1]!;
     const outDims = [x.dims[0]!, x.dims[1]!, ...axes.map((axis) => axis.output)];
     const outCount = elementCount(outDims);
-    const out = floatsFor(x.type, outCount);
+    const out = floatOutput(ctx, 0, x.type, outDims);
     const argmax = kind === 'max' && outputWanted(1) ? new Int32Array(outCount) : undefined;
-    pool(floatsOf(x), planes, rank3, { kind, countIncludePad: attrs.count_include_pad === 1, p: attrs.p, argmax }, out);
+    pool(floatsOf(x), planes, rank3, { kind, countIncludePad: attrs.count_include_pad === 1, p: attrs.p, argmax }, out.values);
     const indices = argmax && maxPoolIndices(argmax, rank3, outCount / planes, attrs.storage_order === 1);
-    return [tensorOf(x.type, outDims, out), indices && new Tensor('int64', indices, outDims)];
+    return [out.done(), indices && new Tensor('int64', indices, outDims)];
   };
 }
 
@@ -138,14 +140,14 @@ function inferGlobalPool({ inputTypes }: InferContext): (ValueType | undefined)[
 
 /** Global pools: one value per [N, C] plane, kept as size-1 spatial axes. */
 function globalPoolKernel(reduce: (values: Floats, from: number, to: number, p: number) => number) {
-  return ({ tensor, attrs }: KernelContext<{ p?: number }>): Tensor[] => {
-    const x = tensor(0);
+  return (ctx: KernelContext<{ p?: number }>): Tensor[] => {
+    const x = ctx.tensor(0);
     const planes = x.dims[0]! * (x.dims[1] ?? 1);
     const plane = product(x.dims, 2);
     const values = floatsOf(x);
-    const out = floatsFor(x.type, planes);
-    for (let i = 0; i < planes; i++) out[i] = reduce(values, i * plane, (i + 1) * plane, attrs.p ?? 2);
-    return [tensorOf(x.type, [x.dims[0]!, x.dims[1]!, ...x.dims.slice(2).map(() => 1)], out)];
+    const out = floatOutput(ctx, 0, x.type, [x.dims[0]!, x.dims[1]!, ...x.dims.slice(2).map(() => 1)]);
+    for (let i = 0; i < planes; i++) out.values[i] = reduce(values, i * plane, (i + 1) * plane, ctx.attrs.p ?? 2);
+    return [out.done()];
   };
 }
 

@@ -474,7 +474,8 @@ function concatDims(shapes: readonly (readonly Dim[] | undefined)[], axisAttribu
   return outDims;
 }
 
-function concat(inputs: readonly Tensor[], axisAttribute: number): Tensor {
+/** Concatenates into the tensor `outputOf` gives (the planned buffer), or a new one. */
+function concat(inputs: readonly Tensor[], axisAttribute: number, outputOf?: (type: DataType, dims: readonly number[]) => Tensor): Tensor {
   const first = inputs[0];
   if (!first) throw new EdgerunError('INVALID_ARGUMENT', 'Concat needs at least one input');
   const axis = normalizeAxis(axisAttribute, first.dims.length, 'Concat axis');
@@ -490,21 +491,21 @@ function concat(inputs: readonly Tensor[], axisAttribute: number): Tensor {
   const outer = product(outDims, 0, axis);
   const inner = product(outDims, axis + 1) * lanes;
   const outPitch = outDims[axis]! * inner;
-  const out = allocate(first.type, elementCount(outDims));
+  const result = outputOf ? outputOf(first.type, outDims) : new Tensor(first.type, allocate(first.type, elementCount(outDims)), outDims);
   let start = 0;
   for (const input of inputs) {
     const block = input.dims[axis]! * inner;
-    copyBlocks(input.data, 0, block, out, start, outPitch, block, outer);
+    copyBlocks(input.data, 0, block, result.data, start, outPitch, block, outer);
     start += block;
   }
-  return new Tensor(first.type, out, outDims);
+  return result;
 }
 
-function concatKernel({ inputs, attrs }: KernelContext<{ axis: number | undefined }>): Tensor[] {
+function concatKernel({ inputs, attrs, output }: KernelContext<{ axis: number | undefined }>): Tensor[] {
   const axis = attrs.axis;
   if (axis === undefined) throw new EdgerunError('INVALID_ATTRIBUTE', "Concat needs the 'axis' attribute");
   const tensors = inputs.filter((value): value is Tensor => value instanceof Tensor);
-  return [concat(tensors, axis)];
+  return [concat(tensors, axis, (type, dims) => output(0, type, dims))];
 }
 
 // Opset 1 made 'axis' optional with default 1; opset 4 made it required.
