@@ -3,6 +3,7 @@ export { InferenceSession, type SessionOptions, type RunOptions, type ValueMetad
 export { Tensor } from './core/tensor.js';
 export type { DataType, TensorData } from './core/dtype.js';
 export type { Value } from './core/graph.js';
+export { asOptional, asSequence, asTensor, isSequence, isTensor, type OnnxValue, type RunResult } from './runtime/values.js';
 export { EdgerunError, type ErrorCode } from './core/errors.js';
 export { defineOp, registerOp, supportedOps, attr, type KernelContext, type OpSchema, type OpDef } from './ops/registry.js';
 export { inspectModel, type ModelReport } from './runtime/inspect.js';

@@ -9,6 +9,7 @@ import type { Backend } from '../backends/backend.js';
 import '../ops/index.js';
 import { executePlan, type ExecuteLimits } from './execute.js';
 import { inferValueTypes } from './infer.js';
+import type { RunResult } from './values.js';
 import { findUnsupported, planGraph, type Plan, type PlanContext, type UnsupportedNode } from './plan.js';
 
 export interface SessionOptions {
@@ -134,12 +135,12 @@ export class InferenceSession {
   }
 
   /** Runs the model. Sequence outputs come back as arrays of tensors, an empty optional as null. */
-  async run(feeds: Record<string, Value>, fetches?: readonly string[] | RunOptions, options?: RunOptions): Promise<Record<string, Value>> {
+  async run(feeds: Record<string, Value>, fetches?: readonly string[] | RunOptions, options?: RunOptions): Promise<RunResult> {
     return this.runSync(feeds, fetches, options);
   }
 
   /** `run` on the calling thread, for callers that cannot await (the kernels are synchronous anyway). */
-  runSync(feeds: Record<string, Value>, fetchesOrOptions?: readonly string[] | RunOptions, runOptions?: RunOptions): Record<string, Value> {
+  runSync(feeds: Record<string, Value>, fetchesOrOptions?: readonly string[] | RunOptions, runOptions?: RunOptions): RunResult {
     // onnxruntime's run(feeds, options) form: options in second place.
     const fetches = Array.isArray(fetchesOrOptions) ? (fetchesOrOptions as readonly string[]) : undefined;
     const options: RunOptions = runOptions ?? (Array.isArray(fetchesOrOptions) ? {} : ((fetchesOrOptions as RunOptions | undefined) ?? {}));
@@ -157,7 +158,7 @@ export class InferenceSession {
     const results = executePlan(plan, checked, undefined, limits);
     const outputs: Record<string, Value> = {};
     for (const name of wanted) outputs[name] = results.get(name)!;
-    return outputs;
+    return outputs as RunResult;
   }
 
   /** Drops the graph, weights and plan so their memory can be reclaimed; later runs fail. */
