@@ -77,4 +77,5 @@ OUT OF OR IN CONNECTION WITH THE SOFTWARE OR THE USE OR OTHER DEALINGS IN THE
 SOFTWARE.
 `,
 );
-console.log(`copy-demo-models: ${MODELS.map((model) => model.file).join(', ')} and LICENSE -> demo/models`);
+// On stderr: `npm pack --json` prints its JSON on stdout, after the prepare script.
+console.error(`copy-demo-models: ${MODELS.map((model) => model.file).join(', ')} and LICENSE -> demo/models`);

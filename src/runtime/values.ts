@@ -47,5 +47,5 @@ export function describeValue(value: unknown): string {
   if (value === undefined) return 'undefined';
   if (isTensor(value)) return `a ${value.type} tensor [${value.dims.join(', ')}]`;
   if (isSequence(value)) return `a sequence of ${value.length}`;
-  return `a ${typeof value}`;
+  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
 }

@@ -20,7 +20,7 @@ import { addReluModel, model, node, tensorInfo } from '../support/tiny-models.js
  * hang (a read from a pipe with no writer) into a failure instead of a stuck suite.
  */
 function edgerun(...args: string[]) {
-  const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/edgerun.js'), ...args], { encoding: 'utf8', timeout: 20_000 });
+  const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/edgerun.js'), ...args], { encoding: 'utf8', timeout: 120_000 });
   assert.equal(result.signal, null, `edgerun ${args.join(' ')} was killed (${result.signal}): it hung`);
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
