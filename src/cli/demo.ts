@@ -1,20 +1,19 @@
 import type { Command } from 'commander';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EdgerunError, InferenceSession, Tensor } from '../node.js';
+import { EdgerunError } from '../core/errors.js';
 import type { InferenceSession as Session } from '../runtime/session.js';
 import { printJson } from './output.js';
-import { progress } from './progress.js';
-import { readWav16 } from './wav.js';
 
 /**
- * `edgerun demo`: voice activity detection with the real Silero VAD models (v4 and v5, as shipped in the
- * @ricky0123/vad-web npm package) on a speech clip this project synthesized (scripts/make-demo-speech.sh),
- * checked against where the clip's speech really is.
+ * `edgerun demo`: voice activity detection with the real Silero VAD models (v4 and v5) on a speech clip this
+ * project synthesized (scripts/make-demo-speech.sh), checked against where the clip's speech really is. The
+ * models travel in the package under demo/models: scripts/copy-demo-models.mjs copies them there from the
+ * npm package @ricky0123/vad-web (a dev dependency) when the package is built or packed.
  */
 const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const MODELS_FOLDER = 'demo/models';
 const SPEECH_THRESHOLD = 0.5;
 
 interface ClipTruth {
@@ -57,6 +56,7 @@ export function registerDemo(program: Command): void {
     .description('detect speech with the real Silero VAD models (v4, v5) in a bundled clip; prints segments, the truth and timings')
     .option('--json', 'print the results as JSON')
     .action(async (options: { json?: boolean }) => {
+      const [{ InferenceSession }, { readWav16 }] = await Promise.all([import('../node.js'), import('./wav.js')]);
       const clip = readWav16(readFileSync(join(PACKAGE_ROOT, 'demo/speech_16k.wav')), 'demo/speech_16k.wav');
       const truth = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'demo/speech_16k.json'), 'utf8')) as ClipTruth;
       if (!options.json) {
@@ -75,15 +75,15 @@ export function registerDemo(program: Command): void {
 }
 
 function modelPath(file: string): string {
-  try {
-    const require = createRequire(import.meta.url);
-    return join(dirname(require.resolve('@ricky0123/vad-web/package.json')), 'dist', file);
-  } catch {
-    throw new EdgerunError('IO_ERROR', `the demo's models come from the npm package @ricky0123/vad-web; install it (npm ci installs it as a dev dependency)`);
+  const path = join(PACKAGE_ROOT, MODELS_FOLDER, file);
+  if (!existsSync(path)) {
+    throw new EdgerunError('IO_ERROR', `the demo model ${MODELS_FOLDER}/${file} is missing; in a checkout, npm ci (or npm run prepare) copies it from the dev dependency @ricky0123/vad-web`);
   }
+  return path;
 }
 
 async function detect(session: Session, model: VadModel, samples: Float32Array, sampleRate: number, truth: ClipTruth, quiet?: boolean) {
+  const [{ Tensor }, { progress }] = await Promise.all([import('../node.js'), import('./progress.js')]);
   const calls = Math.floor(samples.length / model.chunk);
   const probabilities = new Float32Array(calls);
   const state = new Map(model.state.map((entry) => [entry.input, new Tensor('float32', new Float32Array(entry.dims.reduce((a, b) => a * b)), entry.dims)]));
@@ -96,8 +96,8 @@ async function detect(session: Session, model: VadModel, samples: Float32Array, 
     input.set(samples.subarray(Math.max(0, begin - model.context), begin), model.context - Math.min(model.context, begin));
     input.set(samples.subarray(begin, begin + model.chunk), model.context);
     const outputs = await session.run({ input: new Tensor('float32', input, [1, input.length]), sr: rate, ...Object.fromEntries(state) });
-    probabilities[call] = ((outputs.output as Tensor).data as Float32Array)[0]!;
-    for (const entry of model.state) state.set(entry.input, outputs[entry.output] as Tensor);
+    probabilities[call] = (outputs.output!.data as Float32Array)[0]!;
+    for (const entry of model.state) state.set(entry.input, outputs[entry.output]!);
     bar.update(call + 1, calls);
   }
   bar.stop();

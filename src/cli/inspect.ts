@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
-import { inspectModel, type ModelReport } from '../node.js';
-import { readModelFile } from '../node.js';
+import type { ModelReport } from '../node.js';
 import { printJson } from './output.js';
 
 export function registerInspect(program: Command): void {
@@ -8,9 +7,10 @@ export function registerInspect(program: Command): void {
     .command('inspect')
     .description('show a model: format, opsets, inputs and outputs, op histogram, parameters, unsupported ops')
     .argument('<model>', 'model file (.onnx)')
-    .option('--json', 'print the report as JSON')
-    .action((modelPath: string, options: { json?: boolean }) => {
-      const report = inspectModel(readModelFile(modelPath));
+    .option('--json', 'print the report as JSON (a type is { "dtype", "shape" }, a dim a size, a name or null)')
+    .action(async (modelPath: string, options: { json?: boolean }) => {
+      const [{ inspectModel }, { readRegularFile }] = await Promise.all([import('../node.js'), import('./files.js')]);
+      const report = inspectModel(readRegularFile(modelPath, 'model file'));
       if (options.json) printJson(report);
       else printReport(modelPath, report);
       process.exitCode = 0;
@@ -26,9 +26,9 @@ function printReport(path: string, report: ModelReport): void {
   if (report.producer) lines.push(`producer:   ${report.producer}`);
   lines.push(`parameters: ${report.parameterCount.toLocaleString('en-US')} (${formatBytes(report.parameterBytes)})`);
   lines.push('inputs:');
-  for (const input of report.inputs) lines.push(`  ${input.name}: ${input.type}`);
+  for (const input of report.inputs) lines.push(`  ${input.name}: ${input.description}`);
   lines.push('outputs:');
-  for (const output of report.outputs) lines.push(`  ${output.name}: ${output.type}`);
+  for (const output of report.outputs) lines.push(`  ${output.name}: ${output.description}`);
   lines.push(`ops (${report.nodeCount} nodes):`);
   for (const [op, count] of Object.entries(report.opHistogram)) lines.push(`  ${op.padEnd(28)} ${count}`);
   if (report.unsupported.length === 0) {

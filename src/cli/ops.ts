@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { supportedOps } from '../node.js';
 import { printJson } from './output.js';
 
 export function registerOps(program: Command): void {
@@ -7,7 +6,8 @@ export function registerOps(program: Command): void {
     .command('ops')
     .description('list every op edgerun has a kernel for, by domain, with the opset versions it implements')
     .option('--json', 'print the list as JSON')
-    .action((options: { json?: boolean }) => {
+    .action(async (options: { json?: boolean }) => {
+      const { supportedOps } = await import('../node.js');
       const ops = supportedOps();
       if (options.json) {
         printJson(ops);

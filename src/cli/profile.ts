@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { InferenceSession, Tensor, nodeTimings, opTypeTimings, type DataType, type TraceEvent, type Value } from '../node.js';
-import { readInputFile } from './io.js';
+import type { DataType } from '../core/dtype.js';
+import type { InferenceSession, ProfileReport, Value } from '../node.js';
 import { UsageError, printJson } from './output.js';
 
 interface ProfileOptions {
@@ -32,6 +32,7 @@ export function registerProfile(program: Command): void {
     .option('--top <n>', 'nodes listed in the per-node table', '20')
     .option('--json', 'print the tables as JSON')
     .action(async (modelPath: string, options: ProfileOptions) => {
+      const { InferenceSession, profileReport } = await import('../node.js');
       const runs = positiveInteger(options.runs, '--runs');
       const warmup = nonNegativeInteger(options.warmup, '--warmup');
       const session = await InferenceSession.create(modelPath, {
@@ -41,7 +42,7 @@ export function registerProfile(program: Command): void {
         ...(options.threads ? { intraOpNumThreads: positiveInteger(options.threads, '--threads') } : {}),
         ...(options.level ? { graphOptimizationLevel: options.level as 'all' } : {}),
       });
-      const feeds = inputsFor(session, options.input);
+      const feeds = await inputsFor(session, options.input);
       for (let i = 0; i < warmup; i++) session.runSync(feeds);
       // Warm-up runs are profiled too; the report keeps only the last `runs` of them.
       for (let i = 0; i < runs; i++) session.runSync(feeds);
@@ -51,36 +52,6 @@ export function registerProfile(program: Command): void {
       else printProfile(modelPath, report);
       process.exitCode = 0;
     });
-}
-
-export interface ProfileReport {
-  runs: number;
-  /** Milliseconds per run: the whole run, inside kernels, and outside them (planning nothing, moving values). */
-  runMs: number;
-  kernelMs: number;
-  outsideKernelsMs: number;
-  nodes: { node: string; opType: string; backend: string; ms: number; share: number; calls: number; inputShapes: string; outputShapes: string }[];
-  opTypes: { opType: string; backend: string; ms: number; share: number; calls: number; nodes: number }[];
-}
-
-/** The report over the last `runs` runs of a trace. */
-export function profileReport(trace: readonly TraceEvent[], runs: number, top: number): ProfileReport {
-  const runEvents = trace.filter((event) => event.name === 'model_run').slice(-runs);
-  const from = runEvents[0]?.ts ?? 0;
-  const events = trace.filter((event) => event.ts >= from);
-  const perRun = (ms: number) => ms / Math.max(1, runEvents.length);
-  const runMs = perRun(runEvents.reduce((sum, event) => sum + event.dur / 1000, 0));
-  const nodes = nodeTimings(events);
-  const kernelMs = perRun(nodes.reduce((sum, node) => sum + node.ms, 0));
-  const share = (ms: number) => (runMs > 0 ? ms / runMs : 0);
-  return {
-    runs: runEvents.length,
-    runMs,
-    kernelMs,
-    outsideKernelsMs: Math.max(0, runMs - kernelMs),
-    nodes: nodes.slice(0, top).map((node) => ({ ...node, ms: perRun(node.ms), share: share(perRun(node.ms)), calls: node.calls / Math.max(1, runEvents.length) })),
-    opTypes: opTypeTimings(nodes).map((op) => ({ ...op, ms: perRun(op.ms), share: share(perRun(op.ms)), calls: op.calls / Math.max(1, runEvents.length) })),
-  };
 }
 
 function printProfile(path: string, report: ProfileReport): void {
@@ -97,14 +68,16 @@ function printProfile(path: string, report: ProfileReport): void {
 }
 
 /** Feeds from --input files; every other input zeros of its declared shape (symbolic dims as 1). */
-function inputsFor(session: InferenceSession, pairs: readonly string[]): Record<string, Value> {
+async function inputsFor(session: InferenceSession, pairs: readonly string[]): Promise<Record<string, Value>> {
+  const { Tensor } = await import('../node.js');
+  const { readInputFile } = await import('./io.js');
   const declared = new Map(session.model.graph.inputs.map((info) => [info.name, info.type]));
   const feeds: Record<string, Value> = {};
   for (const pair of pairs) {
     const split = pair.indexOf('=');
     if (split <= 0) throw new UsageError(`--input takes NAME=FILE, got '${pair}'`);
     const name = pair.slice(0, split);
-    feeds[name] = readInputFile(pair.slice(split + 1), declared.get(name));
+    feeds[name] = readInputFile(pair.slice(split + 1), name, declared.get(name));
   }
   for (const meta of session.inputMetadata) {
     if (meta.name in feeds) continue;

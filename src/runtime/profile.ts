@@ -120,3 +120,33 @@ function shapesOf(values: readonly (Value | undefined)[]): string {
     })
     .join(' ');
 }
+
+export interface ProfileReport {
+  runs: number;
+  /** Milliseconds per run: the whole run, inside kernels, and outside them (planning nothing, moving values). */
+  runMs: number;
+  kernelMs: number;
+  outsideKernelsMs: number;
+  nodes: { node: string; opType: string; backend: string; ms: number; share: number; calls: number; inputShapes: string; outputShapes: string }[];
+  opTypes: { opType: string; backend: string; ms: number; share: number; calls: number; nodes: number }[];
+}
+
+/** What `edgerun profile` prints, over the last `runs` runs of a trace: per op type, per node, and outside kernels. */
+export function profileReport(trace: readonly TraceEvent[], runs: number, top: number): ProfileReport {
+  const runEvents = trace.filter((event) => event.name === 'model_run').slice(-runs);
+  const from = runEvents[0]?.ts ?? 0;
+  const events = trace.filter((event) => event.ts >= from);
+  const perRun = (ms: number) => ms / Math.max(1, runEvents.length);
+  const runMs = perRun(runEvents.reduce((sum, event) => sum + event.dur / 1000, 0));
+  const nodes = nodeTimings(events);
+  const kernelMs = perRun(nodes.reduce((sum, node) => sum + node.ms, 0));
+  const share = (ms: number) => (runMs > 0 ? ms / runMs : 0);
+  return {
+    runs: runEvents.length,
+    runMs,
+    kernelMs,
+    outsideKernelsMs: Math.max(0, runMs - kernelMs),
+    nodes: nodes.slice(0, top).map((node) => ({ ...node, ms: perRun(node.ms), share: share(perRun(node.ms)), calls: node.calls / Math.max(1, runEvents.length) })),
+    opTypes: opTypeTimings(nodes).map((op) => ({ ...op, ms: perRun(op.ms), share: share(perRun(op.ms)), calls: op.calls / Math.max(1, runEvents.length) })),
+  };
+}

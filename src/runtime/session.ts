@@ -12,6 +12,7 @@ import { executePlan, executePlanAsync, type ExecuteLimits } from './execute.js'
 import { inlineFunctions } from './inline-functions.js';
 import { findUnsupported, planModelGraph, type Plan, type PlanContext, type UnsupportedNode } from './plan.js';
 import { Profiler, type TraceEvent } from './profile.js';
+import type { RunResult } from './values.js';
 export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
 
 export interface SessionOptions {
@@ -163,7 +164,7 @@ export class InferenceSession {
   }
 
   /** Runs the model. Sequence outputs come back as arrays of tensors, an empty optional as null. */
-  async run(feeds: Record<string, Value>, fetches?: readonly string[] | RunOptions, options?: RunOptions): Promise<Record<string, Value>> {
+  async run(feeds: Record<string, Value>, fetches?: readonly string[] | RunOptions, options?: RunOptions): Promise<RunResult> {
     const previous = this.lastRun;
     const current = previous.then(
       () => this.execute(feeds, fetches, options, 'async'),
@@ -174,18 +175,18 @@ export class InferenceSession {
   }
 
   /** `run` on the calling thread, for callers that cannot await (every backend but a GPU one is synchronous). */
-  runSync(feeds: Record<string, Value>, fetchesOrOptions?: readonly string[] | RunOptions, runOptions?: RunOptions): Record<string, Value> {
+  runSync(feeds: Record<string, Value>, fetchesOrOptions?: readonly string[] | RunOptions, runOptions?: RunOptions): RunResult {
     return this.execute(feeds, fetchesOrOptions, runOptions, 'sync');
   }
 
-  private execute(feeds: Record<string, Value>, fetches: readonly string[] | RunOptions | undefined, runOptions: RunOptions | undefined, mode: 'sync'): Record<string, Value>;
-  private execute(feeds: Record<string, Value>, fetches: readonly string[] | RunOptions | undefined, runOptions: RunOptions | undefined, mode: 'async'): Promise<Record<string, Value>>;
+  private execute(feeds: Record<string, Value>, fetches: readonly string[] | RunOptions | undefined, runOptions: RunOptions | undefined, mode: 'sync'): RunResult;
+  private execute(feeds: Record<string, Value>, fetches: readonly string[] | RunOptions | undefined, runOptions: RunOptions | undefined, mode: 'async'): Promise<RunResult>;
   private execute(
     feeds: Record<string, Value>,
     fetchesOrOptions: readonly string[] | RunOptions | undefined,
     runOptions: RunOptions | undefined,
     mode: 'sync' | 'async',
-  ): Record<string, Value> | Promise<Record<string, Value>> {
+  ): RunResult | Promise<RunResult> {
     // onnxruntime's run(feeds, options) form: options in second place.
     const fetches = Array.isArray(fetchesOrOptions) ? (fetchesOrOptions as readonly string[]) : undefined;
     const options: RunOptions = runOptions ?? (Array.isArray(fetchesOrOptions) ? {} : ((fetchesOrOptions as RunOptions | undefined) ?? {}));
@@ -205,7 +206,7 @@ export class InferenceSession {
       this.profiler?.recordRun(started, performance.now());
       const outputs: Record<string, Value> = {};
       for (const name of wanted) outputs[name] = results.get(name)!;
-      return outputs;
+      return outputs as RunResult;
     };
     return mode === 'sync' ? pick(executePlan(plan, checked, limits)) : executePlanAsync(plan, checked, limits).then(pick);
   }

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import type { ProfileReport } from '../../src/runtime/profile.js';
+import { REPO_ROOT, SKIP_SHARED, sharedPath } from '../support/shared.js';
+
+function edgerun(...args: string[]) {
+  const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/edgerun.js'), ...args], { encoding: 'utf8', timeout: 300_000 });
+  assert.equal(result.signal, null, `edgerun ${args.join(' ')} was killed (${result.signal})`);
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test('edgerun profile prints per-op-type and per-node tables with the time outside kernels', { skip: SKIP_SHARED }, () => {
+  const model = sharedPath('models/mnist_cnn/model.onnx');
+  const json = edgerun('profile', model, '--runs', '3', '--warmup', '1', '--json');
+  assert.equal(json.code, 0, json.stderr);
+  const report = JSON.parse(json.stdout) as ProfileReport & { model: string };
+  assert.equal(report.runs, 3);
+  // mnist_cnn: Conv-Relu-MaxPool twice, Reshape/Flatten, Gemm.
+  const opTypes = report.opTypes.map((op) => op.opType).sort();
+  for (const op of ['Conv', 'Relu', 'MaxPool', 'Gemm']) assert.ok(opTypes.includes(op), `${op} is listed (got ${opTypes.join(', ')})`);
+  assert.ok(report.opTypes.every((op) => op.backend === 'reference' && op.calls >= 1));
+  const shares = report.opTypes.reduce((sum, op) => sum + op.share, 0) + report.outsideKernelsMs / report.runMs;
+  assert.ok(Math.abs(shares - 1) < 0.01, `op-type shares and the outside-kernels share add up to 1 (got ${shares})`);
+  assert.ok(Math.abs(report.kernelMs + report.outsideKernelsMs - report.runMs) < 1e-6);
+  assert.ok(report.nodes.every((node) => /float32\[/.test(node.outputShapes)));
+
+  const text = edgerun('profile', model, '--runs', '2');
+  assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /= per op type \(ms per run\) =/);
+  assert.match(text.stdout, /\(outside kernels\)/);
+  assert.match(text.stdout, /= top \d+ nodes \(ms per run\) =/);
+
+  const refused = edgerun('profile', model, '--runs', '0', '--json');
+  assert.notEqual(refused.code, 0);
+  assert.match((JSON.parse(refused.stdout) as { error: { message: string } }).error.message, /--runs takes a positive integer/);
+});
