@@ -58,9 +58,17 @@ async function main(): Promise<void> {
   const names = args.models ? args.models.split(',').map((name) => name.trim()) : [...ONNX_MODELS, TFLITE_MODEL];
   const unknown = names.filter((name) => name !== TFLITE_MODEL && !existsSync(sharedPath(`models/${name}/model.onnx`)));
   if (unknown.length) missingPrerequisite('bench', `no model ${unknown.join(', ')} in ${sharedPath('models')} (known: ${[...ONNX_MODELS, TFLITE_MODEL].join(', ')})`);
-  const threadCounts = parseCounts(args.threads!, '--threads');
-  const [runs] = parseCounts(args.runs!, '--runs') as [number];
-  const warmups = Number(args.warmups);
+  let threadCounts: number[];
+  let runs: number;
+  let warmups: number;
+  try {
+    threadCounts = parseCounts(args.threads!, '--threads');
+    [runs] = parseCounts(args.runs!, '--runs') as [number];
+    [warmups] = parseCounts(args.warmups!, '--warmups', 0) as [number];
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}`);
+    process.exit(2);
+  }
   const edgerun = {
     ...(args.provider ? { executionProviders: args.provider.split(',') } : {}),
     ...(args.optimization ? { graphOptimizationLevel: args.optimization } : {}),

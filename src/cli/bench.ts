@@ -62,6 +62,8 @@ export interface RuntimeResult {
   unavailable?: string;
   /** What ran: the execution provider or build, and the thread count it was given. */
   ran?: string;
+  /** What the runtime warned about while loading and on its first run (e.g. threads it could not give). */
+  warnings?: string[];
   /** Importing the runtime (and compiling its wasm where that is a step of its own). */
   runtimeLoadMs?: number;
   sessionCreateMs?: number;
@@ -146,7 +148,7 @@ type ChildRequest =
   | { kind: 'run'; count: number }
   | { kind: 'finish' };
 type ChildReply =
-  | { kind: 'ready'; ran: string; runtimeLoadMs: number; sessionCreateMs: number; firstInferenceMs: number; outputs: PlainTensor[]; baselineRssKb: number }
+  | { kind: 'ready'; ran: string; warnings: string[]; runtimeLoadMs: number; sessionCreateMs: number; firstInferenceMs: number; outputs: PlainTensor[]; baselineRssKb: number }
   | { kind: 'unavailable'; reason: string }
   | { kind: 'times'; timesMs: number[] }
   | { kind: 'finished'; maxRssKb: number };
@@ -225,6 +227,7 @@ export async function benchModel(model: BenchModel, settings: BenchSettings, onR
       results.set(runtime, {
         runtime,
         ran: reply.ran,
+        warnings: reply.warnings,
         runtimeLoadMs: reply.runtimeLoadMs,
         sessionCreateMs: reply.sessionCreateMs,
         firstInferenceMs: reply.firstInferenceMs,
@@ -232,20 +235,34 @@ export async function benchModel(model: BenchModel, settings: BenchSettings, onR
         timesMs: [],
       });
     }
+    /** A runtime that dies or throws mid-run leaves the table with its reason; the others carry on. */
+    const drive = async (runtime: RuntimeName, request: ChildRequest): Promise<ChildReply | undefined> => {
+      const child = live.get(runtime);
+      if (!child) return undefined;
+      try {
+        return await child.request(request);
+      } catch (error) {
+        child.kill();
+        live.delete(runtime);
+        results.set(runtime, { runtime, unavailable: `failed while running: ${(error as Error).message}` });
+        return undefined;
+      }
+    };
     const order = [...live.keys()];
-    for (const runtime of order) await live.get(runtime)!.request({ kind: 'run', count: settings.warmups });
+    for (const runtime of order) await drive(runtime, { kind: 'run', count: settings.warmups });
     for (let round = 0; round < settings.runs; round++) {
       for (let turn = 0; turn < order.length; turn++) {
         const runtime = order[(round + turn) % order.length]!;
-        const reply = await live.get(runtime)!.request({ kind: 'run', count: 1 });
-        if (reply.kind === 'times') results.get(runtime)!.timesMs!.push(...reply.timesMs);
+        const reply = await drive(runtime, { kind: 'run', count: 1 });
+        if (reply?.kind === 'times') results.get(runtime)!.timesMs!.push(...reply.timesMs);
       }
       onRound?.(round + 1, settings.runs);
     }
     for (const runtime of order) {
-      const reply = await live.get(runtime)!.request({ kind: 'finish' });
+      const reply = await drive(runtime, { kind: 'finish' });
+      if (reply?.kind !== 'finished') continue;
       const result = results.get(runtime)!;
-      if (reply.kind === 'finished') result.peakRssMb = reply.maxRssKb / 1024;
+      result.peakRssMb = reply.maxRssKb / 1024;
       result.stats = summarize(result.timesMs!);
     }
   } finally {
@@ -319,7 +336,7 @@ export function detailTable(models: readonly ModelResult[]): string {
             model.model,
             String(model.threads),
             result.runtime,
-            result.ran ?? '',
+            [result.ran, ...(result.warnings ?? []).map((warning) => `warned: ${warning}`)].join('; '),
             fixed(result.stats?.medianMs, 2),
             fixed(result.stats?.p90Ms, 2),
             `${fixed((result.stats?.spread ?? 0) * 100)} %`,
@@ -348,7 +365,8 @@ export function summaryTable(models: readonly ModelResult[]): string {
       edgerun?.unavailable ?? fixed(edgerun?.stats?.medianMs, 2),
       ...peers.map((peer) => {
         const result = find(peer);
-        return result?.unavailable ?? (result?.edgerunRatio === undefined ? '' : `${fixed(result.edgerunRatio, 2)}x`);
+        if (!result || result.unavailable) return result?.unavailable ?? '';
+        return result.edgerunRatio === undefined ? `no ratio (${peer} ${fixed(result.stats?.medianMs, 2)} ms)` : `${fixed(result.edgerunRatio, 2)}x`;
       }),
       check ? `${check.matches ? 'match' : '**MISMATCH**'} (${check.against}${check.matches ? '' : `: ${check.detail}`})` : 'not checked',
     ];
@@ -363,11 +381,11 @@ export function markdown(header: readonly string[], rows: readonly (readonly str
 
 // ---------------------------------------------------------------------------------------------- command
 
-/** Parses "1,2" into [1, 2], refusing anything but positive integers. */
-export function parseCounts(text: string, what: string): number[] {
-  const counts = text.split(',').map((part) => Number(part.trim()));
-  if (counts.length === 0 || counts.some((count) => !Number.isInteger(count) || count < 1)) {
-    throw new RangeError(`${what} must be positive integers separated by commas, got '${text}'`);
+/** Parses "1,2" into [1, 2], refusing anything but whole numbers from `minimum` up. */
+export function parseCounts(text: string, what: string, minimum = 1): number[] {
+  const counts = text.split(',').map((part) => (part.trim() === '' ? Number.NaN : Number(part)));
+  if (counts.some((count) => !Number.isInteger(count) || count < minimum)) {
+    throw new RangeError(`${what} takes whole numbers from ${minimum} up, separated by commas; got '${text}'`);
   }
   return counts;
 }
@@ -405,15 +423,14 @@ export function registerBench(program: Command): void {
       try {
         threadCounts = parseCounts(options.threads, '--threads');
         [runs] = parseCounts(options.runs, '--runs') as [number];
-        warmups = Number(options.warmups);
-        if (!Number.isInteger(warmups) || warmups < 0) throw new RangeError(`--warmups must be a whole number, got '${options.warmups}'`);
+        [warmups] = parseCounts(options.warmups, '--warmups', 0) as [number];
       } catch (error) {
         throw new UsageError((error as Error).message);
       }
       const peers = options.peers === 'none' ? [] : options.peers.split(',').map((peer) => peer.trim());
       const unknown = peers.filter((peer) => !(RUNTIMES as readonly string[]).includes(peer) || peer === 'edgerun');
       if (unknown.length) throw new UsageError(`unknown peer ${unknown.join(', ')}; peers are ${RUNTIMES.slice(1).join(', ')}`);
-      const model: BenchModel = { name: basename(modelPath), onnx: modelPath, tflite: options.tflite, inputs: await benchInputs(modelPath) };
+      const model: BenchModel = { name: modelPath, onnx: modelPath, tflite: options.tflite, inputs: await benchInputs(modelPath) };
       const edgerun: EdgerunOptions = {
         ...(options.provider ? { executionProviders: options.provider.split(',') } : {}),
         ...(options.optimization ? { graphOptimizationLevel: options.optimization } : {}),
@@ -608,6 +625,9 @@ async function serveAsChild(): Promise<void> {
   const reply = (message: ChildReply) => process.send!(message);
   process.on('message', async (request: ChildRequest) => {
     if (request.kind === 'load') {
+      const warnings: string[] = [];
+      const warn = console.warn;
+      console.warn = (...parts: unknown[]) => warnings.push(parts.join(' '));
       try {
         const imported = performance.now();
         const create = await LOADERS[request.runtime](request.model, request.threads, request.edgerun);
@@ -616,10 +636,12 @@ async function serveAsChild(): Promise<void> {
         const first = performance.now();
         const outputs = await runtime.infer();
         const firstInferenceMs = performance.now() - first;
-        reply({ kind: 'ready', ran: runtime.ran, runtimeLoadMs: created - imported, sessionCreateMs: first - created, firstInferenceMs, outputs, baselineRssKb });
+        reply({ kind: 'ready', ran: runtime.ran, warnings, runtimeLoadMs: created - imported, sessionCreateMs: first - created, firstInferenceMs, outputs, baselineRssKb });
       } catch (error) {
         const reason = error instanceof Unavailable ? error.message : `failed: ${(error as Error).message.split('\n')[0]}`;
         reply({ kind: 'unavailable', reason });
+      } finally {
+        console.warn = warn;
       }
     } else if (request.kind === 'run') {
       const timesMs: number[] = [];

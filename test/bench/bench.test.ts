@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { benchInputs, benchModel, compareOutputs, median, pairedRatio, quantile, summarize, type PlainTensor } from '../../src/cli/bench.js';
+import { benchInputs, benchModel, compareOutputs, median, pairedRatio, parseCounts, quantile, summarize, type PlainTensor } from '../../src/cli/bench.js';
 import { Tensor } from '../../src/core/tensor.js';
 import { REPO_ROOT } from '../support/shared.js';
 import { addReluModel } from '../support/tiny-models.js';
@@ -80,4 +80,10 @@ test('without the shared models the bench does not pass: a skip says so and fail
   const underCi = bench({ EDGERUN_SHARED: nowhere, CI: 'true' }, '--allow-skip');
   assert.equal(underCi.code, 1);
   assert.match(underCi.last, /^bench: FAILED: .*missing prerequisite is a failure under CI/);
+});
+
+test('counts on the command line are whole numbers from a minimum up', () => {
+  assert.deepEqual(parseCounts('1,2', '--threads'), [1, 2]);
+  assert.deepEqual(parseCounts('0', '--warmups', 0), [0]);
+  for (const bad of ['0', '1.5', 'two', '1,,2', '']) assert.throws(() => parseCounts(bad, '--threads'), /--threads takes whole numbers from 1 up/);
 });
