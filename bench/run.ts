@@ -37,27 +37,39 @@ const { values: args } = parseArgs({
 });
 
 const ONNX_MODELS = ['mobilenet_v2', 'squeezenet1_1', 'tiny_bert_encoder', 'lstm_classifier', 'mnist_cnn'];
-/** The TFLite peers have no .tflite of the models above; this real one shows what they do on the same architecture. */
+/**
+ * There is no .tflite of the models above, so the TFLite peers get a real MobileNetV2 1.0/224 of their own:
+ * uint8, so its times say what they do on that architecture, not a like-for-like ratio with the float row.
+ */
 const TFLITE_MODEL = 'mobilenet_v2_quant_tflite';
+const TFLITE_FILE = 'real/tflite/mobilenet_v2_1.0_224_quant.tflite';
+const TFLITE_INPUT = 'real/cases/tflite-mobilenet_v2_quant-cat/input_0.npy';
+const modelFile = (name: string) => sharedPath(name === TFLITE_MODEL ? TFLITE_FILE : `models/${name}/model.onnx`);
 
 async function loadModel(name: string): Promise<BenchModel> {
   if (name === TFLITE_MODEL) {
-    const input = readNpy(readFileSync(sharedPath('real/cases/tflite-mobilenet_v2_quant-cat/input_0.npy')));
+    const input = readNpy(readFileSync(sharedPath(TFLITE_INPUT)));
     return {
       name: 'mobilenet_v2 1.0/224 uint8 (.tflite only)',
-      tflite: sharedPath('real/tflite/mobilenet_v2_1.0_224_quant.tflite'),
+      tflite: modelFile(name),
       inputs: [{ name: 'input', type: input.type, dims: [...input.dims], data: input.data as Uint8Array }],
     };
   }
-  const onnx = sharedPath(`models/${name}/model.onnx`);
+  const onnx = modelFile(name);
   return { name, onnx, inputs: await benchInputs(onnx) };
 }
 
 async function main(): Promise<void> {
   if (!HAVE_SHARED) missingPrerequisite('bench', SKIP_SHARED as string);
-  const names = args.models ? args.models.split(',').map((name) => name.trim()) : [...ONNX_MODELS, TFLITE_MODEL];
-  const unknown = names.filter((name) => name !== TFLITE_MODEL && !existsSync(sharedPath(`models/${name}/model.onnx`)));
-  if (unknown.length) missingPrerequisite('bench', `no model ${unknown.join(', ')} in ${sharedPath('models')} (known: ${[...ONNX_MODELS, TFLITE_MODEL].join(', ')})`);
+  const known = [...ONNX_MODELS, TFLITE_MODEL];
+  const names = args.models ? args.models.split(',').map((name) => name.trim()) : known;
+  const unknown = names.filter((name) => !known.includes(name));
+  if (unknown.length) {
+    console.error(`bench: unknown model ${unknown.join(', ')}; models are ${known.join(', ')}`);
+    process.exit(2);
+  }
+  const missing = names.map(modelFile).filter((file) => !existsSync(file));
+  if (missing.length) missingPrerequisite('bench', `missing ${missing.join(', ')}`);
   let threadCounts: number[];
   let runs: number;
   let warmups: number;
