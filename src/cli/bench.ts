@@ -154,6 +154,12 @@ type ChildReply =
   | { kind: 'finished'; maxRssKb: number };
 
 const THIS_FILE = fileURLToPath(import.meta.url);
+/**
+ * Runtimes see the WebAssembly features the bench was started with (`node --experimental-wasm-relaxed-simd`
+ * lets every runtime pick its relaxed-SIMD build on Node 20); the parent's other flags (`--eval`,
+ * `--input-type`, test-runner flags) would break or change a runtime's process.
+ */
+const WASM_FLAGS = process.execArgv.filter((flag) => /^--(experimental-)?wasm/.test(flag));
 
 /** One runtime's process, spoken to one request at a time. */
 class RuntimeProcess {
@@ -162,7 +168,7 @@ class RuntimeProcess {
   private pending?: { resolve(reply: ChildReply): void; reject(error: Error): void };
 
   constructor(readonly runtime: RuntimeName) {
-    this.child = fork(THIS_FILE, ['--bench-child'], { serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    this.child = fork(THIS_FILE, ['--bench-child'], { execArgv: WASM_FLAGS, serialization: 'advanced', stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
     // Peers log freely (LiteRT prints INFO lines); keep the tail for error messages, out of the report.
     const keep = (chunk: Buffer) => this.log.push(...chunk.toString().split('\n').filter(Boolean).slice(-5));
     this.child.stdout!.on('data', keep);

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { benchInputs, benchModel, compareOutputs, median, pairedRatio, parseCounts, quantile, summarize, type PlainTensor } from '../../src/cli/bench.js';
+import { benchInputs, benchModel, compareOutputs, median, pairedRatio, parseCounts, quantile, summarize, type ModelResult, type PlainTensor } from '../../src/cli/bench.js';
 import { Tensor } from '../../src/core/tensor.js';
 import { REPO_ROOT } from '../support/shared.js';
 import { addReluModel } from '../support/tiny-models.js';
@@ -86,4 +86,38 @@ test('counts on the command line are whole numbers from a minimum up', () => {
   assert.deepEqual(parseCounts('1,2', '--threads'), [1, 2]);
   assert.deepEqual(parseCounts('0', '--warmups', 0), [0]);
   for (const bad of ['0', '1.5', 'two', '1,,2', '']) assert.throws(() => parseCounts(bad, '--threads'), /--threads takes whole numbers from 1 up/);
+});
+
+/** `edgerun bench ...` through commander as main.ts will register it, in a process of its own. */
+function edgerunBench(...args: string[]) {
+  const script = `
+    import { Command } from 'commander';
+    import { registerBench } from ${JSON.stringify(join(REPO_ROOT, 'build/src/cli/bench.js'))};
+    import { reportFailure } from ${JSON.stringify(join(REPO_ROOT, 'build/src/cli/output.js'))};
+    const program = new Command('edgerun').exitOverride();
+    registerBench(program);
+    await program.parseAsync(process.argv.slice(1), { from: 'user' }).catch((error) => { process.exitCode = reportFailure(error); });`;
+  const result = spawnSync(process.execPath, ['--input-type=module', '-e', script, 'bench', ...args], { encoding: 'utf8', cwd: REPO_ROOT });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test('edgerun bench MODEL: chosen peers and thread counts, JSON out; bad options are usage errors', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'edgerun-bench-cli-'));
+  const modelPath = join(folder, 'add_relu.onnx');
+  writeFileSync(modelPath, addReluModel(new Tensor('float32', Float32Array.of(1, 2, 3), [3])));
+  const run = edgerunBench(modelPath, '--runs', '3', '--warmups', '0', '--threads', '1,2', '--peers', 'onnxruntime-node', '--json');
+  assert.equal(run.code, 0, run.stderr);
+  const { results } = JSON.parse(run.stdout) as { results: ModelResult[] };
+  assert.deepEqual(results.map((result) => [result.threads, result.results.map((runtime) => runtime.runtime)]), [
+    [1, ['edgerun', 'onnxruntime-node']],
+    [2, ['edgerun', 'onnxruntime-node']],
+  ]);
+  assert.ok(results.every((result) => result.outputCheck?.matches && result.results.every((runtime) => runtime.timesMs?.length === 3)));
+  const table = edgerunBench(modelPath, '--runs', '2', '--warmups', '0', '--peers', 'none');
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /add_relu\.onnx \| 1 \| [\d.]+ \| not checked \|/);
+  const typo = edgerunBench(modelPath, '--peers', 'onnxruntime-nod');
+  assert.equal(typo.code, 2);
+  assert.match(typo.stderr, /unknown peer onnxruntime-nod/);
+  assert.equal(edgerunBench(modelPath, '--runs', '0').code, 2);
 });
