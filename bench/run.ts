@@ -1,120 +1,127 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import * as ortNode from 'onnxruntime-node';
-import * as ortWeb from 'onnxruntime-web';
-import { InferenceSession, Tensor, decodeOnnxValue, readNpy, type Value } from '../src/node.js';
-import { compareValues } from '../test/support/compare.js';
-import { REPO_ROOT, SKIP_SHARED, HAVE_SHARED, sharedPath } from '../test/support/shared.js';
+import {
+  RUNTIMES,
+  benchInputs,
+  benchModel,
+  detailTable,
+  markdown,
+  parseCounts,
+  summaryTable,
+  type BenchModel,
+  type ModelResult,
+} from '../src/cli/bench.js';
+import { readNpy } from '../src/node.js';
+import { missingPrerequisite } from '../test/support/prerequisites.js';
+import { HAVE_SHARED, REPO_ROOT, SKIP_SHARED, sharedPath } from '../test/support/shared.js';
+import { shippedSizes } from './size.js';
 
 /**
- * `npm run bench`: edgerun beside onnxruntime-node (CPU, 1 thread) and onnxruntime-web (wasm, 1 thread) on
- * the same models, inputs and machine, runs interleaved round by round so drift hits all three alike.
- * Quotes medians and the median of per-round ratios; checks edgerun's outputs against onnxruntime-node's.
+ * `npm run bench [-- --json] [--threads 1,2] [--runs N] [--models a,b] [--provider wasm]`: edgerun beside
+ * onnxruntime-node, onnxruntime-web and the TFLite peers on the shared models, one and two threads, plus
+ * the shipped size of each. The harness (fresh process per runtime, interleaved rounds) is `edgerun bench`'s.
  */
-const { values: args } = parseArgs({ options: { rounds: { type: 'string', default: '20' }, filter: { type: 'string' } } });
-
-interface BenchModel {
-  name: string;
-  file: string;
-  feeds(): Record<string, Tensor>;
-}
-
-function pbInputs(folder: string, names: string[]): Record<string, Tensor> {
-  return Object.fromEntries(names.map((name, i) => [name, decodeOnnxValue(readFileSync(`${folder}/input_${i}.pb`), undefined) as Tensor]));
-}
-
-const zeros = (dims: number[]) => new Tensor('float32', new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
-const sampleRate = () => new Tensor('int64', BigInt64Array.of(16000n), []);
-
-const MODELS: BenchModel[] = [
-  {
-    name: 'mnist (onnx/models mnist-8)',
-    file: 'real/onnx/mnist.onnx',
-    feeds: () => ({ Input3: readNpy(readFileSync(sharedPath('real/cases/onnx-mnist-digits100/input_0.npy'))) }),
+const { values: args } = parseArgs({
+  options: {
+    json: { type: 'boolean', default: false },
+    threads: { type: 'string', default: '1,2' },
+    runs: { type: 'string', default: '30' },
+    warmups: { type: 'string', default: '5' },
+    models: { type: 'string' },
+    provider: { type: 'string' },
+    optimization: { type: 'string' },
+    'allow-skip': { type: 'boolean', default: false },
   },
-  {
-    name: 'silero VAD v5, one 32 ms chunk',
-    file: 'real/onnx/silero_vad_v5.onnx',
-    feeds: () => ({ input: readNpy(readFileSync(sharedPath('real/cases/onnx-silero-vad-v5-speech16k/input_40.npy'))), state: zeros([2, 1, 128]), sr: sampleRate() }),
-  },
-  {
-    name: 'silero VAD v4, one 96 ms chunk',
-    file: 'real/onnx/silero_vad_legacy.onnx',
-    feeds: () => ({ input: readNpy(readFileSync(sharedPath('real/cases/onnx-silero-vad-legacy-speech16k/input_20.npy'))), sr: sampleRate(), h: zeros([2, 1, 64]), c: zeros([2, 1, 64]) }),
-  },
-  ...['mnist_cnn', 'lstm_classifier', 'tiny_bert_encoder', 'squeezenet1_1', 'mobilenet_v2'].map((name) => ({
-    name: `${name} (PyTorch export)`,
-    file: `models/${name}/model.onnx`,
-    feeds: () => pbInputs(sharedPath(`models/${name}/test_data_set_0`), name === 'tiny_bert_encoder' ? ['input', 'attention_mask'] : ['input']),
-  })),
-];
+});
 
-type Runner = (feeds: Record<string, Tensor>) => Promise<Record<string, Value>>;
+const ONNX_MODELS = ['mobilenet_v2', 'squeezenet1_1', 'tiny_bert_encoder', 'lstm_classifier', 'mnist_cnn'];
+/**
+ * There is no .tflite of the models above, so the TFLite peers get a real MobileNetV2 1.0/224 of their own:
+ * uint8, so its times say what they do on that architecture, not a like-for-like ratio with the float row.
+ */
+const TFLITE_MODEL = 'mobilenet_v2_quant_tflite';
+const TFLITE_FILE = 'real/tflite/mobilenet_v2_1.0_224_quant.tflite';
+const TFLITE_INPUT = 'real/cases/tflite-mobilenet_v2_quant-cat/input_0.npy';
+const modelFile = (name: string) => sharedPath(name === TFLITE_MODEL ? TFLITE_FILE : `models/${name}/model.onnx`);
 
-async function runners(model: BenchModel): Promise<Record<string, Runner>> {
-  const path = sharedPath(model.file);
-  const edgerun = await InferenceSession.create(path);
-  const node = await ortNode.InferenceSession.create(path, { intraOpNumThreads: 1, interOpNumThreads: 1, executionProviders: ['cpu'] });
-  const web = await ortWeb.InferenceSession.create(readFileSync(path), { executionProviders: ['wasm'] });
-  const ortFeeds = <T>(make: (t: Tensor) => T, feeds: Record<string, Tensor>) => Object.fromEntries(Object.entries(feeds).map(([name, t]) => [name, make(t)]));
-  const back = (outputs: Record<string, { type: string; data: unknown; dims: readonly number[] }>) =>
-    Object.fromEntries(Object.entries(outputs).map(([name, t]) => [name, new Tensor(t.type as 'float32', t.data as Float32Array, t.dims)]));
-  return {
-    edgerun: (feeds) => edgerun.run(feeds),
-    'onnxruntime-node': async (feeds) => back(await node.run(ortFeeds((t) => new ortNode.Tensor(t.type as 'float32', t.data as Float32Array, t.dims), feeds))),
-    'onnxruntime-web': async (feeds) => back(await web.run(ortFeeds((t) => new ortWeb.Tensor(t.type as 'float32', t.data as Float32Array, t.dims), feeds))),
-  };
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = sorted.length >> 1;
-  return sorted.length % 2 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+async function loadModel(name: string): Promise<BenchModel> {
+  if (name === TFLITE_MODEL) {
+    const input = readNpy(readFileSync(sharedPath(TFLITE_INPUT)));
+    return {
+      name: 'mobilenet_v2 1.0/224 uint8 (.tflite only)',
+      tflite: modelFile(name),
+      inputs: [{ name: 'input', type: input.type, dims: [...input.dims], data: input.data as Uint8Array }],
+    };
+  }
+  const onnx = modelFile(name);
+  return { name, onnx, inputs: await benchInputs(onnx) };
 }
 
 async function main(): Promise<void> {
-  if (!HAVE_SHARED) {
-    console.log(`bench skipped: ${SKIP_SHARED}`);
-    return;
+  if (!HAVE_SHARED) missingPrerequisite('bench', SKIP_SHARED as string);
+  const known = [...ONNX_MODELS, TFLITE_MODEL];
+  const names = args.models ? args.models.split(',').map((name) => name.trim()) : known;
+  const unknown = names.filter((name) => !known.includes(name));
+  if (unknown.length) {
+    console.error(`bench: unknown model ${unknown.join(', ')}; models are ${known.join(', ')}`);
+    process.exit(2);
   }
-  ortWeb.env.wasm.numThreads = 1;
-  ortWeb.env.wasm.proxy = false;
-  const rounds = Number(args.rounds);
-  const rows: string[][] = [];
-  const report: Record<string, unknown> = {};
-  for (const model of MODELS.filter((m) => existsSync(sharedPath(m.file)) && (!args.filter || m.name.includes(args.filter)))) {
-    const feeds = model.feeds();
-    const run = await runners(model);
-    const names = Object.keys(run);
-    const check = compareValues(Object.values(await run.edgerun!(feeds))[0], Object.values(await run['onnxruntime-node']!(feeds))[0]!);
-    const times: Record<string, number[]> = Object.fromEntries(names.map((name) => [name, []]));
-    for (let round = -5; round < rounds; round++) {
-      for (const name of names) {
-        const started = performance.now();
-        await run[name]!(feeds);
-        if (round >= 0) times[name]!.push(performance.now() - started);
-      }
+  const missing = names.map(modelFile).filter((file) => !existsSync(file));
+  if (missing.length) missingPrerequisite('bench', `missing ${missing.join(', ')}`);
+  let threadCounts: number[];
+  let runs: number;
+  let warmups: number;
+  try {
+    threadCounts = parseCounts(args.threads!, '--threads');
+    [runs] = parseCounts(args.runs!, '--runs') as [number];
+    [warmups] = parseCounts(args.warmups!, '--warmups', 0) as [number];
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}`);
+    process.exit(2);
+  }
+  const edgerun = {
+    ...(args.provider ? { executionProviders: args.provider.split(',') } : {}),
+    ...(args.optimization ? { graphOptimizationLevel: args.optimization } : {}),
+  };
+  const started = performance.now();
+  const results: ModelResult[] = [];
+  for (const name of names) {
+    const model = await loadModel(name);
+    for (const threads of threadCounts) {
+      results.push(await benchModel(model, { threads, runs, warmups, runtimes: RUNTIMES, edgerun }));
+      console.error(`bench: ${model.name}, ${threads} thread(s) done after ${((performance.now() - started) / 1000).toFixed(0)} s`);
     }
-    const ratio = (peer: string) => median(times.edgerun!.map((t, i) => t / times[peer]![i]!));
-    const medians = Object.fromEntries(names.map((name) => [name, median(times[name]!)]));
-    report[model.name] = { medians, ratioVsNode: ratio('onnxruntime-node'), ratioVsWeb: ratio('onnxruntime-web'), outputsMatchNode: !check, mismatch: check };
-    rows.push([
-      model.name,
-      ...names.map((name) => medians[name]!.toFixed(2)),
-      `${ratio('onnxruntime-node').toFixed(1)}x`,
-      `${ratio('onnxruntime-web').toFixed(1)}x`,
-      check ? `NO: ${check}` : 'yes',
-    ]);
-    console.error(`${model.name}: done`);
   }
-  const header = ['model', 'edgerun ms', 'ORT-node ms', 'ORT-web ms', 'edgerun / ORT-node', 'edgerun / ORT-web', 'outputs match ORT'];
-  console.log(`| ${header.join(' | ')} |\n|${header.map(() => '---').join('|')}|`);
-  for (const row of rows) console.log(`| ${row.join(' | ')} |`);
-  console.log(`medians of ${rounds} interleaved rounds, 1 thread each; ratios are medians of per-round ratios (lower is faster for edgerun)`);
+  const sizes = await shippedSizes(REPO_ROOT);
+  const seconds = (performance.now() - started) / 1000;
+  const report = {
+    generated: new Date().toISOString(),
+    node: process.version,
+    cpus: `${cpus().length} x ${cpus()[0]?.model ?? 'unknown'}`,
+    seconds,
+    settings: { runs, warmups, threads: threadCounts, edgerun },
+    results,
+    sizes,
+  };
   const out = resolve(REPO_ROOT, 'reports/bench.json');
   mkdirSync(dirname(out), { recursive: true });
-  writeFileSync(out, JSON.stringify({ generated: new Date().toISOString(), backend: 'reference', report }, null, 1));
+  writeFileSync(out, `${JSON.stringify(report, null, 1)}\n`);
+  const mismatches = results.filter((result) => result.outputCheck && !result.outputCheck.matches);
+  if (args.json) {
+    console.log(JSON.stringify(report, null, 1));
+  } else {
+    const kb = (bytes: number) => (bytes / 1024).toFixed(0);
+    const sizeRows = sizes.map((size) => ('unavailable' in size ? [size.runtime, size.unavailable, '', ''] : [size.runtime, size.files.join(' + '), kb(size.bytes), kb(size.gzipBytes)]));
+    console.log(`## Speed\n\n${summaryTable(results)}\n\n## Every runtime\n\n${detailTable(results)}\n\n## Shipped size\n\n${markdown(['runtime', 'files', 'KB', 'KB gzipped'], sizeRows)}\n`);
+    console.log(`${runs} interleaved rounds after ${warmups} warm-ups; each runtime in its own process; ratios are medians of per-round ratios (below 1: edgerun is faster)`);
+    console.log(`took ${seconds.toFixed(0)} s; JSON in reports/bench.json`);
+  }
+  if (mismatches.length) {
+    console.error(`bench: edgerun's outputs differ from the reference on ${mismatches.map((result) => `${result.model} (${result.threads} thread)`).join(', ')}`);
+    process.exitCode = 1;
+  }
 }
 
 await main();
