@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { registerDemo } from './demo.js';
 import { registerInspect } from './inspect.js';
+import { registerBench } from './bench.js';
 import { registerOps } from './ops.js';
 import { registerProfile } from './profile.js';
 import { registerRun } from './run.js';
@@ -26,6 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   registerOps(program);
   registerDemo(program);
   registerProfile(program);
+  registerBench(program);
   for (const command of program.commands) command.exitOverride();
   try {
     await program.parseAsync(argv);
