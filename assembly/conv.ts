@@ -1,0 +1,195 @@
+// NHWC convolution helpers: im2col for the general convolution (then the GEMM of gemm.ts), the depthwise
+// convolution, and the 2-D transpose that moves NCHW tensors to NHWC and back. Geometry (output sizes,
+// padding) is computed by the caller; pads are the leading pads, trailing padding follows from the sizes.
+import { clamp, madd, storeLanes } from './simd';
+
+/**
+ * Patches of X [h, w, channels] for output pixels [oh, ow]: one row of kh * kw * count values per pixel,
+ * ordered (ky, kx, channel), for channels [first, first + count); zeros where the window leaves X.
+ */
+export function f32_im2col_nhwc(
+  x: usize, h: i32, w: i32, channels: i32, first: i32, count: i32,
+  kh: i32, kw: i32, strideH: i32, strideW: i32, dilationH: i32, dilationW: i32, padTop: i32, padLeft: i32,
+  oh: i32, ow: i32, out: usize,
+): void {
+  const runBytes = <usize>count << 2;
+  let dst = out;
+  for (let oy = 0; oy < oh; oy++) {
+    for (let ox = 0; ox < ow; ox++) {
+      for (let ky = 0; ky < kh; ky++) {
+        const iy = oy * strideH - padTop + ky * dilationH;
+        for (let kx = 0; kx < kw; kx++) {
+          const ix = ox * strideW - padLeft + kx * dilationW;
+          if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
+            memory.fill(dst, 0, runBytes);
+          } else {
+            const src = x + ((<usize>(iy * w + ix) * channels + first) << 2);
+            if (count < 16) {
+              for (let i: usize = 0; i < runBytes; i += 4) store<f32>(dst + i, load<f32>(src + i));
+            } else {
+              memory.copy(dst, src, runBytes);
+            }
+          }
+          dst += runBytes;
+        }
+      }
+    }
+  }
+}
+
+/** Stores 4 channels, or the first `count` of them at the end of a pixel. */
+@inline function storeChannels(ptr: usize, value: v128, count: i32): void {
+  if (count >= 4) v128.store(ptr, value);
+  else storeLanes(ptr, value, count);
+}
+
+/** Bytes of depthwise weights packed for `channels` and a kh x kw window. */
+export function f32_dwconv_packed_size(channels: i32, kh: i32, kw: i32): i32 {
+  return (kh * kw + 1) * (((channels + 3) >> 2) << 4);
+}
+
+/**
+ * Packs depthwise weights W [channels, 1, kh, kw] and bias (or 0) into [kh * kw][stride] then [stride] of
+ * bias, stride = channels rounded up to 4, zero-filled, so 4 channels load as one vector.
+ */
+export function f32_dwconv_pack(channels: i32, kh: i32, kw: i32, weights: usize, bias: usize, packed: usize): void {
+  const stride = (channels + 3) & ~3;
+  const taps = kh * kw;
+  for (let tap = 0; tap < taps; tap++) {
+    for (let c = 0; c < stride; c++) {
+      const value: f32 = c < channels ? load<f32>(weights + (<usize>(c * taps + tap) << 2)) : 0;
+      store<f32>(packed + (<usize>(tap * stride + c) << 2), value);
+    }
+  }
+  for (let c = 0; c < stride; c++) {
+    store<f32>(packed + (<usize>(taps * stride + c) << 2), bias != 0 && c < channels ? load<f32>(bias + (<usize>c << 2)) : 0);
+  }
+}
+
+/** One output pixel of the depthwise convolution, every tap bounds-checked (borders and general windows). */
+function dwPixelChecked(
+  x: usize, h: i32, w: i32, channels: i32, kh: i32, kw: i32, dilationH: i32, dilationW: i32,
+  iy0: i32, ix0: i32, packed: usize, y: usize, vlow: v128, vhigh: v128,
+): void {
+  const stride = (channels + 3) & ~3;
+  const biasAt = packed + (<usize>(kh * kw * stride) << 2);
+  for (let c = 0; c < channels; c += 4) {
+    const lane = <usize>c << 2;
+    let acc = v128.load(biasAt + lane);
+    for (let ky = 0; ky < kh; ky++) {
+      const iy = iy0 + ky * dilationH;
+      if (iy < 0 || iy >= h) continue;
+      for (let kx = 0; kx < kw; kx++) {
+        const ix = ix0 + kx * dilationW;
+        if (ix < 0 || ix >= w) continue;
+        const input = v128.load(x + ((<usize>(iy * w + ix) * channels) << 2) + lane);
+        acc = madd(input, v128.load(packed + (<usize>((ky * kw + kx) * stride) << 2) + lane), acc);
+      }
+    }
+    storeChannels(y + lane, clamp(acc, vlow, vhigh), channels - c);
+  }
+}
+
+/**
+ * Depthwise 3x3, dilation 1, over output columns [first, end) of one output row whose three input rows are
+ * all inside X and whose windows need no column check: 4 channels per step with the 9 weight vectors held
+ * in registers across the row.
+ */
+function dw3x3Interior(
+  row0: usize, row1: usize, row2: usize, channels: i32, strideW: i32, padLeft: i32,
+  first: i32, end: i32, packed: usize, yRow: usize, vlow: v128, vhigh: v128,
+): void {
+  const stride = (channels + 3) & ~3;
+  const pixel = <usize>channels << 2;
+  const step = pixel * <usize>strideW;
+  for (let c = 0; c < channels; c += 4) {
+    const lane = <usize>c << 2;
+    const tap = <usize>stride << 2;
+    const w0 = v128.load(packed + lane);
+    const w1 = v128.load(packed + lane + tap);
+    const w2 = v128.load(packed + lane + 2 * tap);
+    const w3 = v128.load(packed + lane + 3 * tap);
+    const w4 = v128.load(packed + lane + 4 * tap);
+    const w5 = v128.load(packed + lane + 5 * tap);
+    const w6 = v128.load(packed + lane + 6 * tap);
+    const w7 = v128.load(packed + lane + 7 * tap);
+    const w8 = v128.load(packed + lane + 8 * tap);
+    const biasAt = packed + lane + 9 * tap;
+    const start = <usize>(first * strideW - padLeft) * pixel + lane;
+    let i0 = row0 + start;
+    let i1 = row1 + start;
+    let i2 = row2 + start;
+    let out = yRow + <usize>first * pixel + lane;
+    const left = channels - c;
+    for (let ox = first; ox < end; ox++) {
+      let acc = v128.load(biasAt);
+      acc = madd(v128.load(i0), w0, acc);
+      acc = madd(v128.load(i0 + pixel), w1, acc);
+      acc = madd(v128.load(i0 + 2 * pixel), w2, acc);
+      acc = madd(v128.load(i1), w3, acc);
+      acc = madd(v128.load(i1 + pixel), w4, acc);
+      acc = madd(v128.load(i1 + 2 * pixel), w5, acc);
+      acc = madd(v128.load(i2), w6, acc);
+      acc = madd(v128.load(i2 + pixel), w7, acc);
+      acc = madd(v128.load(i2 + 2 * pixel), w8, acc);
+      storeChannels(out, clamp(acc, vlow, vhigh), left);
+      i0 += step;
+      i1 += step;
+      i2 += step;
+      out += pixel;
+    }
+  }
+}
+
+/**
+ * Depthwise convolution of X [h, w, channels] into Y [oh, ow, channels] with weights packed by
+ * f32_dwconv_pack, clamped to [low, high]. 3x3 windows with dilation 1 take the register-blocked path
+ * on every pixel whose window lies inside X; every other pixel is bounds-checked tap by tap.
+ */
+export function f32_dwconv_minmax_nhwc(
+  x: usize, h: i32, w: i32, channels: i32, kh: i32, kw: i32,
+  strideH: i32, strideW: i32, dilationH: i32, dilationW: i32, padTop: i32, padLeft: i32,
+  oh: i32, ow: i32, packed: usize, y: usize, low: f32, high: f32,
+): void {
+  const vlow = f32x4.splat(low);
+  const vhigh = f32x4.splat(high);
+  const pixel = <usize>channels << 2;
+  const fast = kh == 3 && kw == 3 && dilationH == 1 && dilationW == 1;
+  // Output columns whose window lies inside X horizontally: [interiorStart, interiorEnd).
+  const interiorStart = min(ow, (padLeft + strideW - 1) / strideW);
+  const interiorEnd = max(interiorStart, min(ow, (w - 1 - (kw - 1) * dilationW + padLeft) / strideW + 1));
+  for (let oy = 0; oy < oh; oy++) {
+    const iy0 = oy * strideH - padTop;
+    const yRow = y + <usize>(oy * ow) * pixel;
+    const rowsInside = iy0 >= 0 && iy0 + (kh - 1) * dilationH < h;
+    if (fast && rowsInside) {
+      const row0 = x + <usize>(iy0 * w) * pixel;
+      dw3x3Interior(row0, row0 + <usize>w * pixel, row0 + <usize>(2 * w) * pixel, channels, strideW, padLeft, interiorStart, interiorEnd, packed, yRow, vlow, vhigh);
+      for (let ox = 0; ox < interiorStart; ox++) {
+        dwPixelChecked(x, h, w, channels, kh, kw, dilationH, dilationW, iy0, ox * strideW - padLeft, packed, yRow + <usize>ox * pixel, vlow, vhigh);
+      }
+      for (let ox = interiorEnd; ox < ow; ox++) {
+        dwPixelChecked(x, h, w, channels, kh, kw, dilationH, dilationW, iy0, ox * strideW - padLeft, packed, yRow + <usize>ox * pixel, vlow, vhigh);
+      }
+    } else {
+      for (let ox = 0; ox < ow; ox++) {
+        dwPixelChecked(x, h, w, channels, kh, kw, dilationH, dilationW, iy0, ox * strideW - padLeft, packed, yRow + <usize>ox * pixel, vlow, vhigh);
+      }
+    }
+  }
+}
+
+/** dst [cols, rows] = transpose of src [rows, cols] (NCHW <-> NHWC per image), in blocks of 8 x 8 for the cache. */
+export function f32_transpose(src: usize, rows: i32, cols: i32, dst: usize): void {
+  for (let r0 = 0; r0 < rows; r0 += 8) {
+    const rEnd = min(rows, r0 + 8);
+    for (let c0 = 0; c0 < cols; c0 += 8) {
+      const cEnd = min(cols, c0 + 8);
+      for (let r = r0; r < rEnd; r++) {
+        for (let c = c0; c < cEnd; c++) {
+          store<f32>(dst + (<usize>(c * rows + r) << 2), load<f32>(src + (<usize>(r * cols + c) << 2)));
+        }
+      }
+    }
+  }
+}
