@@ -90,10 +90,26 @@ function dwPixelChecked(
   }
 }
 
+/** One 3x3 output pixel of 4 channels: bias plus the 9 taps at rows i0, i1, i2 (pixel stride `pixel` bytes). */
+@inline function dw3x3Pixel(
+  i0: usize, i1: usize, i2: usize, pixel: usize, bias: v128,
+  w0: v128, w1: v128, w2: v128, w3: v128, w4: v128, w5: v128, w6: v128, w7: v128, w8: v128,
+): v128 {
+  let acc = madd(v128.load(i0), w0, bias);
+  acc = madd(v128.load(i0 + pixel), w1, acc);
+  acc = madd(v128.load(i0 + 2 * pixel), w2, acc);
+  acc = madd(v128.load(i1), w3, acc);
+  acc = madd(v128.load(i1 + pixel), w4, acc);
+  acc = madd(v128.load(i1 + 2 * pixel), w5, acc);
+  acc = madd(v128.load(i2), w6, acc);
+  acc = madd(v128.load(i2 + pixel), w7, acc);
+  return madd(v128.load(i2 + 2 * pixel), w8, acc);
+}
+
 /**
  * Depthwise 3x3, dilation 1, over output columns [first, end) of one output row whose three input rows are
  * all inside X and whose windows need no column check: 4 channels per step with the 9 weight vectors held
- * in registers across the row.
+ * in registers across the row; at stride 1, two output pixels per step share the middle input columns.
  */
 function dw3x3Interior(
   row0: usize, row1: usize, row2: usize, channels: i32, strideW: i32, padLeft: i32,
@@ -102,9 +118,9 @@ function dw3x3Interior(
   const stride = (channels + 3) & ~3;
   const pixel = <usize>channels << 2;
   const step = pixel * <usize>strideW;
+  const tap = <usize>stride << 2;
   for (let c = 0; c < channels; c += 4) {
     const lane = <usize>c << 2;
-    const tap = <usize>stride << 2;
     const w0 = v128.load(packed + lane);
     const w1 = v128.load(packed + lane + tap);
     const w2 = v128.load(packed + lane + 2 * tap);
@@ -121,22 +137,65 @@ function dw3x3Interior(
     let i2 = row2 + start;
     let out = yRow + <usize>first * pixel + lane;
     const left = channels - c;
-    for (let ox = first; ox < end; ox++) {
-      let acc = v128.load(biasAt);
-      acc = madd(v128.load(i0), w0, acc);
-      acc = madd(v128.load(i0 + pixel), w1, acc);
-      acc = madd(v128.load(i0 + 2 * pixel), w2, acc);
-      acc = madd(v128.load(i1), w3, acc);
-      acc = madd(v128.load(i1 + pixel), w4, acc);
-      acc = madd(v128.load(i1 + 2 * pixel), w5, acc);
-      acc = madd(v128.load(i2), w6, acc);
-      acc = madd(v128.load(i2 + pixel), w7, acc);
-      acc = madd(v128.load(i2 + 2 * pixel), w8, acc);
-      storeChannels(out, clamp(acc, vlow, vhigh), left);
-      i0 += step;
-      i1 += step;
-      i2 += step;
-      out += pixel;
+    let ox = first;
+    if (left >= 4 && strideW == 1) {
+      for (; ox + 1 < end; ox += 2) {
+        const bias = v128.load(biasAt);
+        let col = v128.load(i0);
+        let acc0 = madd(col, w0, bias);
+        col = v128.load(i0 + pixel);
+        acc0 = madd(col, w1, acc0);
+        let acc1 = madd(col, w0, bias);
+        col = v128.load(i0 + 2 * pixel);
+        acc0 = madd(col, w2, acc0);
+        acc1 = madd(col, w1, acc1);
+        acc1 = madd(v128.load(i0 + 3 * pixel), w2, acc1);
+        // Early stores of the partial sums (overwritten below) keep V8 from hoisting every load of the
+        // body to its top, which would spill the weight registers.
+        v128.store(out, acc0);
+        col = v128.load(i1);
+        acc0 = madd(col, w3, acc0);
+        col = v128.load(i1 + pixel);
+        acc0 = madd(col, w4, acc0);
+        acc1 = madd(col, w3, acc1);
+        col = v128.load(i1 + 2 * pixel);
+        acc0 = madd(col, w5, acc0);
+        acc1 = madd(col, w4, acc1);
+        acc1 = madd(v128.load(i1 + 3 * pixel), w5, acc1);
+        v128.store(out, acc0);
+        col = v128.load(i2);
+        acc0 = madd(col, w6, acc0);
+        col = v128.load(i2 + pixel);
+        acc0 = madd(col, w7, acc0);
+        acc1 = madd(col, w6, acc1);
+        col = v128.load(i2 + 2 * pixel);
+        acc0 = madd(col, w8, acc0);
+        acc1 = madd(col, w7, acc1);
+        acc1 = madd(v128.load(i2 + 3 * pixel), w8, acc1);
+        v128.store(out, clamp(acc0, vlow, vhigh));
+        v128.store(out + pixel, clamp(acc1, vlow, vhigh));
+        i0 += 2 * pixel;
+        i1 += 2 * pixel;
+        i2 += 2 * pixel;
+        out += 2 * pixel;
+      }
+    }
+    if (left >= 4) {
+      for (; ox < end; ox++) {
+        v128.store(out, clamp(dw3x3Pixel(i0, i1, i2, pixel, v128.load(biasAt), w0, w1, w2, w3, w4, w5, w6, w7, w8), vlow, vhigh));
+        i0 += step;
+        i1 += step;
+        i2 += step;
+        out += pixel;
+      }
+    } else {
+      for (; ox < end; ox++) {
+        storeLanes(out, clamp(dw3x3Pixel(i0, i1, i2, pixel, v128.load(biasAt), w0, w1, w2, w3, w4, w5, w6, w7, w8), vlow, vhigh), left);
+        i0 += step;
+        i1 += step;
+        i2 += step;
+        out += pixel;
+      }
     }
   }
 }

@@ -140,9 +140,9 @@ function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
     const { height, width, channels, outHeight, outWidth, rows, cols } = geometry;
     const { low, high } = epilogue;
     if (path === 'pointwise') {
-      kernels.f32_gemm_minmax_4x8(images * height * width, outChannels, channels, x, channels, packed[0]!.pointer, y, outChannels, low, high);
+      runtime.gemm(images * height * width, outChannels, channels, x, channels, packed[0]!.pointer, y, outChannels, low, high);
     } else if (path === 'depthwise') {
-      kernels.f32_dwconv_minmax_nhwc(
+      runtime.dwconv(
         x, height, width, channels, kh, kw, rows.stride, cols.stride, rows.dilation, cols.dilation, rows.padBegin, cols.padBegin,
         outHeight, outWidth, packed[0]!.pointer, y, low, high,
       );
@@ -152,7 +152,7 @@ function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
           x, height, width, channels, g * perGroup, perGroup, kh, kw, rows.stride, cols.stride, rows.dilation, cols.dilation,
           rows.padBegin, cols.padBegin, outHeight, outWidth, patches,
         );
-        kernels.f32_gemm_minmax_4x8(outHeight * outWidth, outPerGroup, depth, patches, depth, packed[g]!.pointer, y + g * outPerGroup * 4, outChannels, low, high);
+        runtime.gemm(outHeight * outWidth, outPerGroup, depth, patches, depth, packed[g]!.pointer, y + g * outPerGroup * 4, outChannels, low, high);
       }
     }
   };

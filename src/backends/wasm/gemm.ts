@@ -89,7 +89,7 @@ function prepareGemm(runtime: WasmRuntime, info: NodeInfo): Kernel {
         runtime.kernels.f32_transpose(aAddress, k, m, staging.work(0));
         aAddress = staging.work(0);
       }
-      runtime.kernels.f32_gemm_minmax_4x8(m, packed.n, k, aAddress, k, packed.block.pointer, staging.address(y), packed.n, epilogue.low, epilogue.high);
+      runtime.gemm(m, packed.n, k, aAddress, k, packed.block.pointer, staging.address(y), packed.n, epilogue.low, epilogue.high);
       staging.finish(epilogue.activation);
       if (!constant) packed.block.release();
     },
@@ -151,7 +151,7 @@ function prepareMatMul(runtime: WasmRuntime, info: NodeInfo): Kernel {
         const m = elementCount(a.dims) / k!;
         const y = io.output(0, 'float32', a.dims.length === 1 ? [n!] : [...a.dims.slice(0, -1), n!]);
         const staging = new Staging(runtime, [a], [y]);
-        runtime.kernels.f32_gemm_minmax_4x8(m, n!, k!, staging.address(a), k!, constant.pointer, staging.address(y), n!, epilogue.low, epilogue.high);
+        runtime.gemm(m, n!, k!, staging.address(a), k!, constant.pointer, staging.address(y), n!, epilogue.low, epilogue.high);
         staging.finish(epilogue.activation);
         return;
       }
@@ -175,7 +175,7 @@ function prepareMatMul(runtime: WasmRuntime, info: NodeInfo): Kernel {
           packedBatch = bIndex;
         }
         const aAt = aAddress + batchOffset(batch, outBatch, aBatch) * m * innerK * 4;
-        runtime.kernels.f32_gemm_minmax_4x8(m, bn, bk, aAt, innerK, packed, yAddress + batch * m * bn * 4, bn, epilogue.low, epilogue.high);
+        runtime.gemm(m, bn, bk, aAt, innerK, packed, yAddress + batch * m * bn * 4, bn, epilogue.low, epilogue.high);
       }
       staging.finish(epilogue.activation);
     },

@@ -1,4 +1,4 @@
-import { HOST_DEVICE, type Backend, type Kernel, type MemoryRegion, type NodeInfo } from '../backend.js';
+import { HOST_DEVICE, type Backend, type BackendOptions, type Kernel, type MemoryRegion, type NodeInfo } from '../backend.js';
 import type { WasmOp } from './common.js';
 import { convOps } from './conv.js';
 import { gemmOps } from './gemm.js';
@@ -29,6 +29,17 @@ export interface WasmBackendOptions {
 }
 
 let warnedNoSimd = false;
+let warnedOneThread = false;
+
+/** Why this runtime cannot have worker threads, or undefined when it can. */
+function threadsUnavailable(runtime: WasmRuntime): string | undefined {
+  if (runtime.variant === 'threads') return undefined;
+  if (typeof SharedArrayBuffer === 'undefined') return 'SharedArrayBuffer is not available here';
+  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
+    return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
+  }
+  return `the ${runtime.variant} build in use has no shared memory`;
+}
 
 /**
  * A wasm backend for one session: compiles (once per process) and instantiates the kernel modules on a
@@ -45,9 +56,24 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   }
   const runtime = await WasmRuntime.create(variant);
   const kernels = new Set<Kernel>();
+  const oneThread = (why: string) => {
+    if (!warnedOneThread) warn(`edgerun: the wasm backend runs on one thread: ${why}`);
+    warnedOneThread = true;
+  };
   return {
     name: 'wasm',
     device: HOST_DEVICE,
+    /** `threads` > 1 starts threads - 1 workers on the shared memory, or warns once why it cannot. */
+    async init(options: BackendOptions) {
+      if (options.threads <= 1) return;
+      const why = threadsUnavailable(runtime);
+      if (why) return oneThread(why);
+      try {
+        await runtime.startThreads(options.threads);
+      } catch (error) {
+        oneThread(`its workers could not start (${(error as Error).message})`);
+      }
+    },
     supports: (info) => opOf(info)?.supports(info) ?? false,
     prepare(info) {
       const kernel = opOf(info)!.prepare(runtime, info);

@@ -1,6 +1,8 @@
 import { EdgerunError } from '../../core/errors.js';
 import { Tensor } from '../../core/tensor.js';
 import { MAXIMUM_PAGES, WASM_MODULES } from './modules.generated.js';
+import { TASK_DWCONV, TASK_GEMM } from './tasks.js';
+import { ThreadPool } from './threads.js';
 
 /**
  * The wasm side of the backend: one WebAssembly.Memory per session, the kernel modules instantiated on it,
@@ -15,6 +17,8 @@ const PAGE_BYTES = 65536;
 /** Blocks start on a cache line; each gets 16 spare bytes so a kernel may read a vector past a tensor's end. */
 const ALIGNMENT = 64;
 const READ_SLACK = 16;
+/** Multiply-adds below which a kernel runs on the calling thread alone (waking workers costs ~10-30 µs). */
+const PARALLEL_WORK = 1 << 17;
 
 interface GemmExports {
   f32_gemm_packed_size(n: number, k: number): number;
@@ -173,11 +177,13 @@ export class WasmRuntime {
   /** Every ArrayBuffer the memory has had: a shared memory's views made before a grow stay valid. */
   private readonly buffers = new Set<ArrayBufferLike>();
   private scratchBlock: WasmBlock | undefined;
+  private pool: ThreadPool | undefined;
 
   private constructor(
     readonly variant: WasmVariant,
     readonly memory: WebAssembly.Memory,
     readonly kernels: WasmKernels,
+    private readonly modules: WebAssembly.Module[],
   ) {
     // Address 0 stays unused: kernels read a 0 pointer as "no bias".
     this.allocator = new Allocator(memory, ALIGNMENT);
@@ -187,9 +193,33 @@ export class WasmRuntime {
     const shared = variant === 'threads';
     const memory = new WebAssembly.Memory(shared ? { initial: 16, maximum: MAXIMUM_PAGES, shared: true } : { initial: 16 });
     const names = Object.keys(WASM_MODULES) as ModuleName[];
-    const instances = await Promise.all(names.map(async (name) => WebAssembly.instantiate(await compiledModule(name, variant), { env: { memory } })));
+    const modules = await Promise.all(names.map((name) => compiledModule(name, variant)));
+    const instances = await Promise.all(modules.map((module) => WebAssembly.instantiate(module, { env: { memory } })));
     const kernels = Object.assign({}, ...instances.map((instance) => instance.exports)) as WasmKernels;
-    return new WasmRuntime(variant, memory, kernels);
+    return new WasmRuntime(variant, memory, kernels, modules);
+  }
+
+  /** Starts workers so kernels run on `threads` threads in all; only the threads build (shared memory) can. */
+  async startThreads(threads: number): Promise<void> {
+    if (this.variant !== 'threads' || threads <= 1 || this.pool) return;
+    this.pool = await ThreadPool.start(this, this.modules, threads);
+  }
+
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /** f32_gemm_minmax_4x8 over the pool's threads, split by rows of C. */
+  gemm(m: number, n: number, k: number, a: number, lda: number, packed: number, c: number, ldc: number, low: number, high: number): void {
+    if (this.pool && m * n * k >= PARALLEL_WORK) this.pool.run(TASK_GEMM, [m, n, k, a, lda, packed, c, ldc, low, high]);
+    else this.kernels.f32_gemm_minmax_4x8(m, n, k, a, lda, packed, c, ldc, low, high);
+  }
+
+  /** f32_dwconv_minmax_nhwc over the pool's threads, split by output rows (arguments in its order). */
+  dwconv(...args: Parameters<WasmKernels['f32_dwconv_minmax_nhwc']>): void {
+    const [, , , channels, kh, kw, , , , , , , oh, ow] = args;
+    if (this.pool && oh * ow * channels * kh * kw >= PARALLEL_WORK) this.pool.run(TASK_DWCONV, args);
+    else this.kernels.f32_dwconv_minmax_nhwc(...args);
   }
 
   alloc(byteLength: number): WasmBlock {
@@ -256,6 +286,8 @@ export class WasmRuntime {
   }
 
   dispose(): void {
+    this.pool?.dispose();
+    this.pool = undefined;
     this.scratchBlock?.release();
     this.scratchBlock = undefined;
     this.buffers.clear();
