@@ -1,11 +1,14 @@
-import { ARGUMENT_SLOTS, CONTROL_DONE, CONTROL_SEQUENCE, CONTROL_TASK, CONTROL_THREADS, runTask, TASK_STOP, type WorkerInit } from './tasks.js';
+import {
+  ARGUMENT_SLOTS, claimChunks, CONTROL_CHUNKS, CONTROL_COMPLETED, CONTROL_NEXT, CONTROL_SEQUENCE, CONTROL_SLOTS, CONTROL_TASK,
+  epochOf, TASK_STOP, type WorkerInit,
+} from './tasks.js';
 import type { WasmBlock, WasmRuntime } from './runtime.js';
 
 /**
  * The wasm backend's thread pool: workers that instantiate the kernel modules on the session's shared
- * memory. A task is posted through a control block in that memory (sequence number, task, thread count,
- * done counter) and its arguments; the calling thread takes share 0 and spins until every worker is done
- * (a browser's main thread may not block in Atomics.wait). Workers start as module workers from
+ * memory. A task is posted through a control block in that memory and its arguments; every thread, the
+ * calling one too, claims chunks of it; the caller then waits for the last chunk (spinning, then blocking
+ * where it may: a browser's main thread may not block in Atomics.wait). Workers start as module workers from
  * `new URL('./worker.js', import.meta.url)` (the form bundlers recognise), or worker_threads in Node.
  */
 
@@ -43,24 +46,43 @@ async function startWorker(init: WorkerInit): Promise<WorkerHandle> {
   return worker;
 }
 
+/** Chunks per thread a task is cut into: enough for a thread to take over a descheduled one's share. */
+const CHUNKS_PER_THREAD = 4;
+const SPINS = 2000;
+
+/** Whether this thread may block in Atomics.wait (not a browser's main thread). */
+function canBlock(control: Int32Array): boolean {
+  try {
+    Atomics.wait(control, CONTROL_COMPLETED, -1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export class ThreadPool {
   private sequence = 0;
+  private readonly blocking: boolean;
 
   private constructor(
     private readonly runtime: WasmRuntime,
     private readonly workers: WorkerHandle[],
     private readonly block: WasmBlock,
-  ) {}
+  ) {
+    this.blocking = canBlock(this.control());
+  }
+
+  private control(): Int32Array {
+    return new Int32Array(this.runtime.buffer, this.block.pointer, CONTROL_SLOTS);
+  }
 
   /** A pool of `threads` threads in all (the caller and threads - 1 workers) on the runtime's shared memory. */
   static async start(runtime: WasmRuntime, modules: WebAssembly.Module[], threads: number): Promise<ThreadPool> {
-    const block = runtime.alloc(16 + ARGUMENT_SLOTS * 8);
+    const block = runtime.alloc(CONTROL_SLOTS * 4 + ARGUMENT_SLOTS * 8);
     const control = block.pointer;
-    const args = block.pointer + 16;
-    new Int32Array(runtime.buffer, control, 4).fill(0);
-    const workers = await Promise.all(
-      Array.from({ length: threads - 1 }, (_, i) => startWorker({ modules, memory: runtime.memory, control, args, index: i + 1 })),
-    );
+    const args = block.pointer + CONTROL_SLOTS * 4;
+    new Int32Array(runtime.buffer, control, CONTROL_SLOTS).fill(0);
+    const workers = await Promise.all(Array.from({ length: threads - 1 }, () => startWorker({ modules, memory: runtime.memory, control, args })));
     return new ThreadPool(runtime, workers, block);
   }
 
@@ -68,23 +90,28 @@ export class ThreadPool {
     return this.workers.length + 1;
   }
 
-  /** Runs `task` with `args` on every thread, each on its share, and returns when all are done. */
+  /** Runs `task` with `args` on every thread, chunk by chunk, and returns when every chunk is done. */
   run(task: number, args: readonly number[]): void {
-    const buffer = this.runtime.buffer;
-    const control = new Int32Array(buffer, this.block.pointer, 4);
-    const slots = new Float64Array(buffer, this.block.pointer + 16, ARGUMENT_SLOTS);
+    const control = this.control();
+    const slots = new Float64Array(this.runtime.buffer, this.block.pointer + CONTROL_SLOTS * 4, ARGUMENT_SLOTS);
+    const chunks = this.threads * CHUNKS_PER_THREAD;
+    const sequence = ++this.sequence;
     slots.set(args);
     Atomics.store(control, CONTROL_TASK, task);
-    Atomics.store(control, CONTROL_THREADS, this.threads);
-    Atomics.store(control, CONTROL_DONE, 0);
-    Atomics.store(control, CONTROL_SEQUENCE, ++this.sequence);
+    Atomics.store(control, CONTROL_CHUNKS, chunks);
+    Atomics.store(control, CONTROL_COMPLETED, 0);
+    Atomics.store(control, CONTROL_NEXT, epochOf(sequence));
+    Atomics.store(control, CONTROL_SEQUENCE, sequence);
     Atomics.notify(control, CONTROL_SEQUENCE);
-    runTask(this.runtime.kernels, task, slots, 0, this.threads);
-    while (Atomics.load(control, CONTROL_DONE) < this.workers.length);
+    claimChunks(control, this.runtime.kernels, slots, sequence);
+    for (let spin = 0; Atomics.load(control, CONTROL_COMPLETED) < chunks; spin++) {
+      const completed = Atomics.load(control, CONTROL_COMPLETED);
+      if (this.blocking && spin > SPINS && completed < chunks) Atomics.wait(control, CONTROL_COMPLETED, completed);
+    }
   }
 
   dispose(): void {
-    const control = new Int32Array(this.runtime.buffer, this.block.pointer, 4);
+    const control = this.control();
     Atomics.store(control, CONTROL_TASK, TASK_STOP);
     Atomics.store(control, CONTROL_SEQUENCE, ++this.sequence);
     Atomics.notify(control, CONTROL_SEQUENCE);

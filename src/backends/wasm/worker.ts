@@ -1,9 +1,9 @@
-import { ARGUMENT_SLOTS, CONTROL_DONE, CONTROL_SEQUENCE, CONTROL_TASK, CONTROL_THREADS, runTask, TASK_STOP, type WorkerInit } from './tasks.js';
+import { ARGUMENT_SLOTS, claimChunks, CONTROL_SEQUENCE, CONTROL_SLOTS, CONTROL_TASK, TASK_STOP, type WorkerInit } from './tasks.js';
 import type { WasmKernels } from './runtime.js';
 
 /**
  * A thread of the wasm backend's pool (a Web Worker, or a worker_threads worker in Node): instantiates the
- * kernel modules on the session's shared memory, then runs its share of each task the calling thread posts
+ * kernel modules on the session's shared memory, then claims chunks of each task the calling thread posts
  * in the control block, until told to stop.
  */
 
@@ -32,7 +32,7 @@ async function serve(): Promise<void> {
   port.onMessage(async (init) => {
     const instances = await Promise.all(init.modules.map((module) => WebAssembly.instantiate(module, { env: { memory: init.memory } })));
     const kernels = Object.assign({}, ...instances.map((instance) => instance.exports)) as WasmKernels;
-    const control = new Int32Array(init.memory.buffer, init.control, 4);
+    const control = new Int32Array(init.memory.buffer, init.control, CONTROL_SLOTS);
     const args = new Float64Array(init.memory.buffer, init.args, ARGUMENT_SLOTS);
     port.post('ready');
     let seen = Atomics.load(control, CONTROL_SEQUENCE);
@@ -40,11 +40,8 @@ async function serve(): Promise<void> {
       for (let spin = 0; spin < SPINS && Atomics.load(control, CONTROL_SEQUENCE) === seen; spin++);
       while (Atomics.load(control, CONTROL_SEQUENCE) === seen) Atomics.wait(control, CONTROL_SEQUENCE, seen);
       seen = Atomics.load(control, CONTROL_SEQUENCE);
-      const task = Atomics.load(control, CONTROL_TASK);
-      if (task === TASK_STOP) return;
-      runTask(kernels, task, args, init.index, Atomics.load(control, CONTROL_THREADS));
-      Atomics.add(control, CONTROL_DONE, 1);
-      Atomics.notify(control, CONTROL_DONE);
+      if (Atomics.load(control, CONTROL_TASK) === TASK_STOP) return;
+      claimChunks(control, kernels, args, seen);
     }
   });
 }

@@ -116,3 +116,35 @@ for (const [label, spec, flops] of layers) {
   const ratio = reference ? `, reference ${(reference * 1000).toFixed(2)} ms (${(reference / fast).toFixed(1)}x slower)` : '';
   console.log(`${label}: wasm ${(fast * 1000).toFixed(3)} ms = ${(flops / fast / 1e9).toFixed(1)} GFLOP/s${ratio}`);
 }
+
+/** Wall-clock seconds per call, best of `samples` (threads: CPU time would add up every thread's). */
+function bestWall(run: () => void, samples = 30): number {
+  for (let i = 0; i < 5; i++) run();
+  let fastest = Infinity;
+  for (let sample = 0; sample < samples; sample++) {
+    const start = performance.now();
+    run();
+    fastest = Math.min(fastest, (performance.now() - start) / 1000);
+  }
+  return fastest;
+}
+
+if (variant === 'threads') {
+  const one = await createWasmBackend({ variant });
+  const two = await createWasmBackend({ variant });
+  await two.init!({ threads: 2 });
+  const spec: NodeSpec = { opType: 'MatMul', inputs: [randomTensor([512, 512], 1), randomTensor([512, 512], 2)], constants: [1] };
+  const kernelOf = (backend: Backend) => {
+    const kernel = backend.prepare(nodeInfo(spec));
+    const output = randomTensor([512, 512], 3);
+    return () => kernel.run({ inputs: spec.inputs, output: () => output, set: () => {}, runGraph: () => [] });
+  };
+  const [runOne, runTwo] = [kernelOf(one), kernelOf(two)];
+  let [timeOne, timeTwo] = [Infinity, Infinity];
+  for (let round = 0; round < 5; round++) {
+    timeOne = Math.min(timeOne, bestWall(runOne));
+    timeTwo = Math.min(timeTwo, bestWall(runTwo));
+  }
+  console.log(`MatMul 512^3: one thread ${(timeOne * 1000).toFixed(2)} ms, two threads ${(timeTwo * 1000).toFixed(2)} ms (${(timeOne / timeTwo).toFixed(2)}x)`);
+  two.dispose!();
+}
