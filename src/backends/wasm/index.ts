@@ -1,7 +1,9 @@
 import { HOST_DEVICE, type Backend, type BackendOptions, type Kernel, type MemoryRegion, type NodeInfo } from '../backend.js';
 import type { WasmOp } from './common.js';
 import { convOps } from './conv.js';
+import { elementwiseOps } from './elementwise.js';
 import { gemmOps } from './gemm.js';
+import { poolOps } from './pool.js';
 import { chooseVariant, WasmRuntime, type WasmVariant } from './runtime.js';
 
 export { wasmCapabilities, type Capabilities, type WasmVariant } from './runtime.js';
@@ -14,7 +16,7 @@ export { wasmCapabilities, type Capabilities, type WasmVariant } from './runtime
  */
 
 /** Op table: `opType` for the ONNX domain, `domain:opType` for others. */
-const OPS: Record<string, WasmOp> = { ...gemmOps, ...convOps };
+const OPS: Record<string, WasmOp> = { ...gemmOps, ...convOps, ...poolOps, ...elementwiseOps };
 
 function opOf(info: NodeInfo): WasmOp | undefined {
   const { domain, opType } = info.node;

@@ -42,7 +42,21 @@ interface ConvExports {
   f32_transpose(src: number, rows: number, cols: number, dst: number): void;
 }
 
-export type WasmKernels = GemmExports & ConvExports;
+interface ElementwiseExports {
+  f32_binary_minmax(op: number, rows: number, cols: number, a: number, aRow: number, aCol: number, b: number, bRow: number, bCol: number, y: number, low: number, high: number): void;
+  f32_clamp(x: number, count: number, y: number, low: number, high: number): void;
+}
+
+interface PoolExports {
+  f32_column_means(x: number, pixels: number, channels: number, y: number): void;
+  f32_row_means(x: number, rows: number, cols: number, y: number): void;
+  f32_pool_nhwc(
+    x: number, h: number, w: number, channels: number, kh: number, kw: number, strideH: number, strideW: number, dilationH: number, dilationW: number,
+    padTop: number, padLeft: number, oh: number, ow: number, y: number, isMax: number, countPad: number,
+  ): void;
+}
+
+export type WasmKernels = GemmExports & ConvExports & ElementwiseExports & PoolExports;
 
 type ModuleName = keyof typeof WASM_MODULES;
 
