@@ -238,17 +238,42 @@ export function f32_dwconv_minmax_nhwc(
   }
 }
 
-/** dst [cols, rows] = transpose of src [rows, cols] (NCHW <-> NHWC per image), in blocks of 8 x 8 for the cache. */
+/** Scalar transpose of the block [r0, r1) x [c0, c1) of src [rows, cols] into dst [cols, rows]. */
+function transposeEdge(src: usize, rows: i32, cols: i32, dst: usize, r0: i32, r1: i32, c0: i32, c1: i32): void {
+  for (let r = r0; r < r1; r++) {
+    for (let c = c0; c < c1; c++) store<f32>(dst + (<usize>(c * rows + r) << 2), load<f32>(src + (<usize>(r * cols + c) << 2)));
+  }
+}
+
+/**
+ * dst [cols, rows] = transpose of src [rows, cols] (NCHW <-> NHWC per image): 4 x 4 blocks transposed in
+ * registers with shuffles, the edges left by rows and cols not multiples of 4 element by element.
+ */
 export function f32_transpose(src: usize, rows: i32, cols: i32, dst: usize): void {
-  for (let r0 = 0; r0 < rows; r0 += 8) {
-    const rEnd = min(rows, r0 + 8);
-    for (let c0 = 0; c0 < cols; c0 += 8) {
-      const cEnd = min(cols, c0 + 8);
-      for (let r = r0; r < rEnd; r++) {
-        for (let c = c0; c < cEnd; c++) {
-          store<f32>(dst + (<usize>(c * rows + r) << 2), load<f32>(src + (<usize>(r * cols + c) << 2)));
-        }
-      }
+  const fullRows = rows & ~3;
+  const fullCols = cols & ~3;
+  const srcRow = <usize>cols << 2;
+  const dstRow = <usize>rows << 2;
+  for (let r = 0; r < fullRows; r += 4) {
+    let from = src + <usize>(r * cols) * 4;
+    let to = dst + (<usize>r << 2);
+    for (let c = 0; c < fullCols; c += 4) {
+      const a = v128.load(from);
+      const b = v128.load(from + srcRow);
+      const c2 = v128.load(from + 2 * srcRow);
+      const d = v128.load(from + 3 * srcRow);
+      const ab0 = v128.shuffle<i32>(a, b, 0, 4, 1, 5);
+      const ab1 = v128.shuffle<i32>(a, b, 2, 6, 3, 7);
+      const cd0 = v128.shuffle<i32>(c2, d, 0, 4, 1, 5);
+      const cd1 = v128.shuffle<i32>(c2, d, 2, 6, 3, 7);
+      v128.store(to, v128.shuffle<i64>(ab0, cd0, 0, 2));
+      v128.store(to + dstRow, v128.shuffle<i64>(ab0, cd0, 1, 3));
+      v128.store(to + 2 * dstRow, v128.shuffle<i64>(ab1, cd1, 0, 2));
+      v128.store(to + 3 * dstRow, v128.shuffle<i64>(ab1, cd1, 1, 3));
+      from += 16;
+      to += 4 * dstRow;
     }
   }
+  transposeEdge(src, rows, cols, dst, 0, fullRows, fullCols, cols);
+  transposeEdge(src, rows, cols, dst, fullRows, rows, 0, cols);
 }

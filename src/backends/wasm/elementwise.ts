@@ -1,4 +1,5 @@
-import { elementCount, type Tensor } from '../../core/tensor.js';
+import type { Value } from '../../core/graph.js';
+import { elementCount, Tensor } from '../../core/tensor.js';
 import type { Kernel, NodeInfo } from '../backend.js';
 import { allFloat32, epilogueOf, floatInput, shapeError, Staging, type WasmOp } from './common.js';
 import type { WasmRuntime } from './runtime.js';
@@ -84,29 +85,26 @@ function prepareBinary(runtime: WasmRuntime, info: NodeInfo): Kernel {
   };
 }
 
-/** Clip's bounds: attributes before opset 11, constant inputs (or none) since. */
-function clipBounds(info: NodeInfo): { low: number; high: number } | undefined {
+/** Clip's bounds: attributes before opset 11, scalar inputs (or none) since; Relu's are [0, inf). */
+function clipBounds(info: NodeInfo, inputs: readonly (Value | undefined)[]): { low: number; high: number } {
   if (info.node.opType === 'Relu') return { low: 0, high: Infinity };
   if (info.opset < 11) return { low: (info.attributes.min as number | undefined) ?? -Infinity, high: (info.attributes.max as number | undefined) ?? Infinity };
   const bound = (index: number, fallback: number) => {
-    if ((info.node.inputs[index] ?? '') === '') return fallback;
-    const constant = info.constants[index];
-    return constant && elementCount(constant.dims) === 1 ? (constant.data as Float32Array)[0]! : undefined;
+    const value = inputs[index];
+    if (value === undefined || value === null) return fallback;
+    if (!(value instanceof Tensor) || elementCount(value.dims) !== 1) shapeError(info, `Clip's input #${index} must be a scalar`);
+    return (value.data as Float32Array)[0]!;
   };
-  const [low, high] = [bound(1, -Infinity), bound(2, Infinity)];
-  return low === undefined || high === undefined ? undefined : { low, high };
-}
-
-function clampSupports(info: NodeInfo): boolean {
-  return allFloat32(info) && clipBounds(info) !== undefined;
+  return { low: bound(1, -Infinity), high: bound(2, Infinity) };
 }
 
 function prepareClamp(runtime: WasmRuntime, info: NodeInfo): Kernel {
-  const { low, high } = clipBounds(info)!;
+  const constant = info.node.inputs.slice(1).every((name, i) => name === '' || info.constants[i + 1]) ? clipBounds(info, info.constants) : undefined;
   return {
     inPlace: new Map([[0, 0]]),
     run(io) {
-      const x: Tensor = floatInput(info, io, 0);
+      const { low, high } = constant ?? clipBounds(info, io.inputs);
+      const x = floatInput(info, io, 0);
       const y = io.output(0, 'float32', x.dims);
       const staging = new Staging(runtime, [x], [y]);
       runtime.kernels.f32_clamp(staging.address(x), x.data.length, staging.address(y), low, high);
@@ -118,6 +116,6 @@ function prepareClamp(runtime: WasmRuntime, info: NodeInfo): Kernel {
 export const elementwiseOps: Record<string, WasmOp> = {
   ...Object.fromEntries(['Add', 'Sub', 'Mul', 'Div'].map((name) => [name, { supports: binarySupports, prepare: prepareBinary }])),
   'ai.edgerun:FusedAdd': { supports: binarySupports, prepare: prepareBinary },
-  Relu: { supports: clampSupports, prepare: prepareClamp },
-  Clip: { supports: clampSupports, prepare: prepareClamp },
+  Relu: { supports: allFloat32, prepare: prepareClamp },
+  Clip: { supports: allFloat32, prepare: prepareClamp },
 };

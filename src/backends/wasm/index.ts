@@ -82,9 +82,20 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       kernels.add(kernel);
       return kernel;
     },
+    /**
+     * A region of the wasm memory (for the session's arena). `buffer` is read fresh each time: a private
+     * (non-shared) memory's ArrayBuffer is replaced when it grows, detaching views made before.
+     */
     allocate(byteLength): MemoryRegion {
       const block = runtime.alloc(byteLength);
-      return { buffer: runtime.buffer, byteOffset: block.pointer, byteLength, release: () => block.release() };
+      return {
+        get buffer() {
+          return runtime.buffer;
+        },
+        byteOffset: block.pointer,
+        byteLength,
+        release: () => block.release(),
+      };
     },
     dispose() {
       for (const kernel of kernels) kernel.dispose?.();

@@ -51,5 +51,6 @@ test('FusedAdd applies its activation; Relu and Clip clamp', () => {
   checkAll({ opType: 'Relu', opset: 14, inputs: [x] }, 'Relu');
   checkAll({ opType: 'Clip', opset: 13, inputs: [x, new Tensor('float32', [0], []), new Tensor('float32', [6], [])], constants: [1, 2] }, 'Clip 13');
   checkAll({ opType: 'Clip', opset: 13, inputs: [x, undefined, new Tensor('float32', [0.5], [])], constants: [2] }, 'Clip 13 max only');
+  checkAll({ opType: 'Clip', opset: 13, inputs: [x, new Tensor('float32', [-0.5], []), new Tensor('float32', [0.25], [])] }, 'Clip 13 bounds at run');
   checkAll({ opType: 'Clip', opset: 6, attributes: { min: float(-1), max: float(2) }, inputs: [x] }, 'Clip 6');
 });

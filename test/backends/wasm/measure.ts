@@ -148,3 +148,35 @@ if (variant === 'threads') {
   console.log(`MatMul 512^3: one thread ${(timeOne * 1000).toFixed(2)} ms, two threads ${(timeTwo * 1000).toFixed(2)} ms (${(timeOne / timeTwo).toFixed(2)}x)`);
   two.dispose!();
 }
+
+if (process.argv[3]) {
+  const { readFileSync } = await import('node:fs');
+  const { decodeOnnx } = await import('../../../src/formats/onnx/decode.js');
+  const { decodeValue } = await import('../../../src/formats/onnx/data-proto.js');
+  const { prepareModel } = await import('./model-runner.js');
+  const dir = process.argv[3];
+  const bytes = readFileSync(`${dir}/model.onnx`);
+  const graph = decodeOnnx(bytes).graph;
+  const input = graph.inputs.find((info) => !graph.initializers.has(info.name))!;
+  const feeds = { [input.name]: decodeValue(readFileSync(`${dir}/test_data_set_0/input_0.pb`), input.type) };
+  const backend = await createWasmBackend({ variant });
+  const threads = Number(process.argv[4] ?? 1);
+  await backend.init?.({ threads });
+  const model = prepareModel(bytes, backend);
+  const reference = prepareModel(bytes, { ...referenceBackend, supports: () => false });
+  const timeOf = (run: () => void, runs: number) => {
+    run();
+    let fastest = Infinity;
+    for (let i = 0; i < runs; i++) {
+      const start = threads > 1 ? performance.now() : cpuMilliseconds();
+      run();
+      fastest = Math.min(fastest, (threads > 1 ? performance.now() : cpuMilliseconds()) - start);
+    }
+    return fastest;
+  };
+  const wasmMs = timeOf(() => model.run(feeds), 20);
+  const referenceMs = timeOf(() => reference.run(feeds), 2);
+  const total = [...model.profile.values()].reduce((a, b) => a + b, 0);
+  for (const [label, ms] of [...model.profile].sort((a, b) => b[1] - a[1])) console.log(`  ${label}: ${((100 * ms) / total).toFixed(1)} %`);
+  console.log(`${dir.split('/').pop()}: wasm (${threads} thread) ${wasmMs.toFixed(1)} ms, reference ${referenceMs.toFixed(0)} ms; on wasm ${JSON.stringify(model.placement.backend)}`);
+}
