@@ -107,6 +107,24 @@ function dwPixelChecked(
 }
 
 /**
+ * One input row of two neighbouring 3x3 outputs at stride 1: the left sum lives at `out` (loaded, updated,
+ * stored: the store also keeps V8 from hoisting every load of the body to its top, which would spill the
+ * weight registers), the right one is passed in and returned.
+ */
+@inline function dw3x3RowPair(row: usize, pixel: usize, wa: v128, wb: v128, wc: v128, out: usize, right: v128): v128 {
+  let col = v128.load(row);
+  let left = madd(col, wa, v128.load(out));
+  col = v128.load(row + pixel);
+  left = madd(col, wb, left);
+  right = madd(col, wa, right);
+  col = v128.load(row + 2 * pixel);
+  left = madd(col, wc, left);
+  right = madd(col, wb, right);
+  v128.store(out, left);
+  return madd(v128.load(row + 3 * pixel), wc, right);
+}
+
+/**
  * Depthwise 3x3, dilation 1, over output columns [first, end) of one output row whose three input rows are
  * all inside X and whose windows need no column check: 4 channels per step with the 9 weight vectors held
  * in registers across the row; at stride 1, two output pixels per step share the middle input columns.
@@ -141,38 +159,11 @@ function dw3x3Interior(
     if (left >= 4 && strideW == 1) {
       for (; ox + 1 < end; ox += 2) {
         const bias = v128.load(biasAt);
-        let col = v128.load(i0);
-        let acc0 = madd(col, w0, bias);
-        col = v128.load(i0 + pixel);
-        acc0 = madd(col, w1, acc0);
-        let acc1 = madd(col, w0, bias);
-        col = v128.load(i0 + 2 * pixel);
-        acc0 = madd(col, w2, acc0);
-        acc1 = madd(col, w1, acc1);
-        acc1 = madd(v128.load(i0 + 3 * pixel), w2, acc1);
-        // Early stores of the partial sums (overwritten below) keep V8 from hoisting every load of the
-        // body to its top, which would spill the weight registers.
-        v128.store(out, acc0);
-        col = v128.load(i1);
-        acc0 = madd(col, w3, acc0);
-        col = v128.load(i1 + pixel);
-        acc0 = madd(col, w4, acc0);
-        acc1 = madd(col, w3, acc1);
-        col = v128.load(i1 + 2 * pixel);
-        acc0 = madd(col, w5, acc0);
-        acc1 = madd(col, w4, acc1);
-        acc1 = madd(v128.load(i1 + 3 * pixel), w5, acc1);
-        v128.store(out, acc0);
-        col = v128.load(i2);
-        acc0 = madd(col, w6, acc0);
-        col = v128.load(i2 + pixel);
-        acc0 = madd(col, w7, acc0);
-        acc1 = madd(col, w6, acc1);
-        col = v128.load(i2 + 2 * pixel);
-        acc0 = madd(col, w8, acc0);
-        acc1 = madd(col, w7, acc1);
-        acc1 = madd(v128.load(i2 + 3 * pixel), w8, acc1);
-        v128.store(out, clamp(acc0, vlow, vhigh));
+        v128.store(out, bias);
+        let acc1 = dw3x3RowPair(i0, pixel, w0, w1, w2, out, bias);
+        acc1 = dw3x3RowPair(i1, pixel, w3, w4, w5, out, acc1);
+        acc1 = dw3x3RowPair(i2, pixel, w6, w7, w8, out, acc1);
+        v128.store(out, clamp(v128.load(out), vlow, vhigh));
         v128.store(out + pixel, clamp(acc1, vlow, vhigh));
         i0 += 2 * pixel;
         i1 += 2 * pixel;

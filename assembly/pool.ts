@@ -33,6 +33,16 @@ export function f32_row_means(x: usize, rows: i32, cols: i32, y: usize): void {
   }
 }
 
+/** The first tap k with start + k * dilation >= 0. */
+@inline function firstTapInside(start: i32, dilation: i32): i32 {
+  return start >= 0 ? 0 : (-start + dilation - 1) / dilation;
+}
+
+/** One past the last tap k with start + k * dilation < size (uncapped by the window). */
+@inline function endTapInside(start: i32, dilation: i32, size: i32): i32 {
+  return size - start <= 0 ? 0 : (size - start + dilation - 1) / dilation;
+}
+
 /**
  * Max (isMax; NaN propagates, as f32x4.max does) or average pooling of X [h, w, channels] into
  * Y [oh, ow, channels]. Average divides by the taps inside X, or with countPad by the whole window.
@@ -47,30 +57,20 @@ export function f32_pool_nhwc(
     for (let ox = 0; ox < ow; ox++) {
       const iy0 = oy * strideH - padTop;
       const ix0 = ox * strideW - padLeft;
-      let inside = 0;
-      for (let ky = 0; ky < kh; ky++) {
-        const iy = iy0 + ky * dilationH;
-        for (let kx = 0; kx < kw; kx++) {
-          const ix = ix0 + kx * dilationW;
-          if (iy >= 0 && iy < h && ix >= 0 && ix < w) inside++;
-        }
-      }
-      const scale = f32x4.splat(<f32>1 / <f32>(countPad ? kh * kw : inside));
+      // Taps [kyBegin, kyEnd) x [kxBegin, kxEnd) fall inside X.
+      const kyBegin = firstTapInside(iy0, dilationH);
+      const kyEnd = max(kyBegin, min(kh, endTapInside(iy0, dilationH, h)));
+      const kxBegin = firstTapInside(ix0, dilationW);
+      const kxEnd = max(kxBegin, min(kw, endTapInside(ix0, dilationW, w)));
+      const scale = f32x4.splat(<f32>1 / <f32>(countPad ? kh * kw : (kyEnd - kyBegin) * (kxEnd - kxBegin)));
       for (let c = 0; c < channels; c += 4) {
         const lane = <usize>c << 2;
         let acc = f32x4.splat(isMax ? -Infinity : 0);
-        for (let ky = 0; ky < kh; ky++) {
-          const iy = iy0 + ky * dilationH;
-          if (iy < 0 || iy >= h) continue;
-          for (let kx = 0; kx < kw; kx++) {
-            const ix = ix0 + kx * dilationW;
-            if (ix < 0 || ix >= w) continue;
-            const value = v128.load(x + <usize>(iy * w + ix) * pixel + lane);
-            if (isMax) {
-              acc = f32x4.max(acc, value);
-            } else {
-              acc = f32x4.add(acc, value);
-            }
+        for (let ky = kyBegin; ky < kyEnd; ky++) {
+          const row = x + <usize>((iy0 + ky * dilationH) * w) * pixel + lane;
+          for (let kx = kxBegin; kx < kxEnd; kx++) {
+            const value = v128.load(row + <usize>(ix0 + kx * dilationW) * pixel);
+            acc = isMax ? f32x4.max(acc, value) : f32x4.add(acc, value);
           }
         }
         const result = isMax ? acc : f32x4.mul(acc, scale);
