@@ -72,6 +72,7 @@ function groupWeights(weights: Tensor, group: number, g: number): Float32Array {
   const outPerGroup = m / group;
   const depth = kh * kw * perGroup;
   const values = weights.data as Float32Array;
+  if (kh * kw === 1) return values.subarray(g * outPerGroup * depth, (g + 1) * outPerGroup * depth);
   const matrix = new Float32Array(outPerGroup * depth);
   for (let n = 0; n < outPerGroup; n++) {
     for (let c = 0; c < perGroup; c++) {

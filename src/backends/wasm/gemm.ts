@@ -22,13 +22,14 @@ export interface Matrix {
 export function packMatrix(runtime: WasmRuntime, matrix: Matrix, bias?: Float32Array, scale = 1): WasmBlock {
   const { k, n } = matrix;
   const scaled = scale === 1 ? matrix.values : matrix.values.map((value) => value * scale);
-  const source = runtime.upload(scaled);
-  const biasBlock = bias ? runtime.upload(bias) : undefined;
+  // The host values pass through scratch (touched once per session, not once per layer).
+  const biasOffset = Math.ceil(scaled.byteLength / 64) * 64;
+  const source = runtime.scratch(biasOffset + n * 4);
+  runtime.f32(source, scaled.length).set(scaled);
+  if (bias) runtime.f32(source + biasOffset, n).set(bias);
   const packed = runtime.alloc(runtime.kernels.f32_gemm_packed_size(n, k));
   const [rowStride, colStride] = matrix.transposed ? [1, k] : [n, 1];
-  runtime.kernels.f32_gemm_pack(n, k, source.pointer, rowStride, colStride, biasBlock?.pointer ?? 0, packed.pointer);
-  source.release();
-  biasBlock?.release();
+  runtime.packPanels(n, k, source, rowStride, colStride, bias ? source + biasOffset : 0, packed.pointer);
   return packed;
 }
 
@@ -171,7 +172,7 @@ function prepareMatMul(runtime: WasmRuntime, info: NodeInfo): Kernel {
       for (let batch = 0; batch < batches; batch++) {
         const bIndex = batchOffset(batch, outBatch, bBatch);
         if (bIndex !== packedBatch) {
-          runtime.kernels.f32_gemm_pack(bn, bk, bAddress + bIndex * bk * bn * 4, bn, 1, 0, packed);
+          runtime.packPanels(bn, bk, bAddress + bIndex * bk * bn * 4, bn, 1, 0, packed);
           packedBatch = bIndex;
         }
         const aAt = aAddress + batchOffset(batch, outBatch, aBatch) * m * innerK * 4;

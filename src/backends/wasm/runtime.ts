@@ -17,6 +17,8 @@ const PAGE_BYTES = 65536;
 /** Blocks start on a cache line; each gets 16 spare bytes so a kernel may read a vector past a tensor's end. */
 const ALIGNMENT = 64;
 const READ_SLACK = 16;
+/** Calls per hot kernel at create: enough for V8's dynamic tiering to optimize it. */
+const WARM_UP_CALLS = 200;
 /** Multiply-adds below which a kernel runs on the calling thread alone (waking workers costs ~10-30 µs). */
 const PARALLEL_WORK = 1 << 17;
 
@@ -143,10 +145,12 @@ class Allocator {
     }
     const start = this.top;
     const end = start + size;
-    const pages = Math.ceil(end / PAGE_BYTES) - this.memory.buffer.byteLength / PAGE_BYTES;
+    const current = this.memory.buffer.byteLength / PAGE_BYTES;
+    const pages = Math.ceil(end / PAGE_BYTES) - current;
     if (pages > 0) {
       try {
-        this.memory.grow(pages);
+        // Geometric growth: a private memory may be copied on every grow.
+        this.memory.grow(Math.max(pages, Math.min(current >> 1, MAXIMUM_PAGES - current)));
       } catch (cause) {
         throw new EdgerunError('LIMIT_EXCEEDED', `wasm backend: cannot grow its memory to ${end} bytes`, [], { cause });
       }
@@ -210,7 +214,32 @@ export class WasmRuntime {
     const modules = await Promise.all(names.map((name) => compiledModule(name, variant)));
     const instances = await Promise.all(modules.map((module) => WebAssembly.instantiate(module, { env: { memory } })));
     const kernels = Object.assign({}, ...instances.map((instance) => instance.exports)) as WasmKernels;
-    return new WasmRuntime(variant, memory, kernels, modules);
+    const runtime = new WasmRuntime(variant, memory, kernels, modules);
+    runtime.warmUp();
+    return runtime;
+  }
+
+  /**
+   * Calls the hot kernels many times on tiny sizes, so V8 tiers them up before the first inference (a
+   * wasm function stays in the baseline tier for the whole of a long call).
+   */
+  private warmUp(): void {
+    const floats = 4096;
+    const block = this.alloc(floats * 4);
+    const base = block.pointer;
+    this.f32(base, floats).fill(0);
+    const [a, packed, out] = [base, base + 4096, base + 8192];
+    const kernels = this.kernels;
+    for (let i = 0; i < WARM_UP_CALLS; i++) {
+      kernels.f32_gemm_pack(16, 16, a, 16, 1, 0, packed);
+      kernels.f32_gemm_minmax_4x8(8, 16, 16, a, 16, packed, out, 16, 0, 6);
+      kernels.f32_dwconv_minmax_nhwc(a, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 6, 6, packed, out, 0, 6);
+      kernels.f32_im2col_nhwc(a, 6, 6, 3, 0, 3, 3, 3, 2, 2, 1, 1, 1, 1, 3, 3, out);
+      kernels.f32_transpose(a, 8, 36, out);
+      kernels.f32_binary_minmax(0, 4, 64, a, 64, 1, packed, 0, 1, out, -Infinity, Infinity);
+      kernels.f32_clamp(a, 256, out, 0, 6);
+    }
+    block.release();
   }
 
   /** Starts workers so kernels run on `threads` threads in all; only the threads build (shared memory) can. */
@@ -221,6 +250,18 @@ export class WasmRuntime {
 
   get threads(): number {
     return this.pool?.threads ?? 1;
+  }
+
+  /**
+   * f32_gemm_pack one panel of 8 columns per call: V8 runs a wasm function in its baseline tier until the
+   * call returns (no on-stack replacement), so one long first call would pack a whole layer slowly.
+   */
+  packPanels(n: number, k: number, b: number, rowStride: number, colStride: number, bias: number, packed: number): void {
+    const panelBytes = (k + 1) * 32;
+    for (let col = 0; col < n; col += 8) {
+      const panel = col / 8;
+      this.kernels.f32_gemm_pack(Math.min(8, n - col), k, b + col * colStride * 4, rowStride, colStride, bias === 0 ? 0 : bias + col * 4, packed + panel * panelBytes);
+    }
   }
 
   /** f32_gemm_minmax_4x8 over the pool's threads, split by rows of C. */
