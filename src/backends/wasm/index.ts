@@ -1,3 +1,5 @@
+import { EdgerunError } from '../../core/errors.js';
+import { describeNode } from '../../core/graph.js';
 import { HOST_DEVICE, type Backend, type BackendOptions, type Kernel, type MemoryRegion, type NodeInfo } from '../backend.js';
 import type { WasmOp } from './common.js';
 import { convOps } from './conv.js';
@@ -30,6 +32,10 @@ export interface WasmBackendOptions {
   warn?: (message: string) => void;
 }
 
+function refuse(info: NodeInfo, why: string): never {
+  throw new EdgerunError('UNSUPPORTED_OP', why, [describeNode(info.node)]);
+}
+
 let warnedNoSimd = false;
 let warnedOneThread = false;
 
@@ -54,7 +60,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   if (!variant) {
     if (!warnedNoSimd) warn('edgerun: this host has no WebAssembly SIMD; the wasm backend is off and the reference kernels run every node');
     warnedNoSimd = true;
-    return { name: 'wasm', device: HOST_DEVICE, supports: () => false, prepare: () => { throw new Error('unreachable'); } };
+    return { name: 'wasm', device: HOST_DEVICE, supports: () => false, prepare: (info) => refuse(info, 'the wasm backend is off on this host (no WebAssembly SIMD)') };
   }
   const runtime = await WasmRuntime.create(variant);
   const kernels = new Set<Kernel>();
@@ -78,7 +84,9 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     },
     supports: (info) => opOf(info)?.supports(info) ?? false,
     prepare(info) {
-      const kernel = opOf(info)!.prepare(runtime, info);
+      const op = opOf(info);
+      if (!op?.supports(info)) refuse(info, 'the wasm backend does not support this node; ask supports() first');
+      const kernel = op!.prepare(runtime, info);
       kernels.add(kernel);
       return kernel;
     },

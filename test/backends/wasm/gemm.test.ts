@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { EdgerunError } from '../../../src/core/errors.js';
 import { Tensor } from '../../../src/core/tensor.js';
 import { activationFromAttributes, applyActivation } from '../../../src/kernels/activation.js';
 import { assertClose, float, floats, int, nodeInfo, randomTensor, runNode, runReference, str, type NodeSpec } from './harness.js';
@@ -96,4 +97,10 @@ test('FusedGemm and FusedMatMul apply their activation, NaN and infinities pass 
     const matmul = { opType: 'MatMul', inputs: [a, b], constants: [1] };
     checkAll({ ...matmul, domain: 'ai.edgerun', opType: 'FusedMatMul', attributes }, `FusedMatMul ${activation}`, fusedExpected(matmul, activation, [...params]));
   }
+});
+
+test('prepare refuses a node supports() turned down, with a typed error naming it', () => {
+  const backend = backends[0]![1];
+  const info = nodeInfo({ opType: 'Gemm', opset: 13, inputs: [randomTensor([4, 3], 1), randomTensor([3, 5], 2), randomTensor([4, 5], 3)], constants: [1, 2] });
+  assert.throws(() => backend.prepare(info), (error: unknown) => error instanceof EdgerunError && error.code === 'UNSUPPORTED_OP' && /test_Gemm/.test(error.message));
 });
