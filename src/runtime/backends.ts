@@ -1,6 +1,7 @@
 import { EdgerunError } from '../core/errors.js';
 import type { Backend } from '../backends/backend.js';
 import { referenceBackend } from '../backends/reference/index.js';
+import { createWasmBackend } from '../backends/wasm/index.js';
 
 /** A backend for one session: made, and initialised, when the session is created. */
 export type BackendFactory = () => Backend | Promise<Backend>;
@@ -12,7 +13,10 @@ const factories = new Map<string, BackendFactory>([
 ]);
 
 /** Execution providers tried, in order, when the session options name none. */
-const defaultProviders: string[] = [];
+const defaultProviders: string[] = ['wasm'];
+
+// onnxruntime-web's name for its WebAssembly provider; the default wherever the host has WebAssembly.
+factories.set('wasm', () => createWasmBackend());
 
 /** Makes an execution provider available by name; `preferred` puts it first in the default list. */
 export function registerBackend(name: string, factory: BackendFactory, preferred = false): void {

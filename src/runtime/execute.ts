@@ -63,6 +63,7 @@ export async function executePlanAsync(plan: Plan, feeds: ReadonlyMap<string, Va
 }
 
 function beginFrame(plan: Plan, feeds: ReadonlyMap<string, Value>, parent: Frame | undefined): Frame {
+  plan.arena?.refresh();
   const frame = new Frame(plan, parent);
   for (const [id, tensor] of plan.constants) frame.values[id] = tensor;
   for (const [name, id] of plan.outerReads) frame.values[id] = parent?.lookup(name);
@@ -100,18 +101,24 @@ function runStep(frame: Frame, step: Step, limits: ExecuteLimits): Promise<void>
   try {
     pending = step.kernel.run(io);
   } catch (error) {
-    throw asEdgerunError(error, 'KERNEL_FAILED').withContext(step.label);
+    throw kernelError(error, step);
   }
   if (pending) {
     return pending.then(
       () => io.commit(started),
       (error: unknown) => {
-        throw asEdgerunError(error, 'KERNEL_FAILED').withContext(step.label);
+        throw kernelError(error, step);
       },
     );
   }
   io.commit(started);
   return undefined;
+}
+
+/** A kernel's failure, naming the node once (a backend may have named it already). */
+function kernelError(error: unknown, step: Step): EdgerunError {
+  const typed = asEdgerunError(error, 'KERNEL_FAILED');
+  return typed.context[0] === step.label ? typed : typed.withContext(step.label);
 }
 
 /** A step's view of the frame during one run: its inputs, and where its outputs go. */

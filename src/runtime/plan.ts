@@ -69,8 +69,8 @@ export interface Plan {
   readonly outerReads: ReadonlyMap<string, number>;
   /** Static types from inference ('inputs-only': from the graph inputs' declared types). */
   readonly types: ReadonlyMap<string, ValueType>;
-  /** The memory the arena lives in, and the buffer it views (for "is this an arena tensor?"). */
-  readonly arena?: { region: MemoryRegion; buffer: ArrayBufferLike; bytes: number };
+  /** The memory the arena lives in (its `buffer` is current even after the backend's memory grew). */
+  readonly arena?: Arena;
 }
 
 export interface UnsupportedNode {
@@ -192,6 +192,7 @@ function planGraph(graph: Graph, context: PlanContext, outerScope: ReadonlySet<s
   for (const name of outerReads) idOf(name);
 
   const typeOf = (name: string) => (name === '' ? undefined : types.get(name));
+  const known = knownValues(graph);
   const infos = resolved.map(
     ({ node, def, attrs, opset }): NodeInfo => ({
       node,
@@ -200,7 +201,7 @@ function planGraph(graph: Graph, context: PlanContext, outerScope: ReadonlySet<s
       opset,
       inputTypes: node.inputs.map(typeOf),
       outputTypes: node.outputs.map(typeOf),
-      constants: node.inputs.map((name) => graph.initializers.get(name)),
+      constants: node.inputs.map((name) => known.get(name)),
     }),
   );
   const steps = placeSteps(infos, context, idOf, new Set(graph.outputs.map((info) => info.name)));
@@ -222,6 +223,16 @@ function planGraph(graph: Graph, context: PlanContext, outerScope: ReadonlySet<s
 }
 
 type PlacedStep = Omit<Step, 'release' | 'slots'>;
+
+/** Values a backend may treat as constants when it prepares a kernel: initializers and Constant nodes' tensors. */
+function knownValues(graph: Graph): Map<string, Tensor> {
+  const known = new Map(graph.initializers);
+  for (const node of graph.nodes) {
+    const value = node.attributes['value'];
+    if (node.opType === 'Constant' && node.domain === '' && value?.type === 'tensor' && node.outputs[0]) known.set(node.outputs[0], value.value);
+  }
+  return known;
+}
 
 /**
  * Each node goes to the first backend (in the session's order) that supports it, after backends that run
@@ -494,7 +505,53 @@ function limitError(node: Node, sizes: readonly (number | undefined)[], maxBytes
 interface MemoryPlan {
   release: number[][];
   slots: (Tensor | undefined)[][];
-  arena?: { region: MemoryRegion; buffer: ArrayBufferLike; bytes: number };
+  arena?: Arena;
+}
+
+/** Where one planned output lives in the arena. */
+interface SlotPlacement {
+  step: number;
+  output: number;
+  offset: number;
+  dtype: DataType;
+  dims: readonly number[];
+}
+
+/**
+ * The arena's memory and the tensor views into it. A backend's memory may grow (a wasm memory that is not
+ * shared replaces its ArrayBuffer when it grows, detaching every view): `refresh` re-creates the views then.
+ */
+export class Arena {
+  private viewsOf: ArrayBufferLike;
+
+  constructor(
+    readonly region: MemoryRegion,
+    readonly bytes: number,
+    private readonly slots: (Tensor | undefined)[][],
+    private readonly placements: readonly SlotPlacement[],
+  ) {
+    this.viewsOf = region.buffer;
+    this.makeViews();
+  }
+
+  get buffer(): ArrayBufferLike {
+    return this.region.buffer;
+  }
+
+  /** Re-creates the slot views when the region's buffer changed since they were made. */
+  refresh(): void {
+    if (this.region.buffer === this.viewsOf) return;
+    this.viewsOf = this.region.buffer;
+    this.makeViews();
+  }
+
+  private makeViews(): void {
+    for (const { step, output, offset, dtype, dims } of this.placements) {
+      const Array = DATA_TYPES[dtype].array as TypedArrayConstructor;
+      const data = new Array(this.region.buffer as ArrayBuffer, this.region.byteOffset + offset, arrayLengthFor(dtype, elementCount(dims)));
+      this.slots[step]![output] = new Tensor(dtype, data as TensorData, dims);
+    }
+  }
 }
 
 /**
@@ -557,18 +614,17 @@ function planMemory(
   if (buffers.length === 0 || layout.size > context.maxTensorBytes) return { release, slots };
   const owner = context.backends.find((backend) => backend.device === HOST_DEVICE && backend.allocate);
   const region = owner?.allocate ? owner.allocate(layout.size) : hostRegion(layout.size);
+  const placements: SlotPlacement[] = [];
   steps.forEach((step, index) => {
     step.outputs.forEach((id, outputIndex) => {
       const buffer = id >= 0 ? bufferOf.get(id) : undefined;
       if (buffer === undefined) return;
+      // A value sharing a buffer (in place, or a view) takes the buffer's bytes with its own type and dims.
       const type = types.get(names[id]!) as { dtype: DataType; shape: number[] };
-      const dims = type.shape;
-      const Array = DATA_TYPES[type.dtype].array as TypedArrayConstructor;
-      const data = new Array(region.buffer as ArrayBuffer, region.byteOffset + layout.offsets[buffer]!, arrayLengthFor(type.dtype, elementCount(dims)));
-      slots[index]![outputIndex] = new Tensor(type.dtype, data as TensorData, dims);
+      placements.push({ step: index, output: outputIndex, offset: layout.offsets[buffer]!, dtype: type.dtype, dims: type.shape });
     });
   });
-  return { release, slots, arena: { region, buffer: region.buffer, bytes: layout.size } };
+  return { release, slots, arena: new Arena(region, layout.size, slots, placements) };
 }
 
 /** The buffer an output may share: its input's, when the kernel runs in place or the op only reshapes. */

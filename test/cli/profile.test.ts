@@ -20,7 +20,8 @@ test('edgerun profile prints per-op-type and per-node tables with the time outsi
   // mnist_cnn: Conv-Relu-MaxPool twice, Reshape/Flatten, Gemm.
   const opTypes = report.opTypes.map((op) => op.opType).sort();
   for (const op of ['Conv', 'Relu', 'MaxPool', 'Gemm']) assert.ok(opTypes.includes(op), `${op} is listed (got ${opTypes.join(', ')})`);
-  assert.ok(report.opTypes.every((op) => op.backend === 'reference' && op.calls >= 1));
+  assert.ok(report.opTypes.every((op) => ['wasm', 'reference'].includes(op.backend) && op.calls >= 1));
+  assert.ok(report.opTypes.some((op) => op.opType === 'Conv' && op.backend === 'wasm'), 'Conv runs on the wasm backend by default');
   const shares = report.opTypes.reduce((sum, op) => sum + op.share, 0) + report.outsideKernelsMs / report.runMs;
   assert.ok(Math.abs(shares - 1) < 0.01, `op-type shares and the outside-kernels share add up to 1 (got ${shares})`);
   assert.ok(Math.abs(report.kernelMs + report.outsideKernelsMs - report.runMs) < 1e-6);

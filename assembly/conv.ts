@@ -1,0 +1,270 @@
+// NHWC convolution helpers: im2col for the general convolution (then the GEMM of gemm.ts), the depthwise
+// convolution, and the 2-D transpose that moves NCHW tensors to NHWC and back. Geometry (output sizes,
+// padding) is computed by the caller; pads are the leading pads, trailing padding follows from the sizes.
+import { clamp, madd, storeLanes } from './simd';
+
+/**
+ * Patches of X [h, w, channels] for output pixels [oh, ow]: one row of kh * kw * count values per pixel,
+ * ordered (ky, kx, channel), for channels [first, first + count); zeros where the window leaves X.
+ */
+export function f32_im2col_nhwc(
+  x: usize, h: i32, w: i32, channels: i32, first: i32, count: i32,
+  kh: i32, kw: i32, strideH: i32, strideW: i32, dilationH: i32, dilationW: i32, padTop: i32, padLeft: i32,
+  oh: i32, ow: i32, out: usize,
+): void {
+  const runBytes = <usize>count << 2;
+  let dst = out;
+  for (let oy = 0; oy < oh; oy++) {
+    for (let ox = 0; ox < ow; ox++) {
+      for (let ky = 0; ky < kh; ky++) {
+        const iy = oy * strideH - padTop + ky * dilationH;
+        for (let kx = 0; kx < kw; kx++) {
+          const ix = ox * strideW - padLeft + kx * dilationW;
+          if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
+            memory.fill(dst, 0, runBytes);
+          } else {
+            const src = x + ((<usize>(iy * w + ix) * channels + first) << 2);
+            if (count < 16) {
+              for (let i: usize = 0; i < runBytes; i += 4) store<f32>(dst + i, load<f32>(src + i));
+            } else {
+              memory.copy(dst, src, runBytes);
+            }
+          }
+          dst += runBytes;
+        }
+      }
+    }
+  }
+}
+
+/** Stores 4 channels, or the first `count` of them at the end of a pixel. */
+@inline function storeChannels(ptr: usize, value: v128, count: i32): void {
+  if (count >= 4) v128.store(ptr, value);
+  else storeLanes(ptr, value, count);
+}
+
+/** Bytes of depthwise weights packed for `channels` and a kh x kw window. */
+export function f32_dwconv_packed_size(channels: i32, kh: i32, kw: i32): i32 {
+  return (kh * kw + 1) * (((channels + 3) >> 2) << 4);
+}
+
+/**
+ * Packs depthwise weights W [channels, 1, kh, kw] and bias (or 0) into [kh * kw][stride] then [stride] of
+ * bias, stride = channels rounded up to 4, zero-filled, so 4 channels load as one vector.
+ */
+export function f32_dwconv_pack(channels: i32, kh: i32, kw: i32, weights: usize, bias: usize, packed: usize): void {
+  const stride = (channels + 3) & ~3;
+  const taps = kh * kw;
+  for (let tap = 0; tap < taps; tap++) {
+    for (let c = 0; c < stride; c++) {
+      const value: f32 = c < channels ? load<f32>(weights + (<usize>(c * taps + tap) << 2)) : 0;
+      store<f32>(packed + (<usize>(tap * stride + c) << 2), value);
+    }
+  }
+  for (let c = 0; c < stride; c++) {
+    store<f32>(packed + (<usize>(taps * stride + c) << 2), bias != 0 && c < channels ? load<f32>(bias + (<usize>c << 2)) : 0);
+  }
+}
+
+/** One output pixel of the depthwise convolution, every tap bounds-checked (borders and general windows). */
+function dwPixelChecked(
+  x: usize, h: i32, w: i32, channels: i32, kh: i32, kw: i32, dilationH: i32, dilationW: i32,
+  iy0: i32, ix0: i32, packed: usize, y: usize, vlow: v128, vhigh: v128,
+): void {
+  const stride = (channels + 3) & ~3;
+  const biasAt = packed + (<usize>(kh * kw * stride) << 2);
+  for (let c = 0; c < channels; c += 4) {
+    const lane = <usize>c << 2;
+    let acc = v128.load(biasAt + lane);
+    for (let ky = 0; ky < kh; ky++) {
+      const iy = iy0 + ky * dilationH;
+      if (iy < 0 || iy >= h) continue;
+      for (let kx = 0; kx < kw; kx++) {
+        const ix = ix0 + kx * dilationW;
+        if (ix < 0 || ix >= w) continue;
+        const input = v128.load(x + ((<usize>(iy * w + ix) * channels) << 2) + lane);
+        acc = madd(input, v128.load(packed + (<usize>((ky * kw + kx) * stride) << 2) + lane), acc);
+      }
+    }
+    storeChannels(y + lane, clamp(acc, vlow, vhigh), channels - c);
+  }
+}
+
+/** One 3x3 output pixel of 4 channels: bias plus the 9 taps at rows i0, i1, i2 (pixel stride `pixel` bytes). */
+@inline function dw3x3Pixel(
+  i0: usize, i1: usize, i2: usize, pixel: usize, bias: v128,
+  w0: v128, w1: v128, w2: v128, w3: v128, w4: v128, w5: v128, w6: v128, w7: v128, w8: v128,
+): v128 {
+  let acc = madd(v128.load(i0), w0, bias);
+  acc = madd(v128.load(i0 + pixel), w1, acc);
+  acc = madd(v128.load(i0 + 2 * pixel), w2, acc);
+  acc = madd(v128.load(i1), w3, acc);
+  acc = madd(v128.load(i1 + pixel), w4, acc);
+  acc = madd(v128.load(i1 + 2 * pixel), w5, acc);
+  acc = madd(v128.load(i2), w6, acc);
+  acc = madd(v128.load(i2 + pixel), w7, acc);
+  return madd(v128.load(i2 + 2 * pixel), w8, acc);
+}
+
+/**
+ * One input row of two neighbouring 3x3 outputs at stride 1: the left sum lives at `out` (loaded, updated,
+ * stored: the store also keeps V8 from hoisting every load of the body to its top, which would spill the
+ * weight registers), the right one is passed in and returned.
+ */
+@inline function dw3x3RowPair(row: usize, pixel: usize, wa: v128, wb: v128, wc: v128, out: usize, right: v128): v128 {
+  let col = v128.load(row);
+  let left = madd(col, wa, v128.load(out));
+  col = v128.load(row + pixel);
+  left = madd(col, wb, left);
+  right = madd(col, wa, right);
+  col = v128.load(row + 2 * pixel);
+  left = madd(col, wc, left);
+  right = madd(col, wb, right);
+  v128.store(out, left);
+  return madd(v128.load(row + 3 * pixel), wc, right);
+}
+
+/**
+ * Depthwise 3x3, dilation 1, over output columns [first, end) of one output row whose three input rows are
+ * all inside X and whose windows need no column check: 4 channels per step with the 9 weight vectors held
+ * in registers across the row; at stride 1, two output pixels per step share the middle input columns.
+ */
+function dw3x3Interior(
+  row0: usize, row1: usize, row2: usize, channels: i32, strideW: i32, padLeft: i32,
+  first: i32, end: i32, packed: usize, yRow: usize, vlow: v128, vhigh: v128,
+): void {
+  const stride = (channels + 3) & ~3;
+  const pixel = <usize>channels << 2;
+  const step = pixel * <usize>strideW;
+  const tap = <usize>stride << 2;
+  for (let c = 0; c < channels; c += 4) {
+    const lane = <usize>c << 2;
+    const w0 = v128.load(packed + lane);
+    const w1 = v128.load(packed + lane + tap);
+    const w2 = v128.load(packed + lane + 2 * tap);
+    const w3 = v128.load(packed + lane + 3 * tap);
+    const w4 = v128.load(packed + lane + 4 * tap);
+    const w5 = v128.load(packed + lane + 5 * tap);
+    const w6 = v128.load(packed + lane + 6 * tap);
+    const w7 = v128.load(packed + lane + 7 * tap);
+    const w8 = v128.load(packed + lane + 8 * tap);
+    const biasAt = packed + lane + 9 * tap;
+    const start = <usize>(first * strideW - padLeft) * pixel + lane;
+    let i0 = row0 + start;
+    let i1 = row1 + start;
+    let i2 = row2 + start;
+    let out = yRow + <usize>first * pixel + lane;
+    const left = channels - c;
+    let ox = first;
+    if (left >= 4 && strideW == 1) {
+      for (; ox + 1 < end; ox += 2) {
+        const bias = v128.load(biasAt);
+        v128.store(out, bias);
+        let acc1 = dw3x3RowPair(i0, pixel, w0, w1, w2, out, bias);
+        acc1 = dw3x3RowPair(i1, pixel, w3, w4, w5, out, acc1);
+        acc1 = dw3x3RowPair(i2, pixel, w6, w7, w8, out, acc1);
+        v128.store(out, clamp(v128.load(out), vlow, vhigh));
+        v128.store(out + pixel, clamp(acc1, vlow, vhigh));
+        i0 += 2 * pixel;
+        i1 += 2 * pixel;
+        i2 += 2 * pixel;
+        out += 2 * pixel;
+      }
+    }
+    if (left >= 4) {
+      for (; ox < end; ox++) {
+        v128.store(out, clamp(dw3x3Pixel(i0, i1, i2, pixel, v128.load(biasAt), w0, w1, w2, w3, w4, w5, w6, w7, w8), vlow, vhigh));
+        i0 += step;
+        i1 += step;
+        i2 += step;
+        out += pixel;
+      }
+    } else {
+      for (; ox < end; ox++) {
+        storeLanes(out, clamp(dw3x3Pixel(i0, i1, i2, pixel, v128.load(biasAt), w0, w1, w2, w3, w4, w5, w6, w7, w8), vlow, vhigh), left);
+        i0 += step;
+        i1 += step;
+        i2 += step;
+        out += pixel;
+      }
+    }
+  }
+}
+
+/**
+ * Depthwise convolution of X [h, w, channels] into Y [oh, ow, channels] with weights packed by
+ * f32_dwconv_pack, clamped to [low, high]. 3x3 windows with dilation 1 take the register-blocked path
+ * on every pixel whose window lies inside X; every other pixel is bounds-checked tap by tap.
+ */
+export function f32_dwconv_minmax_nhwc(
+  x: usize, h: i32, w: i32, channels: i32, kh: i32, kw: i32,
+  strideH: i32, strideW: i32, dilationH: i32, dilationW: i32, padTop: i32, padLeft: i32,
+  oh: i32, ow: i32, packed: usize, y: usize, low: f32, high: f32,
+): void {
+  const vlow = f32x4.splat(low);
+  const vhigh = f32x4.splat(high);
+  const pixel = <usize>channels << 2;
+  const fast = kh == 3 && kw == 3 && dilationH == 1 && dilationW == 1;
+  // Output columns whose window lies inside X horizontally: [interiorStart, interiorEnd).
+  const interiorStart = min(ow, (padLeft + strideW - 1) / strideW);
+  const interiorEnd = max(interiorStart, min(ow, (w - 1 - (kw - 1) * dilationW + padLeft) / strideW + 1));
+  for (let oy = 0; oy < oh; oy++) {
+    const iy0 = oy * strideH - padTop;
+    const yRow = y + <usize>(oy * ow) * pixel;
+    const rowsInside = iy0 >= 0 && iy0 + (kh - 1) * dilationH < h;
+    if (fast && rowsInside) {
+      const row0 = x + <usize>(iy0 * w) * pixel;
+      dw3x3Interior(row0, row0 + <usize>w * pixel, row0 + <usize>(2 * w) * pixel, channels, strideW, padLeft, interiorStart, interiorEnd, packed, yRow, vlow, vhigh);
+      for (let ox = 0; ox < interiorStart; ox++) {
+        dwPixelChecked(x, h, w, channels, kh, kw, dilationH, dilationW, iy0, ox * strideW - padLeft, packed, yRow + <usize>ox * pixel, vlow, vhigh);
+      }
+      for (let ox = interiorEnd; ox < ow; ox++) {
+        dwPixelChecked(x, h, w, channels, kh, kw, dilationH, dilationW, iy0, ox * strideW - padLeft, packed, yRow + <usize>ox * pixel, vlow, vhigh);
+      }
+    } else {
+      for (let ox = 0; ox < ow; ox++) {
+        dwPixelChecked(x, h, w, channels, kh, kw, dilationH, dilationW, iy0, ox * strideW - padLeft, packed, yRow + <usize>ox * pixel, vlow, vhigh);
+      }
+    }
+  }
+}
+
+/** Scalar transpose of the block [r0, r1) x [c0, c1) of src [rows, cols] into dst [cols, rows]. */
+function transposeEdge(src: usize, rows: i32, cols: i32, dst: usize, r0: i32, r1: i32, c0: i32, c1: i32): void {
+  for (let r = r0; r < r1; r++) {
+    for (let c = c0; c < c1; c++) store<f32>(dst + (<usize>(c * rows + r) << 2), load<f32>(src + (<usize>(r * cols + c) << 2)));
+  }
+}
+
+/**
+ * dst [cols, rows] = transpose of src [rows, cols] (NCHW <-> NHWC per image): 4 x 4 blocks transposed in
+ * registers with shuffles, the edges left by rows and cols not multiples of 4 element by element.
+ */
+export function f32_transpose(src: usize, rows: i32, cols: i32, dst: usize): void {
+  const fullRows = rows & ~3;
+  const fullCols = cols & ~3;
+  const srcRow = <usize>cols << 2;
+  const dstRow = <usize>rows << 2;
+  for (let r = 0; r < fullRows; r += 4) {
+    let from = src + <usize>(r * cols) * 4;
+    let to = dst + (<usize>r << 2);
+    for (let c = 0; c < fullCols; c += 4) {
+      const a = v128.load(from);
+      const b = v128.load(from + srcRow);
+      const c2 = v128.load(from + 2 * srcRow);
+      const d = v128.load(from + 3 * srcRow);
+      const ab0 = v128.shuffle<i32>(a, b, 0, 4, 1, 5);
+      const ab1 = v128.shuffle<i32>(a, b, 2, 6, 3, 7);
+      const cd0 = v128.shuffle<i32>(c2, d, 0, 4, 1, 5);
+      const cd1 = v128.shuffle<i32>(c2, d, 2, 6, 3, 7);
+      v128.store(to, v128.shuffle<i64>(ab0, cd0, 0, 2));
+      v128.store(to + dstRow, v128.shuffle<i64>(ab0, cd0, 1, 3));
+      v128.store(to + 2 * dstRow, v128.shuffle<i64>(ab1, cd1, 0, 2));
+      v128.store(to + 3 * dstRow, v128.shuffle<i64>(ab1, cd1, 1, 3));
+      from += 16;
+      to += 4 * dstRow;
+    }
+  }
+  transposeEdge(src, rows, cols, dst, 0, fullRows, fullCols, cols);
+  transposeEdge(src, rows, cols, dst, fullRows, rows, 0, cols);
+}

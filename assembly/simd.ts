@@ -1,0 +1,24 @@
+// Helpers shared by the kernel files. Kernels take raw byte pointers into the imported memory, allocate
+// nothing and keep no mutable statics: the TypeScript side owns every buffer, and in the threaded build
+// each worker's instance shares the memory but not the statics.
+
+/** acc + a * b; fused (one rounding) in the relaxed-SIMD build where the host has it. */
+@inline export function madd(a: v128, b: v128, acc: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, acc);
+  return f32x4.add(acc, f32x4.mul(a, b));
+}
+
+/** min/max clamp; f32x4.min/max return NaN when either operand is NaN, so NaN passes through as in ONNX. */
+@inline export function clamp(value: v128, low: v128, high: v128): v128 {
+  return f32x4.min(f32x4.max(value, low), high);
+}
+
+/** Stores the first `count` (0 to 3) lanes of `value` at `ptr`. */
+@inline export function storeLanes(ptr: usize, value: v128, count: i32): void {
+  if (count >= 2) {
+    v128.store64_lane(ptr, value, 0);
+    if (count == 3) v128.store32_lane(ptr, value, 2, 8);
+  } else if (count == 1) {
+    v128.store32_lane(ptr, value, 0);
+  }
+}

@@ -1,0 +1,192 @@
+import { describeNode } from '../../core/graph.js';
+import { EdgerunError } from '../../core/errors.js';
+import type { Tensor } from '../../core/tensor.js';
+import { spatialAxes, type ConvAttrs, type WindowAxis } from '../../kernels/window.js';
+import type { Kernel, NodeInfo } from '../backend.js';
+import { allFloat32, epilogueOf, floatInput, rankOf, Staging, staticDims, type WasmOp } from './common.js';
+import { packMatrix } from './gemm.js';
+import type { WasmBlock, WasmRuntime } from './runtime.js';
+
+/**
+ * 2-D convolution: ai.edgerun FusedConv (Conv's inputs and attributes plus a fused `activation`) with
+ * layout NHWC (X [N, H, W, C], Y [N, H', W', M], W in ONNX's [M, C/group, kH, kW]), and ONNX Conv or an
+ * NCHW FusedConv, run as the NHWC kernels between two transposes per image. Three paths, chosen at prepare from W:
+ *   pointwise  1x1, stride 1, no padding, one group: one GEMM over every pixel of the batch
+ *   depthwise  one input channel per group, M = C: the f32_dwconv kernel (3x3 register-blocked)
+ *   general    anything else, grouped too: im2col per image and group, then GEMM
+ */
+
+type Path = 'pointwise' | 'depthwise' | 'general';
+
+interface Geometry {
+  batch: number;
+  height: number;
+  width: number;
+  channels: number;
+  outHeight: number;
+  outWidth: number;
+  rows: WindowAxis;
+  cols: WindowAxis;
+}
+
+/** Conv's attributes as resolved (or as a pass wrote them on a fused op), spec defaults filled in. */
+function convAttrs(attributes: Readonly<Record<string, unknown>>): ConvAttrs {
+  return {
+    auto_pad: (attributes.auto_pad as string | undefined) ?? 'NOTSET',
+    group: (attributes.group as number | undefined) ?? 1,
+    kernel_shape: attributes.kernel_shape as number[] | undefined,
+    pads: attributes.pads as number[] | undefined,
+    strides: attributes.strides as number[] | undefined,
+    dilations: attributes.dilations as number[] | undefined,
+  };
+}
+
+/** FusedConv says `layout: 'NHWC'` when a layout pass moved it; Conv and an unmoved FusedConv are NCHW. */
+function isNhwc(info: NodeInfo): boolean {
+  return info.attributes.layout === 'NHWC';
+}
+
+function convSupports(info: NodeInfo): boolean {
+  if (!allFloat32(info) || epilogueOf(info.attributes) === undefined) return false;
+  if (info.node.inputs.length > 3) return false;
+  const weights = info.constants[1];
+  const hasBias = (info.node.inputs[2] ?? '') !== '';
+  if (!weights || weights.dims.length !== 4 || (hasBias && !info.constants[2])) return false;
+  const rank = rankOf(info, 0);
+  return rank === undefined || rank === 4;
+}
+
+function pathOf(weights: Tensor, group: number, attrs: ConvAttrs): Path {
+  const [m, perGroup, kh, kw] = weights.dims as [number, number, number, number];
+  if (group === 1 && kh === 1 && kw === 1) {
+    const unit = (values: number[] | undefined) => !values || values.every((value) => value === 1);
+    const unpadded = (attrs.auto_pad === 'NOTSET' || attrs.auto_pad === 'VALID') && (!attrs.pads || attrs.pads.every((pad) => pad === 0));
+    if (unit(attrs.strides) && unpadded) return 'pointwise';
+  }
+  return perGroup === 1 && m === group ? 'depthwise' : 'general';
+}
+
+/** W [M, C/group, kH, kW] of group `g` as B' [kH * kW * C/group, M/group], rows ordered (ky, kx, c) like im2col. */
+function groupWeights(weights: Tensor, group: number, g: number): Float32Array {
+  const [m, perGroup, kh, kw] = weights.dims as [number, number, number, number];
+  const outPerGroup = m / group;
+  const depth = kh * kw * perGroup;
+  const values = weights.data as Float32Array;
+  if (kh * kw === 1) return values.subarray(g * outPerGroup * depth, (g + 1) * outPerGroup * depth);
+  const matrix = new Float32Array(outPerGroup * depth);
+  for (let n = 0; n < outPerGroup; n++) {
+    for (let c = 0; c < perGroup; c++) {
+      for (let tap = 0; tap < kh * kw; tap++) {
+        matrix[n * depth + tap * perGroup + c] = values[((g * outPerGroup + n) * perGroup + c) * kh * kw + tap]!;
+      }
+    }
+  }
+  return matrix;
+}
+
+function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
+  const nhwc = isNhwc(info);
+  const attrs = convAttrs(info.attributes);
+  const epilogue = epilogueOf(info.attributes)!;
+  const weights = info.constants[1]!;
+  const bias = info.constants[2]?.data as Float32Array | undefined;
+  const [outChannels, perGroup, kh, kw] = weights.dims as [number, number, number, number];
+  const group = attrs.group;
+  const outPerGroup = outChannels / group;
+  const depth = kh * kw * perGroup;
+  const path = pathOf(weights, group, attrs);
+  const { kernels } = runtime;
+  const fail = (code: EdgerunError['code'], detail: string): never => {
+    throw new EdgerunError(code, detail, [describeNode(info.node)]);
+  };
+  if (outChannels % group !== 0) fail('INVALID_ARGUMENT', `W's ${outChannels} output channels do not split into ${group} groups`);
+
+  let packed: WasmBlock[];
+  if (path === 'depthwise') {
+    const source = runtime.upload(weights.data as Float32Array);
+    const biasBlock = bias ? runtime.upload(bias) : undefined;
+    const block = runtime.alloc(kernels.f32_dwconv_packed_size(outChannels, kh, kw));
+    kernels.f32_dwconv_pack(outChannels, kh, kw, source.pointer, biasBlock?.pointer ?? 0, block.pointer);
+    source.release();
+    biasBlock?.release();
+    packed = [block];
+  } else {
+    packed = Array.from({ length: group }, (_, g) =>
+      packMatrix(runtime, { values: groupWeights(weights, group, g), k: depth, n: outPerGroup, transposed: true }, bias?.subarray(g * outPerGroup, (g + 1) * outPerGroup)));
+  }
+
+  /** Geometry from X's dims (NHWC or NCHW). */
+  const geometryOf = (xDims: readonly number[]): Geometry => {
+    if (xDims.length !== 4) fail('INVALID_ARGUMENT', `input X must have rank 4, got [${xDims.join(', ')}]`);
+    const [batch, height, width, channels] = nhwc ? xDims : [xDims[0]!, xDims[2]!, xDims[3]!, xDims[1]!];
+    if (channels !== perGroup * group) fail('SHAPE_MISMATCH', `X has ${channels} channels, W expects ${perGroup} x ${group} groups`);
+    const [rows, cols] = spatialAxes(attrs, [batch!, channels!, height!, width!], [kh, kw], fail) as [WindowAxis, WindowAxis];
+    return { batch: batch!, height: height!, width: width!, channels: channels!, outHeight: rows.output, outWidth: cols.output, rows, cols };
+  };
+  /** Work buffers: im2col patches (general), then X and Y of one image in NHWC (NCHW Conv). */
+  const workBytes = (geometry: Geometry): number[] => {
+    const pixels = geometry.outHeight * geometry.outWidth;
+    const im2col = path === 'general' ? pixels * depth * 4 : 0;
+    return nhwc ? [im2col] : [im2col, geometry.height * geometry.width * geometry.channels * 4, pixels * outChannels * 4];
+  };
+  const xDims = staticDims(info, 0);
+  if (xDims) {
+    const geometry = geometryOf(xDims);
+    const bytes = geometry.batch * geometry.height * geometry.width * geometry.channels * 4;
+    runtime.reserveScratch(Staging.bytesFor([bytes, geometry.batch * geometry.outHeight * geometry.outWidth * outChannels * 4], workBytes(geometry)));
+  }
+
+  /** One image (or, pointwise, the whole batch of `images`) from NHWC x to NHWC y, both in wasm memory. */
+  const convolve = (geometry: Geometry, x: number, y: number, images: number, patches: number) => {
+    const { height, width, channels, outHeight, outWidth, rows, cols } = geometry;
+    const { low, high } = epilogue;
+    if (path === 'pointwise') {
+      runtime.gemm(images * height * width, outChannels, channels, x, channels, packed[0]!.pointer, y, outChannels, low, high);
+    } else if (path === 'depthwise') {
+      runtime.dwconv(
+        x, height, width, channels, kh, kw, rows.stride, cols.stride, rows.dilation, cols.dilation, rows.padBegin, cols.padBegin,
+        outHeight, outWidth, packed[0]!.pointer, y, low, high,
+      );
+    } else {
+      for (let g = 0; g < group; g++) {
+        kernels.f32_im2col_nhwc(
+          x, height, width, channels, g * perGroup, perGroup, kh, kw, rows.stride, cols.stride, rows.dilation, cols.dilation,
+          rows.padBegin, cols.padBegin, outHeight, outWidth, patches,
+        );
+        runtime.gemm(outHeight * outWidth, outPerGroup, depth, patches, depth, packed[g]!.pointer, y + g * outPerGroup * 4, outChannels, low, high);
+      }
+    }
+  };
+
+  return {
+    run(io) {
+      const x = floatInput(info, io, 0);
+      const geometry = geometryOf(x.dims);
+      const { batch, height, width, channels, outHeight, outWidth } = geometry;
+      const y = io.output(0, 'float32', nhwc ? [batch, outHeight, outWidth, outChannels] : [batch, outChannels, outHeight, outWidth]);
+      const staging = new Staging(runtime, [x], [y], workBytes(geometry));
+      const inImage = height * width * channels * 4;
+      const outImage = outHeight * outWidth * outChannels * 4;
+      const [xAddress, yAddress, patches] = [staging.address(x), staging.address(y), staging.work(0)];
+      if (nhwc && path === 'pointwise') {
+        convolve(geometry, xAddress, yAddress, batch, patches);
+      } else if (nhwc) {
+        for (let image = 0; image < batch; image++) convolve(geometry, xAddress + image * inImage, yAddress + image * outImage, 1, patches);
+      } else {
+        const [xNhwc, yNhwc] = [staging.work(1), staging.work(2)];
+        for (let image = 0; image < batch; image++) {
+          kernels.f32_transpose(xAddress + image * inImage, channels, height * width, xNhwc);
+          convolve(geometry, xNhwc, yNhwc, 1, patches);
+          kernels.f32_transpose(yNhwc, outHeight * outWidth, outChannels, yAddress + image * outImage);
+        }
+      }
+      staging.finish(epilogue.activation);
+    },
+    dispose: () => packed.forEach((block) => block.release()),
+  };
+}
+
+export const convOps: Record<string, WasmOp> = {
+  Conv: { supports: convSupports, prepare: prepareConv },
+  'ai.edgerun:FusedConv': { supports: convSupports, prepare: prepareConv },
+};

@@ -1,0 +1,365 @@
+import { EdgerunError } from '../../core/errors.js';
+import { Tensor } from '../../core/tensor.js';
+import { MAXIMUM_PAGES, WASM_MODULES } from './modules.generated.js';
+import { TASK_DWCONV, TASK_GEMM } from './tasks.js';
+import { ThreadPool } from './threads.js';
+
+/**
+ * The wasm side of the backend: one WebAssembly.Memory per session, the kernel modules instantiated on it,
+ * and an allocator over it. The TypeScript side owns every buffer (packed weights, arena, scratch); kernels
+ * get byte pointers and allocate nothing.
+ */
+
+/** simd: SIMD128; relaxed: + relaxed SIMD; threads: SIMD128 on shared memory (growth never detaches it). */
+export type WasmVariant = 'simd' | 'relaxed' | 'threads';
+
+const PAGE_BYTES = 65536;
+/** Blocks start on a cache line; each gets 16 spare bytes so a kernel may read a vector past a tensor's end. */
+const ALIGNMENT = 64;
+const READ_SLACK = 16;
+/** Calls per hot kernel at create: enough for V8's dynamic tiering to optimize it. */
+const WARM_UP_CALLS = 200;
+/** Multiply-adds below which a kernel runs on the calling thread alone (waking workers costs ~10-30 µs). */
+const PARALLEL_WORK = 1 << 17;
+
+interface GemmExports {
+  f32_gemm_packed_size(n: number, k: number): number;
+  f32_gemm_pack(n: number, k: number, b: number, rowStride: number, colStride: number, bias: number, packed: number): void;
+  f32_gemm_minmax_4x8(m: number, n: number, k: number, a: number, lda: number, packed: number, c: number, ldc: number, low: number, high: number): void;
+}
+
+interface ConvExports {
+  f32_im2col_nhwc(
+    x: number, h: number, w: number, channels: number, first: number, count: number,
+    kh: number, kw: number, strideH: number, strideW: number, dilationH: number, dilationW: number, padTop: number, padLeft: number,
+    oh: number, ow: number, out: number,
+  ): void;
+  f32_dwconv_packed_size(channels: number, kh: number, kw: number): number;
+  f32_dwconv_pack(channels: number, kh: number, kw: number, weights: number, bias: number, packed: number): void;
+  f32_dwconv_minmax_nhwc(
+    x: number, h: number, w: number, channels: number, kh: number, kw: number,
+    strideH: number, strideW: number, dilationH: number, dilationW: number, padTop: number, padLeft: number,
+    oh: number, ow: number, packed: number, y: number, low: number, high: number,
+  ): void;
+  f32_transpose(src: number, rows: number, cols: number, dst: number): void;
+}
+
+interface ElementwiseExports {
+  f32_binary_minmax(op: number, rows: number, cols: number, a: number, aRow: number, aCol: number, b: number, bRow: number, bCol: number, y: number, low: number, high: number): void;
+  f32_clamp(x: number, count: number, y: number, low: number, high: number): void;
+}
+
+interface PoolExports {
+  f32_column_means(x: number, pixels: number, channels: number, y: number): void;
+  f32_row_means(x: number, rows: number, cols: number, y: number): void;
+  f32_pool_nhwc(
+    x: number, h: number, w: number, channels: number, kh: number, kw: number, strideH: number, strideW: number, dilationH: number, dilationW: number,
+    padTop: number, padLeft: number, oh: number, ow: number, y: number, isMax: number, countPad: number,
+  ): void;
+}
+
+export type WasmKernels = GemmExports & ConvExports & ElementwiseExports & PoolExports;
+
+type ModuleName = keyof typeof WASM_MODULES;
+
+const BASE64_DIGITS = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+
+/**
+ * The embedded modules' bytes. Decoded here rather than with `atob`, which some hosts that run
+ * WebAssembly lack (embedded engines, bare V8 contexts).
+ */
+function decodeBase64(base64: string): Uint8Array<ArrayBuffer> {
+  const digits = new Uint8Array(128);
+  for (let i = 0; i < BASE64_DIGITS.length; i++) digits[BASE64_DIGITS.charCodeAt(i)] = i;
+  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
+  const bytes = new Uint8Array((base64.length / 4) * 3 - padding);
+  let out = 0;
+  for (let i = 0; i < base64.length; i += 4) {
+    const group =
+      (digits[base64.charCodeAt(i)]! << 18) | (digits[base64.charCodeAt(i + 1)]! << 12) | (digits[base64.charCodeAt(i + 2)]! << 6) | digits[base64.charCodeAt(i + 3)]!;
+    if (out < bytes.length) bytes[out++] = group >> 16;
+    if (out < bytes.length) bytes[out++] = (group >> 8) & 255;
+    if (out < bytes.length) bytes[out++] = group & 255;
+  }
+  return bytes;
+}
+
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+
+/** Each module is compiled once per process and instantiated once per session. */
+function compiledModule(name: ModuleName, variant: WasmVariant): Promise<WebAssembly.Module> {
+  const key = `${name}/${variant}`;
+  let module = compiled.get(key);
+  if (!module) {
+    module = WebAssembly.compile(decodeBase64(WASM_MODULES[name][variant]));
+    compiled.set(key, module);
+  }
+  return module;
+}
+
+function validates(variant: WasmVariant): boolean {
+  return WebAssembly.validate(decodeBase64(WASM_MODULES.gemm[variant]));
+}
+
+/** Whether a shared WebAssembly.Memory can be made here (browsers: only on a cross-origin-isolated page). */
+export function sharedMemoryAvailable(): boolean {
+  if (typeof SharedArrayBuffer === 'undefined') return false;
+  if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) return false;
+  try {
+    new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface Capabilities {
+  simd: boolean;
+  relaxedSimd: boolean;
+  sharedMemory: boolean;
+}
+
+/** What this host's WebAssembly offers the backend. */
+export function wasmCapabilities(): Capabilities {
+  return { simd: validates('simd'), relaxedSimd: validates('relaxed'), sharedMemory: validates('threads') && sharedMemoryAvailable() };
+}
+
+/**
+ * The build to load: shared memory where it can be had (threads, and tensors in wasm memory stay valid when
+ * it grows), else relaxed SIMD where the host validates it, else SIMD; undefined without SIMD.
+ */
+export function chooseVariant(capabilities: Capabilities = wasmCapabilities()): WasmVariant | undefined {
+  if (!capabilities.simd) return undefined;
+  if (capabilities.sharedMemory) return 'threads';
+  return capabilities.relaxedSimd ? 'relaxed' : 'simd';
+}
+
+interface Block {
+  start: number;
+  size: number;
+}
+
+/** First-fit allocator over the memory, coalescing freed neighbours; grows the memory when nothing fits. */
+class Allocator {
+  private readonly free: Block[] = [];
+  private top: number;
+
+  constructor(private readonly memory: WebAssembly.Memory, base: number) {
+    this.top = base;
+  }
+
+  alloc(byteLength: number): number {
+    const size = Math.ceil((byteLength + READ_SLACK) / ALIGNMENT) * ALIGNMENT;
+    const index = this.free.findIndex((block) => block.size >= size);
+    if (index >= 0) {
+      const block = this.free[index]!;
+      const start = block.start;
+      if (block.size === size) this.free.splice(index, 1);
+      else Object.assign(block, { start: start + size, size: block.size - size });
+      return start;
+    }
+    const start = this.top;
+    const end = start + size;
+    const current = this.memory.buffer.byteLength / PAGE_BYTES;
+    const pages = Math.ceil(end / PAGE_BYTES) - current;
+    if (pages > 0) {
+      try {
+        // Geometric growth: a private memory may be copied on every grow.
+        this.memory.grow(Math.max(pages, Math.min(current >> 1, MAXIMUM_PAGES - current)));
+      } catch (cause) {
+        throw new EdgerunError('LIMIT_EXCEEDED', `wasm backend: cannot grow its memory to ${end} bytes`, [], { cause });
+      }
+    }
+    this.top = end;
+    return start;
+  }
+
+  release(start: number, byteLength: number): void {
+    const size = Math.ceil((byteLength + READ_SLACK) / ALIGNMENT) * ALIGNMENT;
+    let index = this.free.findIndex((block) => block.start > start);
+    if (index < 0) index = this.free.length;
+    this.free.splice(index, 0, { start, size });
+    const next = this.free[index + 1];
+    if (next && start + size === next.start) {
+      this.free[index]!.size += next.size;
+      this.free.splice(index + 1, 1);
+    }
+    const previous = this.free[index - 1];
+    if (previous && previous.start + previous.size === start) {
+      previous.size += this.free[index]!.size;
+      this.free.splice(index, 1);
+    }
+    const last = this.free[this.free.length - 1];
+    if (last && last.start + last.size === this.top) {
+      this.top = last.start;
+      this.free.pop();
+    }
+  }
+}
+
+/** A block of wasm memory handed out by the runtime; `release` returns it. */
+export interface WasmBlock {
+  readonly pointer: number;
+  readonly byteLength: number;
+  release(): void;
+}
+
+/** One session's wasm memory, kernels and buffers. */
+export class WasmRuntime {
+  private readonly allocator: Allocator;
+  /** Every ArrayBuffer the memory has had: a shared memory's views made before a grow stay valid. */
+  private readonly buffers = new Set<ArrayBufferLike>();
+  private scratchBlock: WasmBlock | undefined;
+  private pool: ThreadPool | undefined;
+
+  private constructor(
+    readonly variant: WasmVariant,
+    readonly memory: WebAssembly.Memory,
+    readonly kernels: WasmKernels,
+    private readonly modules: WebAssembly.Module[],
+  ) {
+    // Address 0 stays unused: kernels read a 0 pointer as "no bias".
+    this.allocator = new Allocator(memory, ALIGNMENT);
+  }
+
+  static async create(variant: WasmVariant): Promise<WasmRuntime> {
+    const shared = variant === 'threads';
+    const memory = new WebAssembly.Memory(shared ? { initial: 16, maximum: MAXIMUM_PAGES, shared: true } : { initial: 16 });
+    const names = Object.keys(WASM_MODULES) as ModuleName[];
+    const modules = await Promise.all(names.map((name) => compiledModule(name, variant)));
+    const instances = await Promise.all(modules.map((module) => WebAssembly.instantiate(module, { env: { memory } })));
+    const kernels = Object.assign({}, ...instances.map((instance) => instance.exports)) as WasmKernels;
+    const runtime = new WasmRuntime(variant, memory, kernels, modules);
+    runtime.warmUp();
+    return runtime;
+  }
+
+  /**
+   * Calls the hot kernels many times on tiny sizes, so V8 tiers them up before the first inference (a
+   * wasm function stays in the baseline tier for the whole of a long call).
+   */
+  private warmUp(): void {
+    const floats = 4096;
+    const block = this.alloc(floats * 4);
+    const base = block.pointer;
+    this.f32(base, floats).fill(0);
+    const [a, packed, out] = [base, base + 4096, base + 8192];
+    const kernels = this.kernels;
+    for (let i = 0; i < WARM_UP_CALLS; i++) {
+      kernels.f32_gemm_pack(16, 16, a, 16, 1, 0, packed);
+      kernels.f32_gemm_minmax_4x8(8, 16, 16, a, 16, packed, out, 16, 0, 6);
+      kernels.f32_dwconv_minmax_nhwc(a, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 6, 6, packed, out, 0, 6);
+      kernels.f32_im2col_nhwc(a, 6, 6, 3, 0, 3, 3, 3, 2, 2, 1, 1, 1, 1, 3, 3, out);
+      kernels.f32_transpose(a, 8, 36, out);
+      kernels.f32_binary_minmax(0, 4, 64, a, 64, 1, packed, 0, 1, out, -Infinity, Infinity);
+      kernels.f32_clamp(a, 256, out, 0, 6);
+    }
+    block.release();
+  }
+
+  /** Starts workers so kernels run on `threads` threads in all; only the threads build (shared memory) can. */
+  async startThreads(threads: number): Promise<void> {
+    if (this.variant !== 'threads' || threads <= 1 || this.pool) return;
+    this.pool = await ThreadPool.start(this, this.modules, threads);
+  }
+
+  get threads(): number {
+    return this.pool?.threads ?? 1;
+  }
+
+  /**
+   * f32_gemm_pack one panel of 8 columns per call: V8 runs a wasm function in its baseline tier until the
+   * call returns (no on-stack replacement), so one long first call would pack a whole layer slowly.
+   */
+  packPanels(n: number, k: number, b: number, rowStride: number, colStride: number, bias: number, packed: number): void {
+    const panelBytes = (k + 1) * 32;
+    for (let col = 0; col < n; col += 8) {
+      const panel = col / 8;
+      this.kernels.f32_gemm_pack(Math.min(8, n - col), k, b + col * colStride * 4, rowStride, colStride, bias === 0 ? 0 : bias + col * 4, packed + panel * panelBytes);
+    }
+  }
+
+  /** f32_gemm_minmax_4x8 over the pool's threads, split by rows of C. */
+  gemm(m: number, n: number, k: number, a: number, lda: number, packed: number, c: number, ldc: number, low: number, high: number): void {
+    if (this.pool && m * n * k >= PARALLEL_WORK) this.pool.run(TASK_GEMM, [m, n, k, a, lda, packed, c, ldc, low, high]);
+    else this.kernels.f32_gemm_minmax_4x8(m, n, k, a, lda, packed, c, ldc, low, high);
+  }
+
+  /** f32_dwconv_minmax_nhwc over the pool's threads, split by output rows (arguments in its order). */
+  dwconv(...args: Parameters<WasmKernels['f32_dwconv_minmax_nhwc']>): void {
+    const [, , , channels, kh, kw, , , , , , , oh, ow] = args;
+    if (this.pool && oh * ow * channels * kh * kw >= PARALLEL_WORK) this.pool.run(TASK_DWCONV, args);
+    else this.kernels.f32_dwconv_minmax_nhwc(...args);
+  }
+
+  alloc(byteLength: number): WasmBlock {
+    const pointer = this.allocator.alloc(byteLength);
+    let released = false;
+    return {
+      pointer,
+      byteLength,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.allocator.release(pointer, byteLength);
+      },
+    };
+  }
+
+  /** The memory's current buffer (a new object after every grow). */
+  get buffer(): ArrayBufferLike {
+    const buffer = this.memory.buffer;
+    this.buffers.add(buffer);
+    return buffer;
+  }
+
+  f32(pointer: number, length: number): Float32Array {
+    return new Float32Array(this.buffer, pointer, length);
+  }
+
+  /** The byte address of a float32 tensor that lives in this memory, else undefined. */
+  addressOf(tensor: Tensor): number | undefined {
+    const data = tensor.data as Float32Array;
+    if (data.buffer === this.memory.buffer || this.buffers.has(data.buffer)) return data.byteOffset;
+    return undefined;
+  }
+
+  /** The tensor's address, copying it to `scratch` first when it lives outside this memory. */
+  place(tensor: Tensor, scratch: number): number {
+    const address = this.addressOf(tensor);
+    if (address !== undefined) return address;
+    this.f32(scratch, tensor.data.length).set(tensor.data as Float32Array);
+    return scratch;
+  }
+
+  /** Copies host floats into a new block. */
+  upload(values: Float32Array): WasmBlock {
+    const block = this.alloc(values.byteLength);
+    this.f32(block.pointer, values.length).set(values);
+    return block;
+  }
+
+  /**
+   * Makes sure the scratch block holds `byteLength` bytes; kernels call this in prepare with the sizes their
+   * static shapes need, so runs do not grow the memory (which detaches a private memory's views).
+   */
+  reserveScratch(byteLength: number): void {
+    if (this.scratchBlock && this.scratchBlock.byteLength >= byteLength) return;
+    this.scratchBlock?.release();
+    this.scratchBlock = this.alloc(byteLength);
+  }
+
+  /** The scratch block's address, at least `byteLength` bytes, valid until the next kernel runs. */
+  scratch(byteLength: number): number {
+    this.reserveScratch(byteLength);
+    return this.scratchBlock!.pointer;
+  }
+
+  dispose(): void {
+    this.pool?.dispose();
+    this.pool = undefined;
+    this.scratchBlock?.release();
+    this.scratchBlock = undefined;
+    this.buffers.clear();
+  }
+}

@@ -1,0 +1,85 @@
+import type { WasmKernels } from './runtime.js';
+
+/**
+ * Kernel calls the thread pool splits across threads, shared by the calling thread and the workers. A task
+ * is cut into chunks that threads claim one at a time, so a thread the OS does not schedule (a shared
+ * machine, a phone) delays nothing: the others take its chunks. Arguments travel as float64 slots in shared
+ * memory.
+ */
+export const TASK_GEMM = 1;
+export const TASK_DWCONV = 2;
+export const TASK_STOP = 3;
+
+/**
+ * Int32 slots of the control block: the task's sequence number, which task, how many chunks, the next chunk
+ * to claim (tagged with the sequence number's low 15 bits, so a late thread cannot claim a later task's
+ * chunk with this one's arguments), and how many chunks are complete.
+ */
+export const CONTROL_SEQUENCE = 0;
+export const CONTROL_TASK = 1;
+export const CONTROL_CHUNKS = 2;
+export const CONTROL_NEXT = 3;
+export const CONTROL_COMPLETED = 4;
+export const CONTROL_SLOTS = 8;
+
+/** The tag of sequence number `sequence` in CONTROL_NEXT. */
+export function epochOf(sequence: number): number {
+  return (sequence & 0x7fff) << 16;
+}
+
+/** What a worker is sent once: the compiled modules, the shared memory, and where the control block is. */
+export interface WorkerInit {
+  modules: WebAssembly.Module[];
+  memory: WebAssembly.Memory;
+  control: number;
+  args: number;
+}
+
+/** Slots of the argument block (the longest task's argument list). */
+export const ARGUMENT_SLOTS = 18;
+
+/** [begin, end) of part `index` of `count` over `total` items, boundaries on multiples of `align`. */
+export function share(total: number, count: number, index: number, align: number): [number, number] {
+  const blocks = Math.ceil(total / align);
+  const begin = Math.min(total, Math.floor((blocks * index) / count) * align);
+  const end = Math.min(total, Math.floor((blocks * (index + 1)) / count) * align);
+  return [begin, end];
+}
+
+/**
+ * Claims and runs chunks of the task posted as `sequence` until none is left. Arguments are read before
+ * each claim succeeds, so they are that task's: the next task is only posted once every chunk is complete.
+ */
+export function claimChunks(control: Int32Array, kernels: WasmKernels, args: Float64Array, sequence: number): void {
+  const epoch = epochOf(sequence);
+  const task = Atomics.load(control, CONTROL_TASK);
+  const chunks = Atomics.load(control, CONTROL_CHUNKS);
+  const values = Float64Array.from(args);
+  for (;;) {
+    const next = Atomics.load(control, CONTROL_NEXT);
+    if ((next & ~0xffff) !== epoch || (next & 0xffff) >= chunks) return;
+    if (Atomics.compareExchange(control, CONTROL_NEXT, next, next + 1) !== next) continue;
+    runTask(kernels, task, values, next & 0xffff, chunks);
+    Atomics.add(control, CONTROL_COMPLETED, 1);
+    Atomics.notify(control, CONTROL_COMPLETED);
+  }
+}
+
+/** Runs chunk `index` of `count` of a task on rows of the output (GEMM: rows of C in fours; depthwise: output rows). */
+export function runTask(kernels: WasmKernels, task: number, args: Float64Array, index: number, count: number): void {
+  if (task === TASK_GEMM) {
+    const [m, n, k, a, lda, packed, c, ldc, low, high] = args as unknown as number[];
+    const [begin, end] = share(m!, count, index, 4);
+    if (begin < end) kernels.f32_gemm_minmax_4x8(end - begin, n!, k!, a! + begin * lda! * 4, lda!, packed!, c! + begin * ldc! * 4, ldc!, low!, high!);
+  } else if (task === TASK_DWCONV) {
+    const [x, h, w, channels, kh, kw, strideH, strideW, dilationH, dilationW, padTop, padLeft, oh, ow, packed, y, low, high] = args as unknown as number[];
+    const [begin, end] = share(oh!, count, index, 1);
+    // Rows [begin, end) are the convolution of the same X with the top padding moved up by begin strides.
+    if (begin < end) {
+      kernels.f32_dwconv_minmax_nhwc(
+        x!, h!, w!, channels!, kh!, kw!, strideH!, strideW!, dilationH!, dilationW!, padTop! - begin * strideH!, padLeft!,
+        end - begin, ow!, packed!, y! + begin * ow! * channels! * 4, low!, high!,
+      );
+    }
+  }
+}

@@ -1,0 +1,121 @@
+import {
+  ARGUMENT_SLOTS, claimChunks, CONTROL_CHUNKS, CONTROL_COMPLETED, CONTROL_NEXT, CONTROL_SEQUENCE, CONTROL_SLOTS, CONTROL_TASK,
+  epochOf, TASK_STOP, type WorkerInit,
+} from './tasks.js';
+import type { WasmBlock, WasmRuntime } from './runtime.js';
+
+/**
+ * The wasm backend's thread pool: workers that instantiate the kernel modules on the session's shared
+ * memory. A task is posted through a control block in that memory and its arguments; every thread, the
+ * calling one too, claims chunks of it; the caller then waits for the last chunk (spinning, then blocking
+ * where it may: a browser's main thread may not block in Atomics.wait). Workers start as module workers from
+ * `new URL('./worker.js', import.meta.url)` (the form bundlers recognise), or worker_threads in Node.
+ */
+
+interface WorkerHandle {
+  postMessage(message: unknown): void;
+  terminate(): void;
+}
+
+function isNode(): boolean {
+  const host = globalThis as { process?: { versions?: { node?: string } }; window?: unknown };
+  return host.process?.versions?.node !== undefined && host.window === undefined;
+}
+
+/** Starts one worker running worker.js and resolves when it has instantiated the modules. */
+async function startWorker(init: WorkerInit): Promise<WorkerHandle> {
+  const url = new URL('./worker.js', import.meta.url);
+  if (isNode()) {
+    const specifier = 'node:worker_threads';
+    const { Worker } = (await import(specifier)) as { Worker: new (url: URL) => WorkerHandle & { once(event: string, handler: (value: unknown) => void): void; unref(): void } };
+    const worker = new Worker(url);
+    worker.unref();
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+      worker.postMessage(init);
+    });
+    return worker;
+  }
+  const worker = new Worker(url, { type: 'module' });
+  await new Promise<void>((resolve, reject) => {
+    worker.addEventListener('message', () => resolve(), { once: true });
+    worker.addEventListener('error', (event) => reject(new Error(event.message || 'the worker script failed to load')), { once: true });
+    worker.postMessage(init);
+  });
+  return worker;
+}
+
+/** Chunks per thread a task is cut into: enough for a thread to take over a descheduled one's share. */
+const CHUNKS_PER_THREAD = 4;
+const SPINS = 2000;
+
+/** Whether this thread may block in Atomics.wait (not a browser's main thread). */
+function canBlock(control: Int32Array): boolean {
+  try {
+    Atomics.wait(control, CONTROL_COMPLETED, -1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class ThreadPool {
+  private sequence = 0;
+  private readonly blocking: boolean;
+
+  private constructor(
+    private readonly runtime: WasmRuntime,
+    private readonly workers: WorkerHandle[],
+    private readonly block: WasmBlock,
+  ) {
+    this.blocking = canBlock(this.control());
+  }
+
+  private control(): Int32Array {
+    return new Int32Array(this.runtime.buffer, this.block.pointer, CONTROL_SLOTS);
+  }
+
+  /** A pool of `threads` threads in all (the caller and threads - 1 workers) on the runtime's shared memory. */
+  static async start(runtime: WasmRuntime, modules: WebAssembly.Module[], threads: number): Promise<ThreadPool> {
+    const block = runtime.alloc(CONTROL_SLOTS * 4 + ARGUMENT_SLOTS * 8);
+    const control = block.pointer;
+    const args = block.pointer + CONTROL_SLOTS * 4;
+    new Int32Array(runtime.buffer, control, CONTROL_SLOTS).fill(0);
+    const workers = await Promise.all(Array.from({ length: threads - 1 }, () => startWorker({ modules, memory: runtime.memory, control, args })));
+    return new ThreadPool(runtime, workers, block);
+  }
+
+  get threads(): number {
+    return this.workers.length + 1;
+  }
+
+  /** Runs `task` with `args` on every thread, chunk by chunk, and returns when every chunk is done. */
+  run(task: number, args: readonly number[]): void {
+    const control = this.control();
+    const slots = new Float64Array(this.runtime.buffer, this.block.pointer + CONTROL_SLOTS * 4, ARGUMENT_SLOTS);
+    const chunks = this.threads * CHUNKS_PER_THREAD;
+    const sequence = ++this.sequence;
+    slots.set(args);
+    Atomics.store(control, CONTROL_TASK, task);
+    Atomics.store(control, CONTROL_CHUNKS, chunks);
+    Atomics.store(control, CONTROL_COMPLETED, 0);
+    Atomics.store(control, CONTROL_NEXT, epochOf(sequence));
+    Atomics.store(control, CONTROL_SEQUENCE, sequence);
+    Atomics.notify(control, CONTROL_SEQUENCE);
+    claimChunks(control, this.runtime.kernels, slots, sequence);
+    for (let spin = 0; Atomics.load(control, CONTROL_COMPLETED) < chunks; spin++) {
+      const completed = Atomics.load(control, CONTROL_COMPLETED);
+      if (this.blocking && spin > SPINS && completed < chunks) Atomics.wait(control, CONTROL_COMPLETED, completed);
+    }
+  }
+
+  dispose(): void {
+    const control = this.control();
+    Atomics.store(control, CONTROL_TASK, TASK_STOP);
+    Atomics.store(control, CONTROL_SEQUENCE, ++this.sequence);
+    Atomics.notify(control, CONTROL_SEQUENCE);
+    for (const worker of this.workers) worker.terminate();
+    this.block.release();
+  }
+}

@@ -1,0 +1,49 @@
+import { ARGUMENT_SLOTS, claimChunks, CONTROL_SEQUENCE, CONTROL_SLOTS, CONTROL_TASK, TASK_STOP, type WorkerInit } from './tasks.js';
+import type { WasmKernels } from './runtime.js';
+
+/**
+ * A thread of the wasm backend's pool (a Web Worker, or a worker_threads worker in Node): instantiates the
+ * kernel modules on the session's shared memory, then claims chunks of each task the calling thread posts
+ * in the control block, until told to stop.
+ */
+
+interface Port {
+  onMessage(handler: (data: WorkerInit) => void): void;
+  post(message: unknown): void;
+}
+
+/** The message port of this worker: the global scope in browsers, worker_threads' parentPort in Node. */
+async function parentPort(): Promise<Port> {
+  const scope = globalThis as unknown as { postMessage?: (message: unknown) => void; addEventListener?: (type: string, handler: (event: MessageEvent) => void) => void };
+  if (typeof scope.postMessage === 'function' && scope.addEventListener) {
+    return { onMessage: (handler) => scope.addEventListener!('message', (event) => handler(event.data as WorkerInit)), post: (message) => scope.postMessage!(message) };
+  }
+  // Node: a specifier in a variable, so browser bundlers leave it alone; this path never runs in a browser.
+  const specifier = 'node:worker_threads';
+  const { parentPort: port } = (await import(specifier)) as { parentPort: { on(event: 'message', handler: (data: WorkerInit) => void): void; postMessage(message: unknown): void } };
+  return { onMessage: (handler) => port.on('message', handler), post: (message) => port.postMessage(message) };
+}
+
+/** Spins this many polls before sleeping in Atomics.wait: a task usually follows the last within microseconds. */
+const SPINS = 20000;
+
+async function serve(): Promise<void> {
+  const port = await parentPort();
+  port.onMessage(async (init) => {
+    const instances = await Promise.all(init.modules.map((module) => WebAssembly.instantiate(module, { env: { memory: init.memory } })));
+    const kernels = Object.assign({}, ...instances.map((instance) => instance.exports)) as WasmKernels;
+    const control = new Int32Array(init.memory.buffer, init.control, CONTROL_SLOTS);
+    const args = new Float64Array(init.memory.buffer, init.args, ARGUMENT_SLOTS);
+    port.post('ready');
+    let seen = Atomics.load(control, CONTROL_SEQUENCE);
+    for (;;) {
+      for (let spin = 0; spin < SPINS && Atomics.load(control, CONTROL_SEQUENCE) === seen; spin++);
+      while (Atomics.load(control, CONTROL_SEQUENCE) === seen) Atomics.wait(control, CONTROL_SEQUENCE, seen);
+      seen = Atomics.load(control, CONTROL_SEQUENCE);
+      if (Atomics.load(control, CONTROL_TASK) === TASK_STOP) return;
+      claimChunks(control, kernels, args, seen);
+    }
+  });
+}
+
+void serve();

@@ -1,0 +1,123 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Attribute } from '../../../src/core/graph.js';
+import { Tensor } from '../../../src/core/tensor.js';
+import { activationFromAttributes, applyActivation } from '../../../src/kernels/activation.js';
+import { assertClose, floats, int, ints, nodeInfo, randomTensor, runNode, runReference, str, type NodeSpec } from './harness.js';
+import { backendsByVariant } from './variants.js';
+
+const backends = await backendsByVariant();
+
+/** dims permuted: NCHW -> NHWC with [0, 2, 3, 1], back with [0, 3, 1, 2]. */
+function permute(tensor: Tensor, order: readonly number[]): Tensor {
+  const dims = order.map((axis) => tensor.dims[axis]!);
+  const strides = tensor.dims.map((_, axis) => tensor.dims.slice(axis + 1).reduce((a, b) => a * b, 1));
+  const source = tensor.data as Float32Array;
+  const values = new Float32Array(source.length);
+  const index = dims.map(() => 0);
+  for (let i = 0; i < values.length; i++) {
+    values[i] = source[index.reduce((offset, coordinate, axis) => offset + coordinate * strides[order[axis]!]!, 0)]!;
+    for (let axis = dims.length - 1; axis >= 0 && ++index[axis]! === dims[axis]!; axis--) index[axis] = 0;
+  }
+  return new Tensor('float32', values, dims);
+}
+const toNhwc = (tensor: Tensor) => permute(tensor, [0, 2, 3, 1]);
+const toNchw = (tensor: Tensor) => permute(tensor, [0, 3, 1, 2]);
+
+interface ConvCase {
+  /** X as NCHW dims. */
+  x: [number, number, number, number];
+  /** W [M, C/group, kH, kW]. */
+  w: [number, number, number, number];
+  bias?: boolean;
+  attributes?: Record<string, Attribute>;
+  activation?: [string, number[]];
+}
+
+function runCase(label: string, { x, w, bias = true, attributes = {}, activation = ['', []] }: ConvCase, seed: number): void {
+  const xNchw = randomTensor(x, seed);
+  const weights = randomTensor(w, seed + 1);
+  const b = bias ? randomTensor([w[0]], seed + 2) : undefined;
+  const conv: NodeSpec = { opType: 'Conv', opset: 11, attributes, inputs: [xNchw, weights, b], constants: [1, 2] };
+  const expected = runReference(nodeInfo(conv), conv.inputs);
+  applyActivation(expected.data as Float32Array, 0, expected.data.length, activationFromAttributes(...activation));
+  const fusedAttributes = { ...attributes, activation: str(activation[0]), activation_params: floats(activation[1]) };
+  const fusedNhwc: NodeSpec = { ...conv, domain: 'ai.edgerun', opType: 'FusedConv', attributes: { ...fusedAttributes, layout: str('NHWC') }, inputs: [toNhwc(xNchw), weights, b] };
+  const fusedNchw: NodeSpec = { ...conv, domain: 'ai.edgerun', opType: 'FusedConv', attributes: fusedAttributes };
+  for (const [variant, backend] of backends) {
+    for (const place of ['host', 'arena'] as const) {
+      if (activation[0] === '') assertClose(runNode(backend, nodeInfo(conv), conv.inputs, place), expected, `${variant}/${place} Conv ${label}`);
+      assertClose(runNode(backend, nodeInfo(fusedNchw), fusedNchw.inputs, place), expected, `${variant}/${place} FusedConv NCHW ${label}`);
+      const nhwc = runNode(backend, nodeInfo(fusedNhwc), fusedNhwc.inputs, place);
+      assertClose(toNchw(nhwc), expected, `${variant}/${place} FusedConv NHWC ${label}`);
+    }
+  }
+}
+
+test('pointwise 1x1 convolutions across GEMM tile edges, batch > 1', () => {
+  let seed = 1;
+  for (const [c, m] of [[1, 1], [3, 7], [4, 8], [5, 9], [16, 24], [13, 19]] as const) {
+    runCase(`1x1 ${c}->${m}`, { x: [2, c, 3, 5], w: [m, c, 1, 1] }, seed++);
+  }
+});
+
+test('depthwise 3x3, stride 1 and 2, padding, odd channel counts, borders, mobilenet-like activations', () => {
+  let seed = 100;
+  for (const channels of [1, 3, 4, 5, 8, 13, 32]) {
+    for (const stride of [1, 2]) {
+      for (const [height, width] of [[1, 1], [3, 3], [4, 7], [9, 8]] as const) {
+        for (const pads of [[1, 1, 1, 1], [0, 0, 0, 0], [0, 1, 1, 0]]) {
+          if (height + pads[0]! + pads[2]! < 3 || width + pads[1]! + pads[3]! < 3) continue;
+          runCase(`dw3x3 c=${channels} s=${stride} ${height}x${width} pads=${pads}`, {
+            x: [1, channels, height, width], w: [channels, 1, 3, 3],
+            attributes: { group: int(channels), strides: ints([stride, stride]), pads: ints(pads) }, activation: ['Clip', [0, 6]],
+          }, seed++);
+        }
+      }
+    }
+  }
+});
+
+test('depthwise with other windows: 5x5, dilation 2, asymmetric strides, SAME_UPPER, no bias', () => {
+  runCase('dw5x5', { x: [2, 6, 9, 10], w: [6, 1, 5, 5], attributes: { group: int(6), pads: ints([2, 2, 2, 2]) } }, 1);
+  runCase('dw3x3 dilation 2', { x: [1, 5, 9, 9], w: [5, 1, 3, 3], attributes: { group: int(5), dilations: ints([2, 2]), pads: ints([2, 2, 2, 2]) } }, 2);
+  runCase('dw3x3 strides 2x1', { x: [1, 4, 8, 7], w: [4, 1, 3, 3], attributes: { group: int(4), strides: ints([2, 1]), pads: ints([1, 0, 1, 2]) } }, 3);
+  runCase('dw3x2 SAME_UPPER', { x: [1, 7, 6, 5], w: [7, 1, 3, 2], bias: false, attributes: { group: int(7), auto_pad: str('SAME_UPPER'), strides: ints([2, 2]) } }, 4);
+});
+
+test('general convolutions by im2col: first layer 3x3 stride 2, grouped, dilated, strided 1x1, padded 1x1', () => {
+  runCase('first layer', { x: [1, 3, 16, 15], w: [8, 3, 3, 3], attributes: { strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) }, activation: ['Clip', [0, 6]] }, 1);
+  runCase('grouped', { x: [2, 6, 7, 7], w: [9, 2, 3, 3], attributes: { group: int(3), pads: ints([1, 0, 1, 2]) } }, 2);
+  runCase('depth multiplier 2', { x: [1, 3, 5, 5], w: [6, 1, 3, 3], attributes: { group: int(3) } }, 3);
+  runCase('dilated', { x: [1, 4, 10, 9], w: [5, 4, 3, 2], attributes: { dilations: ints([2, 3]), pads: ints([2, 1, 0, 3]) } }, 4);
+  runCase('1x1 stride 2', { x: [1, 5, 7, 8], w: [6, 5, 1, 1], attributes: { strides: ints([2, 2]) }, activation: ['Relu', []] }, 5);
+  runCase('1x1 padded', { x: [1, 5, 3, 4], w: [7, 5, 1, 1], attributes: { pads: ints([1, 1, 0, 0]) }, activation: ['HardSwish', []] }, 6);
+  runCase('SAME_LOWER', { x: [1, 2, 5, 6], w: [3, 2, 4, 3], attributes: { auto_pad: str('SAME_LOWER'), strides: ints([2, 2]) }, activation: ['LeakyRelu', [0.2]] }, 7);
+});
+
+test('NaN and infinities propagate through every convolution path as in the reference', () => {
+  for (const [label, w, attributes] of [
+    ['pointwise', [6, 4, 1, 1], {}],
+    ['depthwise', [4, 1, 3, 3], { group: int(4), pads: ints([1, 1, 1, 1]) }],
+    ['general', [6, 4, 3, 3], { pads: ints([1, 1, 1, 1]) }],
+  ] as const) {
+    const x = randomTensor([1, 4, 5, 6], 9);
+    const values = x.data as Float32Array;
+    values[7] = Number.NaN;
+    values[40] = Number.POSITIVE_INFINITY;
+    values[75] = Number.NEGATIVE_INFINITY;
+    const conv: NodeSpec = { opType: 'Conv', opset: 11, attributes, inputs: [x, randomTensor([...w], 10), randomTensor([w[0]], 11)], constants: [1, 2] };
+    const expected = runReference(nodeInfo(conv), conv.inputs);
+    assert.ok((expected.data as Float32Array).some(Number.isNaN), 'the case has NaN outputs');
+    for (const [variant, backend] of backends) assertClose(runNode(backend, nodeInfo(conv), conv.inputs), expected, `${variant} ${label}`);
+  }
+});
+
+test('convolutions the backend does not take are left to the reference', () => {
+  const backend = backends[0]![1];
+  const x = randomTensor([1, 2, 5], 1);
+  assert.equal(backend.supports(nodeInfo({ opType: 'Conv', inputs: [x, randomTensor([3, 2, 3], 2)], constants: [1] })), false, '1-D');
+  assert.equal(backend.supports(nodeInfo({ opType: 'Conv', inputs: [randomTensor([1, 2, 5, 5], 1), randomTensor([3, 2, 3, 3], 2)] })), false, 'weights at run');
+  const unknown = { domain: 'ai.edgerun', opType: 'FusedConv', attributes: { activation: str('Swish') }, inputs: [randomTensor([1, 2, 5, 5], 1), randomTensor([3, 2, 3, 3], 2)], constants: [1] };
+  assert.equal(backend.supports(nodeInfo(unknown)), false, 'unknown activation');
+});
