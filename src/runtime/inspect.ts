@@ -1,9 +1,9 @@
 import { describeType, type Graph, type Model, type ValueInfo, type ValueType } from '../core/graph.js';
 import { DATA_TYPES } from '../core/dtype.js';
 import { tryInfer } from '../ops/common.js';
-import { inferValueTypes } from './infer.js';
-import { planGraph } from './plan.js';
-import { loadModel, planContextFor, unsupportedNodes, type SessionOptions } from './session.js';
+import { inferGraphTypes } from '../optimize/infer.js';
+import { catalogueResolver } from '../optimize/resolve.js';
+import { loadModel, unsupportedNodes, type SessionOptions } from './session.js';
 
 export interface ModelReport {
   format: Model['format'];
@@ -69,5 +69,5 @@ export function reportOf(model: Model): ModelReport {
 
 /** Output types the model leaves undeclared, from the ops' own inference (none when the model cannot be planned). */
 function inferredTypes(model: Model): Map<string, ValueType> {
-  return tryInfer(() => inferValueTypes(planGraph(model.graph, planContextFor(model, {})))) ?? new Map();
+  return tryInfer(() => inferGraphTypes(model.graph, catalogueResolver(model.opsetImports, model.functions)).types) ?? new Map();
 }

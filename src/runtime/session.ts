@@ -8,7 +8,8 @@ import { referenceBackend } from '../backends/reference/index.js';
 import type { Backend } from '../backends/backend.js';
 import '../ops/index.js';
 import { executePlan, type ExecuteLimits } from './execute.js';
-import { inferValueTypes } from './infer.js';
+import { inferGraphTypes } from '../optimize/infer.js';
+import { catalogueResolver } from '../optimize/resolve.js';
 import { findUnsupported, planGraph, type Plan, type PlanContext, type UnsupportedNode } from './plan.js';
 
 export interface SessionOptions {
@@ -108,7 +109,7 @@ export class InferenceSession {
     this.outputNames = graph.outputs.map((info) => info.name);
     this.inputMetadata = fedInputs.map(metadataOf);
     // Converted models often leave output types undeclared; the ops' own inference fills them in.
-    const inferred = graph.outputs.some((info) => !info.type) ? inferValueTypes(plan) : new Map<string, ValueType>();
+    const inferred = graph.outputs.some((info) => !info.type) ? inferGraphTypes(graph, catalogueResolver(model.opsetImports, model.functions)).types : new Map<string, ValueType>();
     this.outputMetadata = graph.outputs.map((info) => metadataOf(info.type ? info : { ...info, type: inferred.get(info.name) }));
     this.graphInputs = new Map(graph.inputs.map((info) => [info.name, info]));
     this.optionalInputs = new Set(graph.inputs.filter((info) => graph.initializers.has(info.name) || info.type?.kind === 'optional').map((info) => info.name));

@@ -1,9 +1,8 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { EdgerunError } from '../../src/core/errors.js';
 import { describeType, type Value, type ValueInfo } from '../../src/core/graph.js';
-import { inferValueTypes } from '../../src/runtime/infer.js';
-import { planGraph } from '../../src/runtime/plan.js';
-import { planContextFor } from '../../src/runtime/session.js';
+import { inferGraphTypes } from '../../src/optimize/infer.js';
+import { catalogueResolver } from '../../src/optimize/resolve.js';
 import { Tensor } from '../../src/core/tensor.js';
 import { decodeValue } from '../../src/formats/onnx/data-proto.js';
 import { InferenceSession } from '../../src/node.js';
@@ -73,7 +72,7 @@ export async function runCase(testCase: ConformanceCase): Promise<CaseResult> {
  */
 function checkInference(session: Session, outputs: Record<string, Value>): { coverage: InferenceCoverage; problem?: string } {
   const model = session.model;
-  const types = inferValueTypes(planGraph(model.graph, planContextFor(model, {})), 'inputs-only');
+  const types = inferGraphTypes(model.graph, catalogueResolver(model.opsetImports, model.functions), 'inputs-only').types;
   let coverage: InferenceCoverage = 'shape';
   for (const info of model.graph.outputs) {
     const inferred = types.get(info.name);
