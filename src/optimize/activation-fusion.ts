@@ -9,7 +9,7 @@ import { analyze, isFloatTensor, replaceNodes, singleUse, usesOf, type GraphPass
 const FUSED_FORM: Record<string, string> = { Conv: 'FusedConv', Gemm: 'FusedGemm', MatMul: 'FusedMatMul', Add: 'FusedAdd' };
 
 /**
- * Activation fusion: Relu, Clip, HardSwish, Sigmoid, LeakyRelu or HardSigmoid right after a Conv, Gemm,
+ * Activation fusion: Relu, Clip, HardSwish, Sigmoid, LeakyRelu, HardSigmoid or Tanh right after a Conv, Gemm,
  * MatMul or Add (or after their fused forms still without an activation) is applied in the producer's
  * output loop: the pair becomes one ai.edgerun op writing the activation's output. The producer's output
  * must be read by the activation alone, and be a float tensor.
@@ -58,6 +58,7 @@ function activationOf(node: Node, context: PassContext, inferred: InferredGraph)
     case 'Relu':
     case 'Sigmoid':
     case 'HardSwish':
+    case 'Tanh':
       return { kind: node.opType };
     case 'LeakyRelu':
       return { kind: 'LeakyRelu', alpha: attrs.alpha as number };

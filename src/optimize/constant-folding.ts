@@ -1,6 +1,8 @@
 import type { Node } from '../core/graph.js';
 import type { Tensor } from '../core/tensor.js';
-import { runAheadOfTime, type NodeResolver } from './infer.js';
+import { elementCount } from '../core/tensor.js';
+import { tryInfer } from '../ops/common.js';
+import { runAheadOfTime, typeOf, type NodeResolver, type ResolvedNode } from './infer.js';
 import { NONDETERMINISTIC_OPS, constantInitializers, replaceNodes, type GraphPass } from './pass.js';
 import { subgraphsOf, topologicalNodes } from './topology.js';
 
@@ -15,7 +17,7 @@ export const FOLD_OUTPUT_LIMIT = 1 << 20;
 export const constantFolding: GraphPass = {
   name: 'constant-folding',
   run(graph, context) {
-    const constants = constantInitializers(graph);
+    const constants = constantInitializers(graph, context);
     const initializers = new Map(graph.initializers);
     const outputs = new Set(graph.outputs.map((info) => info.name));
     const replacements = new Map<Node, Node[]>();
@@ -42,9 +44,26 @@ function foldable(node: Node, constants: Map<string, Tensor>, graphOutputs: Set<
   );
 }
 
+/** Whether inference already tells an output is too large to fold (ConstantOfShape making big weights). */
+function predictedTooLarge(node: Node, resolved: ResolvedNode, constants: Map<string, Tensor>): boolean {
+  const types = tryInfer(() =>
+    resolved.def.infer?.({
+      node,
+      attrs: resolved.attributes,
+      opset: resolved.opset,
+      inputTypes: node.inputs.map((name) => (name === '' ? undefined : typeOf(constants.get(name)!))),
+      constant: (index) => constants.get(node.inputs[index] ?? ''),
+    }),
+  );
+  return (types ?? []).some((type) => {
+    const shape = type?.kind === 'tensor' ? type.shape : undefined;
+    return shape !== undefined && shape.every((dim): dim is number => typeof dim === 'number') && elementCount(shape) > FOLD_OUTPUT_LIMIT;
+  });
+}
+
 function fold(node: Node, constants: Map<string, Tensor>, resolve: NodeResolver): Tensor[] | undefined {
   const resolved = resolve(node);
-  if (!resolved) return undefined;
+  if (!resolved || predictedTooLarge(node, resolved, constants)) return undefined;
   const results = runAheadOfTime(node, resolved, node.inputs.map((name) => (name === '' ? undefined : constants.get(name))));
   if (!results) return undefined;
   const tensors: Tensor[] = [];

@@ -14,7 +14,7 @@ export const convBatchNormFolding: GraphPass = {
   name: 'conv-batchnorm-folding',
   run(graph, context) {
     const uses = usesOf(graph);
-    const constants = constantInitializers(graph);
+    const constants = constantInitializers(graph, context);
     const inferred = analyze(graph, context);
     const initializers = new Map(graph.initializers);
     const fresh = namer(graph);

@@ -62,7 +62,7 @@ export function optimizeGraph(model: Model, options: OptimizeOptions): Model {
   const passes = passesFor(options);
   if (passes.length === 0) return model;
   const opsets = opsetVersion(model.opsetImports, EDGERUN_DOMAIN) === undefined ? [...model.opsetImports, { domain: EDGERUN_DOMAIN, version: 1 }] : model.opsetImports;
-  const context: PassContext = { resolve: catalogueResolver(opsets, model.functions), opsets };
+  const context: PassContext = { resolve: catalogueResolver(opsets, model.functions), opsets, initializersOverridable: model.irVersion >= 4 };
   let graph: Graph = model.graph;
   for (const pass of passes) graph = pass.run(graph, context);
   const usesFused = graph.nodes.some((node) => node.domain === EDGERUN_DOMAIN);

@@ -34,7 +34,7 @@ export const nhwcLayout: GraphPass = {
   run(graph, context) {
     const inferred = analyze(graph, context);
     const fresh = namer(graph);
-    const constants = constantInitializers(graph);
+    const constants = constantInitializers(graph, context);
     const initializers = new Map(graph.initializers);
     const transposeNode = (input: string, perm: number[], output: string): Node => ({
       name: fresh(`${output}_transpose`),

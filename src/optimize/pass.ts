@@ -11,6 +11,11 @@ import { consumersOf, outerReadsOf, subgraphsOf } from './topology.js';
 export interface PassContext {
   resolve: NodeResolver;
   opsets: readonly OpsetImport[];
+  /**
+   * Whether an initializer listed among the graph inputs is a default a feed may override (IR version >= 4,
+   * as onnxruntime reads it); before that, every initializer had to be listed and all are constants.
+   */
+  initializersOverridable: boolean;
 }
 
 export interface GraphPass {
@@ -23,11 +28,12 @@ export interface GraphPass {
  * initializer that is also a graph input is a default the caller may override, so it is not a constant.
  */
 export function analyze(graph: Graph, context: PassContext): InferredGraph {
-  return inferGraphTypes({ ...graph, initializers: constantInitializers(graph) }, context.resolve, 'inputs-only');
+  return inferGraphTypes({ ...graph, initializers: constantInitializers(graph, context) }, context.resolve, 'inputs-only');
 }
 
 /** The initializers no feed can override. */
-export function constantInitializers(graph: Graph): Map<string, Tensor> {
+export function constantInitializers(graph: Graph, context: PassContext): Map<string, Tensor> {
+  if (!context.initializersOverridable) return graph.initializers;
   const fed = new Set(graph.inputs.map((info) => info.name));
   return new Map([...graph.initializers].filter(([name]) => !fed.has(name)));
 }

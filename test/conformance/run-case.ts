@@ -5,7 +5,9 @@ import { inferGraphTypes } from '../../src/optimize/infer.js';
 import { catalogueResolver } from '../../src/optimize/resolve.js';
 import { Tensor } from '../../src/core/tensor.js';
 import { decodeValue } from '../../src/formats/onnx/data-proto.js';
-import { InferenceSession } from '../../src/node.js';
+import { InferenceSession, externalDataBeside, readModelFile } from '../../src/node.js';
+import { optimizeGraph, type OptimizationLevel } from '../../src/optimize/index.js';
+import { loadModel } from '../../src/runtime/session.js';
 import type { InferenceSession as Session } from '../../src/runtime/session.js';
 import { compareValues } from '../support/compare.js';
 import type { ConformanceCase } from './cases.js';
@@ -31,7 +33,7 @@ export async function runCase(testCase: ConformanceCase): Promise<CaseResult> {
   const finish = (result: Omit<CaseResult, 'id' | 'ms'>): CaseResult => ({ id: testCase.id, ...result, ms: Math.round(performance.now() - started) });
   let session: Session;
   try {
-    session = await InferenceSession.create(testCase.model);
+    session = testCase.optimize ? optimizedSession(testCase.model, testCase.optimize) : await InferenceSession.create(testCase.model);
   } catch (error) {
     const code = error instanceof EdgerunError ? error.code : undefined;
     return finish({ status: 'fail', reason: code === 'UNSUPPORTED_OP' ? 'unsupported_op' : 'load_error', detail: messageOf(error) });
@@ -90,6 +92,12 @@ function checkInference(session: Session, outputs: Record<string, Value>): { cov
     if (!shapeKnown && coverage === 'shape') coverage = 'dtype';
   }
   return { coverage };
+}
+
+/** The model as loaded, optimized at `level` (NHWC layout included at 'all'), in a session. */
+function optimizedSession(path: string, level: OptimizationLevel): Session {
+  const model = loadModel(readModelFile(path), {}, { readExternal: externalDataBeside(path) });
+  return InferenceSession.fromModel(optimizeGraph(model, { level, preferNhwc: true }));
 }
 
 function messageOf(error: unknown): string {

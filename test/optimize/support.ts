@@ -40,7 +40,7 @@ export function graphModel(parts: Partial<Graph> & Pick<Graph, 'nodes' | 'inputs
 /** The pass alone over `original`'s main graph, with the optimizer's resolver (fused ops included). */
 export function runPass(pass: GraphPass, original: Model): Model {
   const opsets = [...original.opsetImports, { domain: 'ai.edgerun', version: 1 }];
-  const graph = pass.run(original.graph, { resolve: catalogueResolver(opsets, original.functions), opsets });
+  const graph = pass.run(original.graph, { resolve: catalogueResolver(opsets, original.functions), opsets, initializersOverridable: original.irVersion >= 4 });
   return { ...original, opsetImports: opsets, graph };
 }
 
