@@ -2,10 +2,9 @@ import { EdgerunError } from '../core/errors.js';
 import type { ValueType, Value } from '../core/graph.js';
 import { Tensor } from '../core/tensor.js';
 import { activationFromAttributes, applyActivation } from '../kernels/activation.js';
-import { attr, defineOp, type InferContext, type KernelContext, type OpDef } from './registry.js';
+import { attr, defineOp, type AttrSpecs, type InferContext, type KernelContext, type OpDef } from './registry.js';
 import { broadcastOffsets, floatsOf, shapeOf, tensorOf } from './common.js';
-import { CONV_ATTRIBUTES } from './conv.js';
-import { ops as convOps } from './conv.js';
+import { CONV_ATTRIBUTES, ops as convOps } from './conv.js';
 import { ops as matmulOps } from './matmul.js';
 import { ops as mathBinaryOps } from './math-binary.js';
 import { ops as poolOps } from './pool.js';
@@ -167,53 +166,61 @@ function checkLayout(layout: string, context: KernelContext): Layout {
 // ---------------------------------------------------------------------------------------------------------
 // Producer + activation
 
-const fusedConv = defineOp({
-  domain: EDGERUN_DOMAIN,
+interface ActivatedOpParts {
+  name: string;
+  inputs: readonly string[];
+  /** The ONNX op computing the value the activation is applied to. */
+  base: OpDef;
+  attributes: AttrSpecs;
+  infer?: OpDef['infer'];
+  /** The value before the activation (default: the base op's output). */
+  compute?: (context: KernelContext) => Value | undefined;
+}
+
+/** An ai.edgerun op: the base op's result, then the node's activation. */
+function activatedOp({ name, inputs, base, attributes, infer, compute }: ActivatedOpParts): OpDef {
+  return defineOp({
+    domain: EDGERUN_DOMAIN,
+    name,
+    since: 1,
+    inputs,
+    outputs: ['Y'],
+    attributes: { ...attributes, ...ACTIVATION_ATTRIBUTES },
+    infer: infer ?? ((context) => base.infer?.(context) ?? []),
+    kernel: (context) => {
+      checkFloat(context, 0);
+      const value = compute ? compute(context) : base.kernel(context)[0];
+      return [activated(value, context.attrs as unknown as ActivationAttrs, context)];
+    },
+  });
+}
+
+const fusedConv = activatedOp({
   name: 'FusedConv',
-  since: 1,
   inputs: ['X', 'W', 'B?'],
-  outputs: ['Y'],
-  attributes: { ...CONV_ATTRIBUTES, ...ACTIVATION_ATTRIBUTES, layout: attr.string('NCHW') },
+  base: CONV,
+  attributes: { ...CONV_ATTRIBUTES, layout: attr.string('NCHW') },
   infer: inferInLayout((context) => (context.attrs as { layout: Layout }).layout, CONV),
-  kernel: (context) => {
-    checkFloat(context, 0);
-    const layout = checkLayout(context.attrs.layout, context);
-    const [y] = inLayout(layout, context, (nchw) => {
-      const [out] = CONV.kernel(nchw);
-      return [activated(out, context.attrs, nchw)];
-    });
-    return [y];
-  },
+  compute: (context) => inLayout(checkLayout(context.attrs.layout as string, context), context, (nchw) => CONV.kernel(nchw))[0],
 });
 
-const fusedGemm = defineOp({
-  domain: EDGERUN_DOMAIN,
+const fusedGemm = activatedOp({
   name: 'FusedGemm',
-  since: 1,
   inputs: ['A', 'B', 'C?'],
-  outputs: ['Y'],
-  attributes: { alpha: attr.float(1), beta: attr.float(1), transA: attr.int(0), transB: attr.int(0), ...ACTIVATION_ATTRIBUTES },
-  infer: (context) => GEMM.infer?.(context) ?? [],
-  kernel: (context) => {
-    checkFloat(context, 0);
-    return [activated(GEMM.kernel(context)[0], context.attrs, context)];
-  },
+  base: GEMM,
+  attributes: { alpha: attr.float(1), beta: attr.float(1), transA: attr.int(0), transB: attr.int(0) },
 });
 
 /** MatMul (numpy rules), plus Bias broadcast onto the product when given, then the activation. */
-const fusedMatMul = defineOp({
-  domain: EDGERUN_DOMAIN,
+const fusedMatMul = activatedOp({
   name: 'FusedMatMul',
-  since: 1,
   inputs: ['A', 'B', 'Bias?'],
-  outputs: ['Y'],
-  attributes: ACTIVATION_ATTRIBUTES,
-  infer: (context) => MATMUL.infer?.(context) ?? [],
-  kernel: (context) => {
-    checkFloat(context, 0);
+  base: MATMUL,
+  attributes: {},
+  compute: (context) => {
     const [product] = MATMUL.kernel(context);
     const bias = context.optionalTensor(2);
-    return [activated(bias ? withBias(product as Tensor, bias, context) : product, context.attrs, context)];
+    return bias ? withBias(product as Tensor, bias, context) : product;
   },
 });
 
@@ -228,19 +235,7 @@ function withBias(y: Tensor, bias: Tensor, context: KernelContext): Tensor {
   return tensorOf(y.type, y.dims, values);
 }
 
-const fusedAdd = defineOp({
-  domain: EDGERUN_DOMAIN,
-  name: 'FusedAdd',
-  since: 1,
-  inputs: ['A', 'B'],
-  outputs: ['C'],
-  attributes: ACTIVATION_ATTRIBUTES,
-  infer: (context) => ADD.infer?.(context) ?? [],
-  kernel: (context) => {
-    checkFloat(context, 0);
-    return [activated(ADD.kernel(context)[0], context.attrs, context)];
-  },
-});
+const fusedAdd = activatedOp({ name: 'FusedAdd', inputs: ['A', 'B'], base: ADD, attributes: {} });
 
 // ---------------------------------------------------------------------------------------------------------
 // NHWC pooling
