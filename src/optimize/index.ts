@@ -6,6 +6,7 @@ import { commonSubexpressionElimination } from './common-subexpression.js';
 import { constantFolding } from './constant-folding.js';
 import { convBatchNormFolding } from './conv-batchnorm.js';
 import { deadCodeElimination } from './dead-code.js';
+import { identityElimination } from './identity-elimination.js';
 import { matMulAddFusion } from './matmul-add.js';
 import { nhwcLayout } from './nhwc.js';
 import type { GraphPass, PassContext } from './pass.js';
@@ -29,7 +30,16 @@ export interface OptimizeOptions {
 }
 
 /** Rewrites that keep the graph's ops ONNX ops: folding, elimination, Conv + BatchNormalization. */
-const BASIC: readonly GraphPass[] = [constantFolding, shapeFolding, constantFolding, commonSubexpressionElimination, convBatchNormFolding, transposeCancellation, deadCodeElimination];
+const BASIC: readonly GraphPass[] = [
+  constantFolding,
+  shapeFolding,
+  constantFolding,
+  identityElimination,
+  commonSubexpressionElimination,
+  convBatchNormFolding,
+  transposeCancellation,
+  deadCodeElimination,
+];
 
 /** Fusions into Gemm and ai.edgerun ops. */
 const EXTENDED: readonly GraphPass[] = [matMulAddFusion, activationFusion, deadCodeElimination];

@@ -18,7 +18,7 @@ const NHWC_FORM: Record<string, string> = {
 };
 
 /** Element-wise ops that compute the same in any layout: only their operands' axes move. */
-const ELEMENTWISE = new Set(['Relu', 'Clip', 'Sigmoid', 'HardSwish', 'HardSigmoid', 'LeakyRelu', 'Tanh', 'Add', 'Sub', 'Mul', 'Div', 'FusedAdd']);
+const ELEMENTWISE = new Set(['Relu', 'Clip', 'Sigmoid', 'HardSwish', 'HardSigmoid', 'LeakyRelu', 'Tanh', 'Add', 'Sub', 'Mul', 'Div', 'Sum', 'FusedAdd']);
 /** Of those, the ops whose inputs past the first are parameters, not operands (Clip's bounds). */
 const UNARY_WITH_PARAMETERS = new Set(['Clip']);
 
