@@ -73,7 +73,7 @@ function activationOf(node: Node, context: PassContext, inferred: InferredGraph)
 
 /** Clip's bounds: attributes before opset 11, constant inputs from 11 (absent = unbounded). */
 function clipBounds(node: Node, attrs: Record<string, unknown>, inferred: InferredGraph): Activation | undefined {
-  if ('min' in attrs) return { kind: 'Clip', min: attrs.min as number, max: attrs.max as number };
+  if ('min' in attrs) return (attrs.min as number) > (attrs.max as number) ? undefined : { kind: 'Clip', min: attrs.min as number, max: attrs.max as number };
   const bound = (index: number, unbounded: number): number | undefined => {
     const name = node.inputs[index] ?? '';
     if (name === '') return unbounded;
@@ -82,5 +82,6 @@ function clipBounds(node: Node, attrs: Record<string, unknown>, inferred: Inferr
   };
   const min = bound(1, -Infinity);
   const max = bound(2, Infinity);
-  return min === undefined || max === undefined ? undefined : { kind: 'Clip', min, max };
+  // With min > max ONNX gives max everywhere; the fused clamp tests min first, so such a Clip stays.
+  return min === undefined || max === undefined || min > max ? undefined : { kind: 'Clip', min, max };
 }
