@@ -14,3 +14,4 @@ export { readNpy, writeNpy } from './formats/npy.js';
 export { decodeValue as decodeOnnxValue, decodeTensor as decodeOnnxTensor, encodeTensor as encodeOnnxTensor } from './formats/onnx/data-proto.js';
 export { decodeOnnx } from './formats/onnx/decode.js';
 export { encodeOnnx } from './formats/onnx/encode.js';
+export { optimizeGraph, OPTIMIZATION_LEVELS, type OptimizationLevel, type OptimizeOptions } from './optimize/index.js';

@@ -13,7 +13,15 @@ export class InferenceSession extends BaseSession {
   static override async create(source: string | Uint8Array | ArrayBuffer, options: SessionOptions = {}): Promise<BaseSession> {
     const bytes = typeof source === 'string' ? readModelFile(source) : source instanceof Uint8Array ? source : new Uint8Array(source);
     const environment = typeof source === 'string' ? { readExternal: externalDataBeside(source) } : {};
-    return InferenceSession.fromBytes(bytes, options, { ...environment, saveProfile: writeProfile });
+    return InferenceSession.fromBytes(bytes, options, { ...environment, saveProfile: writeProfile, writeFile: writeModelFile });
+  }
+}
+
+function writeModelFile(path: string, bytes: Uint8Array): void {
+  try {
+    writeFileSync(path, bytes);
+  } catch (error) {
+    throw new EdgerunError('IO_ERROR', `cannot write '${path}': ${(error as Error).message}`);
   }
 }
 

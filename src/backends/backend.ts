@@ -1,5 +1,5 @@
 import type { DataType } from '../core/dtype.js';
-import type { Graph, Node, Value, ValueType } from '../core/graph.js';
+import type { Graph, Node, TensorLayout, Value, ValueType } from '../core/graph.js';
 import type { Tensor } from '../core/tensor.js';
 import type { OpDef } from '../ops/registry.js';
 
@@ -79,6 +79,11 @@ export interface Backend {
    * where a value crosses devices, the planner inserts a copy step (`download` / `upload`).
    */
   readonly device: string;
+  /**
+   * The layout the backend's convolution kernels run fastest in; 'NHWC' lets the optimizer move
+   * convolution chains to NHWC (with transposes at their edges) when this backend comes first.
+   */
+  readonly preferredLayout?: TensorLayout;
   /** Called once per session before any other method (compiles modules, starts worker threads). */
   init?(options: BackendOptions): Promise<void> | void;
   supports(info: NodeInfo): boolean;

@@ -4,6 +4,7 @@ import { registerDemo } from './demo.js';
 import { registerInspect } from './inspect.js';
 import { registerBench } from './bench.js';
 import { registerOps } from './ops.js';
+import { registerOptimize } from './optimize.js';
 import { registerProfile } from './profile.js';
 import { registerRun } from './run.js';
 import { USAGE_EXIT, UsageError, reportFailure } from './output.js';
@@ -28,6 +29,7 @@ export async function main(argv: string[]): Promise<number> {
   registerDemo(program);
   registerProfile(program);
   registerBench(program);
+  registerOptimize(program);
   for (const command of program.commands) command.exitOverride();
   try {
     await program.parseAsync(argv);

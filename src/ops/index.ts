@@ -2,6 +2,7 @@ import { registerOp } from './registry.js';
 import { ops as cast } from './cast.js';
 import { ops as controlFlow } from './control-flow.js';
 import { ops as conv } from './conv.js';
+import { ops as fused } from './fused.js';
 import { ops as generate } from './generate.js';
 import { ops as image } from './image.js';
 import { ops as indexing } from './indexing.js';
@@ -27,6 +28,7 @@ registerOp(
   ...cast,
   ...controlFlow,
   ...conv,
+  ...fused,
   ...generate,
   ...image,
   ...indexing,

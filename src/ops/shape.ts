@@ -44,10 +44,11 @@ const OUTSIDE = -1;
  * axis expresses transposes (permuted strides), slices (start + step), broadcasts (stride 0), tiles and
  * padding (index arithmetic per axis) alike.
  */
-function gatherByAxis(input: Tensor, outDims: readonly number[], axisOffsets: readonly Int32Array[], fill?: Slots): Tensor {
+function gatherByAxis(input: Tensor, outDims: readonly number[], axisOffsets: readonly Int32Array[], fill?: Slots, target?: OutputOf): Tensor {
   const lanes = slotsPerElement(input.type);
   const total = elementCount(outDims);
-  const out = allocate(input.type, total) as WritableSlots;
+  const result = target?.(input.type, outDims);
+  const out = (result?.data ?? allocate(input.type, total)) as WritableSlots;
   const source = input.data as Slots;
   const rank = outDims.length;
   if (total === 0) return new Tensor(input.type, out as TensorData, outDims);
@@ -60,7 +61,7 @@ function gatherByAxis(input: Tensor, outDims: readonly number[], axisOffsets: re
   };
   if (rank === 0) {
     copyElement(0, 0);
-    return new Tensor(input.type, out as TensorData, outDims);
+    return result ?? new Tensor(input.type, out as TensorData, outDims);
   }
   const last = rank - 1;
   const innerOffsets = axisOffsets[last]!;
@@ -96,8 +97,11 @@ function gatherByAxis(input: Tensor, outDims: readonly number[], axisOffsets: re
     }
     if (axis < 0) break;
   }
-  return new Tensor(input.type, out as TensorData, outDims);
+  return result ?? new Tensor(input.type, out as TensorData, outDims);
 }
+
+/** Where an op writes its output: the kernel context's planned buffer for output 0. */
+type OutputOf = (type: DataType, dims: readonly number[]) => Tensor;
 
 /** Offsets of `size` coordinates along one axis, each `sourceIndexOf(c)` (or OUTSIDE) times `stride`. */
 function axisTable(size: number, stride: number, sourceIndexOf: (coordinate: number) => number): Int32Array {
@@ -110,11 +114,11 @@ function axisTable(size: number, stride: number, sourceIndexOf: (coordinate: num
 }
 
 /** The input viewed with `viewDims` (same element count), its axes reordered by `perm`. */
-function permute(input: Tensor, viewDims: readonly number[], perm: readonly number[]): Tensor {
+function permute(input: Tensor, viewDims: readonly number[], perm: readonly number[], target?: OutputOf): Tensor {
   const strides = stridesOf(viewDims);
   const outDims = perm.map((axis) => viewDims[axis]!);
   const tables = perm.map((axis, outAxis) => axisTable(outDims[outAxis]!, strides[axis]!, (c) => c));
-  return gatherByAxis(input, outDims, tables);
+  return gatherByAxis(input, outDims, tables, undefined, target);
 }
 
 /**
@@ -351,8 +355,8 @@ function transposeOrder(rank: number, perm: readonly number[] | undefined): numb
   return normalized;
 }
 
-function transpose(input: Tensor, perm: readonly number[] | undefined): Tensor {
-  return permute(input, input.dims, transposeOrder(input.dims.length, perm));
+function transpose(input: Tensor, perm: readonly number[] | undefined, target?: OutputOf): Tensor {
+  return permute(input, input.dims, transposeOrder(input.dims.length, perm), target);
 }
 
 function imageDims<D extends Dim>(dims: readonly D[], op: string): [D, D, D, D] {
@@ -417,7 +421,7 @@ const permuteOps: OpDef[] = [
     infer: ({ inputTypes, attrs }) => [
       typeFrom(inputTypes, 0, (shape) => (shape ? transposeOrder(shape.length, attrs.perm).map((axis) => shape[axis]) : unknownDims(attrs.perm?.length))),
     ],
-    kernel: ({ tensor, attrs }) => [transpose(tensor(0), attrs.perm)],
+    kernel: ({ tensor, attrs, output }) => [transpose(tensor(0), attrs.perm, (type, dims) => output(0, type, dims))],
   }),
   defineOp({
     name: 'DepthToSpace',

@@ -15,7 +15,7 @@ import { checkArity, defineOp, resolveAttributes, resolveOp, type OpDef } from '
 import { HOST_DEVICE, type Backend, type Kernel, type MemoryRegion, type NodeInfo } from '../backends/backend.js';
 import { planArena } from './arena.js';
 import { bindAttributeRefs } from './inline-functions.js';
-import { inferValueTypes } from './infer.js';
+import { inferGraphTypes } from '../optimize/infer.js';
 
 /**
  * Planning happens once, in `create`: every node's op is resolved at the model's opset and its attributes
@@ -26,6 +26,8 @@ import { inferValueTypes } from './infer.js';
  */
 export interface PlanContext {
   readonly opsets: readonly OpsetImport[];
+  /** The model's IR version: from 4 on, an initializer listed as a graph input may be fed. */
+  readonly irVersion: number;
   readonly functions: readonly ModelFunction[];
   readonly backends: readonly Backend[];
   readonly maxTensorBytes: number;
@@ -178,7 +180,16 @@ function planGraph(graph: Graph, context: PlanContext, outerScope: ReadonlySet<s
   });
   const order = topologicalOrder(graph, reads, producers);
   const resolved = order.map((index) => resolveStep(graph.nodes[index]!, context));
-  const types = inferValueTypes({ graph, steps: resolved }, 'inputs-only');
+  const byNode = new Map(resolved.map((step) => [step.node, { def: step.def, opset: step.opset, attributes: step.attrs }]));
+  // An initializer that is also a graph input (IR 4 on) is a default the caller may feed: not a constant.
+  const fixed = context.irVersion >= 4 ? new Map([...graph.initializers].filter(([name]) => !graph.inputs.some((info) => info.name === name))) : graph.initializers;
+  const { types, constants: known } = inferGraphTypes({ ...graph, initializers: fixed }, (node) => byNode.get(node), 'inputs-only');
+  for (const [name, tensor] of graph.initializers) if (!types.has(name)) types.set(name, { kind: 'tensor', dtype: tensor.type, shape: [...tensor.dims] });
+  // Inference folds only small values; a Constant node's tensor is known whatever its size (weights, often).
+  for (const node of graph.nodes) {
+    const value = node.attributes['value'];
+    if (node.opType === 'Constant' && node.domain === '' && value?.type === 'tensor' && node.outputs[0]) known.set(node.outputs[0], value.value);
+  }
 
   const ids = new Map<string, number>();
   const idOf = (name: string) => {
@@ -192,7 +203,6 @@ function planGraph(graph: Graph, context: PlanContext, outerScope: ReadonlySet<s
   for (const name of outerReads) idOf(name);
 
   const typeOf = (name: string) => (name === '' ? undefined : types.get(name));
-  const known = knownValues(graph);
   const infos = resolved.map(
     ({ node, def, attrs, opset }): NodeInfo => ({
       node,
@@ -223,16 +233,6 @@ function planGraph(graph: Graph, context: PlanContext, outerScope: ReadonlySet<s
 }
 
 type PlacedStep = Omit<Step, 'release' | 'slots'>;
-
-/** Values a backend may treat as constants when it prepares a kernel: initializers and Constant nodes' tensors. */
-function knownValues(graph: Graph): Map<string, Tensor> {
-  const known = new Map(graph.initializers);
-  for (const node of graph.nodes) {
-    const value = node.attributes['value'];
-    if (node.opType === 'Constant' && node.domain === '' && value?.type === 'tensor' && node.outputs[0]) known.set(node.outputs[0], value.value);
-  }
-  return known;
-}
 
 /**
  * Each node goes to the first backend (in the session's order) that supports it, after backends that run

@@ -10,18 +10,22 @@ import '../ops/index.js';
 import { createBackends } from './backends.js';
 import { executePlan, executePlanAsync, type ExecuteLimits } from './execute.js';
 import { inlineFunctions } from './inline-functions.js';
+import { encodeOnnx } from '../formats/onnx/encode.js';
+import { OPTIMIZATION_LEVELS, optimizeGraph, type OptimizationLevel } from '../optimize/index.js';
 import { findUnsupported, planModelGraph, type Plan, type PlanContext, type UnsupportedNode } from './plan.js';
 import { Profiler, type TraceEvent } from './profile.js';
 import type { RunResult } from './values.js';
-export type GraphOptimizationLevel = 'disabled' | 'basic' | 'extended' | 'all';
+export type GraphOptimizationLevel = OptimizationLevel;
 
 export interface SessionOptions {
   /** Backends to use, in priority order ('wasm', 'reference'); the reference backend always completes the list. */
   executionProviders?: string[];
   /** Threads for a threaded backend (the reference backend runs on the calling thread). */
   intraOpNumThreads?: number;
-  /** Graph rewrites at create, as onnxruntime names the levels. */
+  /** Graph rewrites at create, as onnxruntime names the levels; 'all' (the default) as in onnxruntime. */
   graphOptimizationLevel?: GraphOptimizationLevel;
+  /** Saves the optimized graph as ONNX to this path (the Node entry point writes files). */
+  optimizedModelFilePath?: string;
   /** Time every node of every run; `endProfiling()` returns the trace. */
   enableProfiling?: boolean;
   /** The profile file's name starts with this (Node writes it; default 'edgerun_profile'). */
@@ -57,6 +61,8 @@ export interface LoadEnvironment {
   readExternal?: ExternalDataReader;
   /** Stores a profile when profiling ends and returns its name (Node writes a file). */
   saveProfile?: (fileName: string, trace: readonly TraceEvent[]) => string;
+  /** Writes bytes to a path (the optimized model); only the Node entry point can. */
+  writeFile?: (path: string, bytes: Uint8Array) => void;
 }
 
 export function loadModel(bytes: Uint8Array, options: SessionOptions, environment: LoadEnvironment = {}): Model {
@@ -92,7 +98,7 @@ export function inferModelTypes(model: Model): ReadonlyMap<string, ValueType> {
 }
 
 function planContext(model: Model, backends: readonly Backend[], maxTensorBytes: number): PlanContext {
-  return { opsets: model.opsetImports, functions: model.functions, backends, maxTensorBytes, subplans: new Map() };
+  return { opsets: model.opsetImports, irVersion: model.irVersion, functions: model.functions, backends, maxTensorBytes, subplans: new Map() };
 }
 
 export class InferenceSession {
@@ -138,7 +144,7 @@ export class InferenceSession {
     const started = performance.now();
     const model = loadModel(bytes, options, environment);
     profiler?.recordSession('model_loading', started, performance.now());
-    const session = await InferenceSession.fromModel(model, options, profiler);
+    const session = await InferenceSession.fromModel(model, options, profiler, environment.writeFile);
     if (environment.saveProfile) session.saveProfile = environment.saveProfile;
     return session;
   }
@@ -147,12 +153,20 @@ export class InferenceSession {
    * A session from a model already in the IR. Everything is decided here, once: functions inlined, the
    * graph optimized, a backend chosen and a kernel prepared for every node, the arena laid out.
    */
-  static async fromModel(model: Model, options: SessionOptions = {}, profiler?: Profiler): Promise<InferenceSession> {
+  static async fromModel(model: Model, options: SessionOptions = {}, profiler?: Profiler, writeFile?: LoadEnvironment['writeFile']): Promise<InferenceSession> {
     const started = performance.now();
     const maxTensorBytes = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
+    const level = options.graphOptimizationLevel ?? 'all';
+    if (!OPTIMIZATION_LEVELS.includes(level)) {
+      throw new EdgerunError('INVALID_ARGUMENT', `graphOptimizationLevel '${String(level)}' is not one of ${OPTIMIZATION_LEVELS.join(', ')}`);
+    }
     const backends = await createBackends(options);
     try {
-      const prepared = inlineFunctions(model);
+      const prepared = optimizeGraph(inlineFunctions(model), { level, preferNhwc: backends[0]?.preferredLayout === 'NHWC' });
+      if (options.optimizedModelFilePath !== undefined) {
+        if (!writeFile) throw new EdgerunError('INVALID_ARGUMENT', 'optimizedModelFilePath needs the Node entry point, which writes files');
+        writeFile(options.optimizedModelFilePath, encodeOnnx(prepared));
+      }
       const plan = planModelGraph(prepared.graph, planContext(prepared, backends, maxTensorBytes), true);
       const session = new InferenceSession(model, plan, backends, options, profiler ?? (options.enableProfiling ? new Profiler() : undefined));
       session.profiler?.recordSession('session_initialization', started, performance.now());

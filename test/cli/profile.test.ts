@@ -13,7 +13,7 @@ function edgerun(...args: string[]) {
 
 test('edgerun profile prints per-op-type and per-node tables with the time outside kernels', { skip: SKIP_SHARED }, () => {
   const model = sharedPath('models/mnist_cnn/model.onnx');
-  const json = edgerun('profile', model, '--runs', '3', '--warmup', '1', '--json');
+  const json = edgerun('profile', model, '--runs', '3', '--warmup', '1', '--level', 'disabled', '--json');
   assert.equal(json.code, 0, json.stderr);
   const report = JSON.parse(json.stdout) as ProfileReport & { model: string };
   assert.equal(report.runs, 3);

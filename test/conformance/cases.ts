@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { sharedPath } from '../support/shared.js';
+import type { OptimizationLevel } from '../../src/optimize/index.js';
 
 /** One conformance case: a model and where its inputs and expected outputs come from. */
 export interface ConformanceCase {
@@ -9,6 +10,8 @@ export interface ConformanceCase {
   /** standard: test_data_set_N/*.pb; light: generated inputs + one expected output; real: ../shared/real/cases. */
   kind: 'standard' | 'light' | 'real';
   dataDir: string;
+  /** The graph optimization level the model runs at (none: as loaded). */
+  optimize?: OptimizationLevel;
 }
 
 export const SUITES = ['onnx-node', 'simple', 'pytorch-converted', 'pytorch-operator', 'light', 'models', 'real'] as const;

@@ -30,7 +30,7 @@ export async function runCase(testCase: ConformanceCase): Promise<CaseResult> {
   const finish = (result: Omit<CaseResult, 'id' | 'ms'>): CaseResult => ({ id: testCase.id, ...result, ms: Math.round(performance.now() - started) });
   let session: Session;
   try {
-    session = await InferenceSession.create(testCase.model);
+    session = await InferenceSession.create(testCase.model, testCase.optimize ? { graphOptimizationLevel: testCase.optimize } : {});
   } catch (error) {
     const code = error instanceof EdgerunError ? error.code : undefined;
     return finish({ status: 'fail', reason: code === 'UNSUPPORTED_OP' ? 'unsupported_op' : 'load_error', detail: messageOf(error) });

@@ -6,6 +6,7 @@ import { runInWorkers } from '../support/worker-pool.js';
 import { HAVE_SHARED, REPO_ROOT, SKIP_SHARED, sharedPath } from '../support/shared.js';
 import { SUITES, listCases, type ConformanceCase } from './cases.js';
 import type { CaseResult } from './run-case.js';
+import type { OptimizationLevel } from '../../src/optimize/index.js';
 
 /**
  * `npm run conformance`: every ONNX case of ../shared in worker threads, each under a time limit (a hung
@@ -22,6 +23,8 @@ const { values: args } = parseArgs({
     expectations: { type: 'string', default: resolve(REPO_ROOT, 'test/conformance/expected-failures.json') },
     'write-expectations': { type: 'boolean', default: false },
     verbose: { type: 'boolean', short: 'v', default: false },
+    /** Run every model through the graph optimizer at this level first (disabled | basic | extended | all). */
+    optimize: { type: 'string' },
   },
 });
 
@@ -42,7 +45,9 @@ async function main(): Promise<number> {
   }
   const suites = args.suite ? args.suite.split(',') : [...SUITES];
   const filter = args.filter ? new RegExp(args.filter) : undefined;
-  const cases = listCases().filter((c) => suites.includes(c.suite) && (!filter || filter.test(c.id)));
+  const cases = listCases()
+    .filter((c) => suites.includes(c.suite) && (!filter || filter.test(c.id)))
+    .map((c) => (args.optimize ? { ...c, optimize: args.optimize as OptimizationLevel } : c));
   const results = await runAll(cases, Number(args.timeout), Number(args.jobs));
   const byId = new Map(results.map((result) => [result.id, result]));
   printTable(cases, byId);

@@ -71,6 +71,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
   return {
     name: 'wasm',
     device: HOST_DEVICE,
+    preferredLayout: 'NHWC',
     /** `threads` > 1 starts threads - 1 workers on the shared memory, or warns once why it cannot. */
     async init(options: BackendOptions) {
       if (options.threads <= 1) return;
