@@ -171,6 +171,10 @@ function lessMask(a: number, b: number): number {
 function clampBits(source: Int32Array, target: Int32Array, start: number, end: number, min: number, max: number): void {
   const low = boundKey(min);
   const high = boundKey(max);
+  if (low >= 0 && high >= low) {
+    clampNonNegativeBits(source, target, start, end, low, high);
+    return;
+  }
   for (let i = start; i < end; i++) {
     const bits = source[i]!;
     let key = orderedKey(bits);
@@ -178,5 +182,19 @@ function clampBits(source: Int32Array, target: Int32Array, start: number, end: n
     key ^= (key ^ high) & lessMask(high, key);
     const nan = nanMask(bits);
     target[i] = (bits & nan) | (orderedKey(key) & ~nan);
+  }
+}
+
+/**
+ * clampBits when 0 <= min <= max (Relu6 and most Clips): keys of non-negative floats are their bits, which
+ * differ by less than 2^31, so a subtraction's sign compares them; a negative input is below min.
+ */
+function clampNonNegativeBits(source: Int32Array, target: Int32Array, start: number, end: number, low: number, high: number): void {
+  for (let i = start; i < end; i++) {
+    const bits = source[i]!;
+    let clamped = bits ^ ((bits ^ low) & ((bits >> 31) | ((bits - low) >> 31)));
+    clamped ^= (clamped ^ high) & ((high - clamped) >> 31);
+    const nan = nanMask(bits);
+    target[i] = (bits & nan) | (clamped & ~nan);
   }
 }

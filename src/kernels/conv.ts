@@ -141,8 +141,9 @@ type Rows3 = [number, number, number];
 
 /**
  * One output row of a 3×3 depthwise window whose three input rows all lie inside the input: each output in
- * [inner[0], inner[1]) (all three columns inside too) is the bias plus nine products in one expression; the
- * few outputs at the row's ends add the taps that land inside the input.
+ * [inner[0], inner[1]) (all three columns inside too) is the bias plus nine products in one expression (with
+ * stride 1, reusing the columns the previous window loaded); the few outputs at the row's ends add the taps
+ * that land inside the input.
  */
 function depthwiseRow3x3(x: Floats, [r0, r1, r2]: Rows3, w: Floats, wBase: number, start: number, aw: WindowAxis, inside: TapOutputs, inner: [number, number], out: Floats, target: number): void {
   const w00 = w[wBase]!, w01 = w[wBase + 1]!, w02 = w[wBase + 2]!;
@@ -152,12 +153,25 @@ function depthwiseRow3x3(x: Floats, [r0, r1, r2]: Rows3, w: Floats, wBase: numbe
   const d1 = aw.dilation;
   const d2 = 2 * aw.dilation;
   const [innerLow, innerHigh] = inner;
-  for (let ow = innerLow, xi = innerLow * stride; ow < innerHigh; ow++, xi += stride) {
-    out[target + ow] =
-      start +
-      w00 * x[r0 + xi]! + w01 * x[r0 + xi + d1]! + w02 * x[r0 + xi + d2]! +
-      w10 * x[r1 + xi]! + w11 * x[r1 + xi + d1]! + w12 * x[r1 + xi + d2]! +
-      w20 * x[r2 + xi]! + w21 * x[r2 + xi + d1]! + w22 * x[r2 + xi + d2]!;
+  if (stride === 1 && d1 === 1 && innerLow < innerHigh) {
+    // Adjacent windows share two of their three columns: carry them over, load one new column per output.
+    let xi = innerLow;
+    let a0 = x[r0 + xi]!, a1 = x[r0 + xi + 1]!, b0 = x[r1 + xi]!, b1 = x[r1 + xi + 1]!, c0 = x[r2 + xi]!, c1 = x[r2 + xi + 1]!;
+    for (let ow = innerLow; ow < innerHigh; ow++, xi++) {
+      const a2 = x[r0 + xi + 2]!, b2 = x[r1 + xi + 2]!, c2 = x[r2 + xi + 2]!;
+      out[target + ow] = start + w00 * a0 + w01 * a1 + w02 * a2 + w10 * b0 + w11 * b1 + w12 * b2 + w20 * c0 + w21 * c1 + w22 * c2;
+      a0 = a1; a1 = a2;
+      b0 = b1; b1 = b2;
+      c0 = c1; c1 = c2;
+    }
+  } else {
+    for (let ow = innerLow, xi = innerLow * stride; ow < innerHigh; ow++, xi += stride) {
+      out[target + ow] =
+        start +
+        w00 * x[r0 + xi]! + w01 * x[r0 + xi + d1]! + w02 * x[r0 + xi + d2]! +
+        w10 * x[r1 + xi]! + w11 * x[r1 + xi + d1]! + w12 * x[r1 + xi + d2]! +
+        w20 * x[r2 + xi]! + w21 * x[r2 + xi + d1]! + w22 * x[r2 + xi + d2]!;
+    }
   }
   const edge = (ow: number) => {
     let sum = start;

@@ -4,11 +4,12 @@ import { attr, defineOp, type InferContext, type KernelContext, type OpDef } fro
 import { type Floats, floatsFor, floatsOf, integersOf, product, shapeOf, tensorOf, tensorType } from './common.js';
 import { asRank3, spatialAxes, tapsOf, type AxisTaps, type WindowAttrs, type WindowAxis } from '../kernels/window.js';
 import { inferWindowed } from './geometry.js';
+import { floatOutput } from './outputs.js';
 
 /**
- * Pooling: MaxPool, AveragePool, LpPool over sliding windows (the window geometry is kernels/window.ts'), their global
- * forms, and MaxUnpool. Spatial ranks 1 and 2 run as rank 3 with leading axes of size 1, so one loop nest
- * serves 1-D, 2-D and 3-D.
+ * Pooling: MaxPool, AveragePool, LpPool over sliding windows (the window geometry is kernels/window.ts'),
+ * their global forms, and MaxUnpool. Pools write into the executor's output tensors. Spatial ranks 1 and 2
+ * run as rank 3 with leading axes of size 1, so one loop nest serves 1-D, 2-D and 3-D.
  */
 
 // ---------------------------------------------------------------------------------------------------------
@@ -83,7 +84,8 @@ interface PoolAttrs extends WindowAttrs {
 }
 
 function poolKernel(kind: PoolKind) {
-  return ({ tensor, attrs, fail, outputWanted }: KernelContext<PoolAttrs>): (Tensor | undefined)[] => {
+  return (ctx: KernelContext<PoolAttrs>): (Tensor | undefined)[] => {
+    const { tensor, attrs, fail, outputWanted } = ctx;
     const x = tensor(0);
     const kernel = attrs.kernel_shape ?? fail('INVALID_ARGUMENT', 'attribute kernel_shape is required');
     const axes = spatialAxes(attrs, x.dims, kernel, fail);
@@ -91,11 +93,11 @@ function poolKernel(kind: PoolKind) {
     const planes = x.dims[0]! * x.dims[1]!;
     const outDims = [x.dims[0]!, x.dims[1]!, ...axes.map((axis) => axis.output)];
     const outCount = elementCount(outDims);
-    const out = floatsFor(x.type, outCount);
+    const y = floatOutput(ctx, 0, x.type, outDims);
     const argmax = kind === 'max' && outputWanted(1) ? new Int32Array(outCount) : undefined;
-    pool(floatsOf(x), planes, rank3, { kind, countIncludePad: attrs.count_include_pad === 1, p: attrs.p, argmax }, out);
+    pool(floatsOf(x), planes, rank3, { kind, countIncludePad: attrs.count_include_pad === 1, p: attrs.p, argmax }, y.values);
     const indices = argmax && maxPoolIndices(argmax, rank3, outCount / planes, attrs.storage_order === 1);
-    return [tensorOf(x.type, outDims, out), indices && new Tensor('int64', indices, outDims)];
+    return [y.done(), indices && new Tensor('int64', indices, outDims)];
   };
 }
 
@@ -138,14 +140,14 @@ function inferGlobalPool({ inputTypes }: InferContext): (ValueType | undefined)[
 
 /** Global pools: one value per [N, C] plane, kept as size-1 spatial axes. */
 function globalPoolKernel(reduce: (values: Floats, from: number, to: number, p: number) => number) {
-  return ({ tensor, attrs }: KernelContext<{ p?: number }>): Tensor[] => {
-    const x = tensor(0);
+  return (ctx: KernelContext<{ p?: number }>): Tensor[] => {
+    const x = ctx.tensor(0);
     const planes = x.dims[0]! * (x.dims[1] ?? 1);
     const plane = product(x.dims, 2);
     const values = floatsOf(x);
-    const out = floatsFor(x.type, planes);
-    for (let i = 0; i < planes; i++) out[i] = reduce(values, i * plane, (i + 1) * plane, attrs.p ?? 2);
-    return [tensorOf(x.type, [x.dims[0]!, x.dims[1]!, ...x.dims.slice(2).map(() => 1)], out)];
+    const y = floatOutput(ctx, 0, x.type, [x.dims[0]!, x.dims[1]!, ...x.dims.slice(2).map(() => 1)]);
+    for (let i = 0; i < planes; i++) y.values[i] = reduce(values, i * plane, (i + 1) * plane, ctx.attrs.p ?? 2);
+    return [y.done()];
   };
 }
 

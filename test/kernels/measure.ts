@@ -116,7 +116,8 @@ function countAllocations(): { bytes: number } {
       constructor(...rest: unknown[]) {
         super(...rest);
         // A view over a given buffer allocates nothing.
-        if (!(rest[0] instanceof ArrayBuffer) && !(typeof SharedArrayBuffer !== 'undefined' && rest[0] instanceof SharedArrayBuffer)) counter.bytes += this.byteLength;
+        const tag = Object.prototype.toString.call(rest[0]);
+        if (tag !== '[object ArrayBuffer]' && tag !== '[object SharedArrayBuffer]') counter.bytes += this.byteLength;
       }
     };
     Object.defineProperty(Counting, 'name', { value: kind });
