@@ -24,6 +24,12 @@ export function rowMajor(data: Floats, offset: number, columns: number, transpos
   return transposed ? { data, offset, rowStride: 1, colStride: columns } : { data, offset, rowStride: columns, colStride: 1 };
 }
 
+/** Data of `dims` (rank <= 2, broadcasting to [M, N]) as an [M, N] view: size-1 and missing axes get stride 0. */
+export function broadcastMatrix(data: Floats, dims: readonly number[], M: number, N: number): Matrix {
+  const [rows, columns] = dims.length === 2 ? dims : dims.length === 1 ? [1, dims[0]!] : [1, 1];
+  return { data, offset: 0, rowStride: rows === 1 || M === 1 ? 0 : columns!, colStride: columns === 1 || N === 1 ? 0 : 1 };
+}
+
 /** What happens to each product value before it is final: Y = activation(alpha·AB + beta·bias). */
 export interface GemmEpilogue {
   readonly alpha?: number;
