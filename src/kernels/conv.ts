@@ -2,7 +2,7 @@ import { applyActivation, NO_ACTIVATION, type Activation } from './activation.js
 import { type Fail, type Floats, floatsLike, scratchLike } from './floats.js';
 import { gemm, rowMajor, type GemmEpilogue } from './gemm.js';
 import { im2col } from './im2col.js';
-import { asRank3, outputsOfTaps, spatialAxes, tapsOf, type ConvAttrs, type Rank3Axes, type TapOutputs } from './window.js';
+import { asRank3, outputsOfTaps, spatialAxes, tapsOf, type ConvAttrs, type Rank3Axes, type TapOutputs, type WindowAxis } from './window.js';
 
 /**
  * Convolution of X [N, C, spatial...] with W [M, C/group, kernel...] (1-D, 2-D and 3-D; ranks 1 and 2 run
@@ -67,11 +67,13 @@ function channelEpilogue(bias: Floats | undefined, first: number, activation: Ac
 }
 
 /**
- * Depthwise: output channel o reads input channel o / (M / C) only. One output row at a time: the row
- * starts as the bias, then each kernel row inside the input adds its taps in a double accumulator row. For
- * 3-wide kernels (the common case) the outputs whose three taps all land inside the input take the three in
- * one step; every other output, and every tap of other widths, goes tap by tap over the run of outputs
- * whose tap lands inside the input (outputsOfTaps), so no loop checks bounds.
+ * Depthwise: output channel o reads input channel o / (M / C) only. One output row at a time. A row of a
+ * 3×3 window whose three input rows lie inside the input (all but the edge rows) is depthwiseRow3x3's. Any
+ * other row starts as the bias in a double accumulator row, and each kernel row inside the input adds its
+ * taps: for 3-wide kernels the outputs whose three taps all land inside the input take the three in one
+ * step; every other output, and every tap of other widths, goes tap by tap over the run of outputs whose
+ * tap lands inside the input (outputsOfTaps), so no loop checks bounds. The activation runs over each
+ * finished output plane while it is in cache.
  */
 function depthwise(plan: ConvPlan, x: Floats, w: Floats, bias: Floats | undefined, activation: Activation, out: Floats): void {
   const { batch, channels, outChannels, axes } = plan;
@@ -83,6 +85,7 @@ function depthwise(plan: ConvPlan, x: Floats, w: Floats, bias: Floats | undefine
   const rowTaps = tapsOf(ah);
   const inside = outputsOfTaps(aw);
   const [innerLow, innerHigh] = aw.kernel === 3 ? allTapsInside(inside) : [OW, OW];
+  const threeByThree = ad.kernel === 1 && ah.kernel === 3 && aw.kernel === 3;
   const multiplier = outChannels / channels;
   const stride = aw.stride;
   const d1 = aw.dilation;
@@ -96,6 +99,13 @@ function depthwise(plan: ConvPlan, x: Floats, w: Floats, bias: Floats | undefine
       const start = bias ? bias[o]! : 0;
       for (let od = 0; od < ad.output; od++) {
         for (let oh = 0; oh < OH; oh++) {
+          const target = outBase + (od * OH + oh) * OW;
+          if (threeByThree && depthTaps.end[od] === 1 && rowTaps.first[oh] === 0 && rowTaps.end[oh] === 3) {
+            const r0 = xPlane + (depthTaps.start[od]! * H + rowTaps.start[oh]!) * W - aw.padBegin;
+            const rows: Rows3 = [r0, r0 + ah.dilation * W, r0 + 2 * ah.dilation * W];
+            depthwiseRow3x3(x, rows, w, wBase, start, aw, inside, [innerLow, innerHigh], out, target);
+            continue;
+          }
           row.fill(start);
           for (let kd = depthTaps.first[od]!; kd < depthTaps.end[od]!; kd++) {
             const id = depthTaps.start[od]! + kd * ad.dilation;
@@ -118,13 +128,62 @@ function depthwise(plan: ConvPlan, x: Floats, w: Floats, bias: Floats | undefine
               }
             }
           }
-          const target = outBase + (od * OH + oh) * OW;
           for (let ow = 0; ow < OW; ow++) out[target + ow] = row[ow]!;
-          applyActivation(out, target, target + OW, activation);
         }
       }
+      applyActivation(out, outBase, outBase + outPlane, activation);
     }
   }
+}
+
+/** Offsets of the three input rows a 3×3 window reads, each less the width axis' begin padding. */
+type Rows3 = [number, number, number];
+
+/**
+ * One output row of a 3×3 depthwise window whose three input rows all lie inside the input: each output in
+ * [inner[0], inner[1]) (all three columns inside too) is the bias plus nine products in one expression (with
+ * stride 1, reusing the columns the previous window loaded); the few outputs at the row's ends add the taps
+ * that land inside the input.
+ */
+function depthwiseRow3x3(x: Floats, [r0, r1, r2]: Rows3, w: Floats, wBase: number, start: number, aw: WindowAxis, inside: TapOutputs, inner: [number, number], out: Floats, target: number): void {
+  const w00 = w[wBase]!, w01 = w[wBase + 1]!, w02 = w[wBase + 2]!;
+  const w10 = w[wBase + 3]!, w11 = w[wBase + 4]!, w12 = w[wBase + 5]!;
+  const w20 = w[wBase + 6]!, w21 = w[wBase + 7]!, w22 = w[wBase + 8]!;
+  const stride = aw.stride;
+  const d1 = aw.dilation;
+  const d2 = 2 * aw.dilation;
+  const [innerLow, innerHigh] = inner;
+  if (stride === 1 && d1 === 1 && innerLow < innerHigh) {
+    // Adjacent windows share two of their three columns: carry them over, load one new column per output.
+    let xi = innerLow;
+    let a0 = x[r0 + xi]!, a1 = x[r0 + xi + 1]!, b0 = x[r1 + xi]!, b1 = x[r1 + xi + 1]!, c0 = x[r2 + xi]!, c1 = x[r2 + xi + 1]!;
+    for (let ow = innerLow; ow < innerHigh; ow++, xi++) {
+      const a2 = x[r0 + xi + 2]!, b2 = x[r1 + xi + 2]!, c2 = x[r2 + xi + 2]!;
+      out[target + ow] = start + w00 * a0 + w01 * a1 + w02 * a2 + w10 * b0 + w11 * b1 + w12 * b2 + w20 * c0 + w21 * c1 + w22 * c2;
+      a0 = a1; a1 = a2;
+      b0 = b1; b1 = b2;
+      c0 = c1; c1 = c2;
+    }
+  } else {
+    for (let ow = innerLow, xi = innerLow * stride; ow < innerHigh; ow++, xi += stride) {
+      out[target + ow] =
+        start +
+        w00 * x[r0 + xi]! + w01 * x[r0 + xi + d1]! + w02 * x[r0 + xi + d2]! +
+        w10 * x[r1 + xi]! + w11 * x[r1 + xi + d1]! + w12 * x[r1 + xi + d2]! +
+        w20 * x[r2 + xi]! + w21 * x[r2 + xi + d1]! + w22 * x[r2 + xi + d2]!;
+    }
+  }
+  const edge = (ow: number) => {
+    let sum = start;
+    for (let kw = 0; kw < 3; kw++) {
+      if (ow < inside.low[kw]! || ow >= inside.high[kw]!) continue;
+      const xi = ow * stride + kw * d1;
+      sum += w[wBase + kw]! * x[r0 + xi]! + w[wBase + 3 + kw]! * x[r1 + xi]! + w[wBase + 6 + kw]! * x[r2 + xi]!;
+    }
+    out[target + ow] = sum;
+  };
+  for (let ow = 0; ow < innerLow; ow++) edge(ow);
+  for (let ow = innerHigh; ow < aw.output; ow++) edge(ow);
 }
 
 /** The outputs [low, high) where every tap of the axis lands inside the input. */

@@ -24,6 +24,12 @@ export function rowMajor(data: Floats, offset: number, columns: number, transpos
   return transposed ? { data, offset, rowStride: 1, colStride: columns } : { data, offset, rowStride: columns, colStride: 1 };
 }
 
+/** Data of `dims` (rank <= 2, broadcasting to [M, N]) as an [M, N] view: size-1 and missing axes get stride 0. */
+export function broadcastMatrix(data: Floats, dims: readonly number[], M: number, N: number): Matrix {
+  const [rows, columns] = dims.length === 2 ? dims : dims.length === 1 ? [1, dims[0]!] : [1, 1];
+  return { data, offset: 0, rowStride: rows === 1 || M === 1 ? 0 : columns!, colStride: columns === 1 || N === 1 ? 0 : 1 };
+}
+
 /** What happens to each product value before it is final: Y = activation(alpha·AB + beta·bias). */
 export interface GemmEpilogue {
   readonly alpha?: number;
@@ -36,23 +42,31 @@ export interface GemmEpilogue {
 /** Output columns per panel: a K × panel strip of B stays in cache while every row block of A passes over it. */
 const PANEL_ELEMENTS = 1 << 15;
 
+/** The bias of a product without one: a broadcast 0. */
+const NO_BIAS: Matrix = { data: new Float32Array(1), offset: 0, rowStride: 0, colStride: 0 };
+
 /**
  * c[cOffset + m·ldc + n] = epilogue(Σk A[m, k] · B[k, n]) for m < M, n < N. Outputs are computed in 4×4
  * blocks, each loaded value serving four products; rows and columns left over take one dot product each.
- * Each block of 4 rows × one panel of columns gets its epilogue right after it is computed, while in cache.
+ * Scale and bias are applied as each value is stored; the activation runs over each block of 4 rows × one
+ * panel of columns right after it is computed, while in cache.
  */
 export function gemm(M: number, N: number, K: number, a: Matrix, b: Matrix, c: Floats, cOffset: number, ldc: number, epilogue: GemmEpilogue = {}): void {
+  const { alpha = 1, beta = 1, activation = NO_ACTIVATION } = epilogue;
+  const bias = epilogue.bias && beta !== 0 ? epilogue.bias : NO_BIAS;
   const panel = Math.max(4, Math.min(N, (PANEL_ELEMENTS / Math.max(K, 1)) & ~3));
   for (let n0 = 0; n0 < N; n0 += panel) {
     const n1 = Math.min(N, n0 + panel);
     for (let m = 0; m < M; m += 4) {
       const rows = Math.min(4, M - m);
       let n = n0;
-      if (rows === 4) for (; n + 4 <= n1; n += 4) block4x4(K, a, m, b, n, c, cOffset + m * ldc + n, ldc);
+      if (rows === 4) for (; n + 4 <= n1; n += 4) block4x4(K, a, m, b, n, c, cOffset + m * ldc + n, ldc, alpha, bias, beta);
       for (let r = m; r < m + rows; r++) {
-        for (let col = n; col < n1; col++) c[cOffset + r * ldc + col] = dot(K, a, r, b, col);
+        for (let col = n; col < n1; col++) {
+          c[cOffset + r * ldc + col] = alpha * dot(K, a, r, b, col) + beta * bias.data[bias.offset + r * bias.rowStride + col * bias.colStride]!;
+        }
       }
-      finish(c, cOffset, ldc, m, m + rows, n0, n1, epilogue);
+      if (activation.kind !== 'none') for (let r = m; r < m + rows; r++) applyActivation(c, cOffset + r * ldc + n0, cOffset + r * ldc + n1, activation);
     }
   }
 }
@@ -67,8 +81,8 @@ function dot(K: number, a: Matrix, row: number, b: Matrix, column: number): numb
   return sum;
 }
 
-/** One 4×4 block: rows m.. of A, columns n.. of B, written at c0 (row stride ldc). */
-function block4x4(K: number, a: Matrix, m: number, b: Matrix, n: number, c: Floats, c0: number, ldc: number): void {
+/** One 4×4 block: rows m.. of A, columns n.. of B, stored scaled and biased at c0 (row stride ldc). */
+function block4x4(K: number, a: Matrix, m: number, b: Matrix, n: number, c: Floats, c0: number, ldc: number, alpha: number, bias: Matrix, beta: number): void {
   const x = a.data;
   const y = b.data;
   const aRow = a.rowStride, aStep = a.colStride;
@@ -88,28 +102,20 @@ function block4x4(K: number, a: Matrix, m: number, b: Matrix, n: number, c: Floa
     v = x[ia + aRow3]!;
     s30 += v * y0; s31 += v * y1; s32 += v * y2; s33 += v * y3;
   }
-  c[c0] = s00; c[c0 + 1] = s01; c[c0 + 2] = s02; c[c0 + 3] = s03;
+  const z = bias.data;
+  const zRow = bias.rowStride, zCol = bias.colStride;
+  const zCol2 = 2 * zCol, zCol3 = 3 * zCol;
+  let iz = bias.offset + m * zRow + n * zCol;
+  c[c0] = alpha * s00 + beta * z[iz]!; c[c0 + 1] = alpha * s01 + beta * z[iz + zCol]!;
+  c[c0 + 2] = alpha * s02 + beta * z[iz + zCol2]!; c[c0 + 3] = alpha * s03 + beta * z[iz + zCol3]!;
   const c1 = c0 + ldc, c2 = c1 + ldc, c3 = c2 + ldc;
-  c[c1] = s10; c[c1 + 1] = s11; c[c1 + 2] = s12; c[c1 + 3] = s13;
-  c[c2] = s20; c[c2 + 1] = s21; c[c2 + 2] = s22; c[c2 + 3] = s23;
-  c[c3] = s30; c[c3 + 1] = s31; c[c3 + 2] = s32; c[c3 + 3] = s33;
-}
-
-/** The epilogue over rows [m0, m1) × columns [n0, n1) of c. */
-function finish(c: Floats, cOffset: number, ldc: number, m0: number, m1: number, n0: number, n1: number, epilogue: GemmEpilogue): void {
-  const { alpha = 1, bias, beta = 1, activation = NO_ACTIVATION } = epilogue;
-  const scaled = alpha !== 1;
-  const biased = bias !== undefined && beta !== 0;
-  if (!scaled && !biased && activation.kind === 'none') return;
-  for (let m = m0; m < m1; m++) {
-    const row = cOffset + m * ldc;
-    if (biased) {
-      const values = bias.data;
-      const step = bias.colStride;
-      for (let n = n0, ib = bias.offset + m * bias.rowStride + n0 * step; n < n1; n++, ib += step) c[row + n] = alpha * c[row + n]! + beta * values[ib]!;
-    } else if (scaled) {
-      for (let n = n0; n < n1; n++) c[row + n] = alpha * c[row + n]!;
-    }
-    applyActivation(c, row + n0, row + n1, activation);
-  }
+  iz += zRow;
+  c[c1] = alpha * s10 + beta * z[iz]!; c[c1 + 1] = alpha * s11 + beta * z[iz + zCol]!;
+  c[c1 + 2] = alpha * s12 + beta * z[iz + zCol2]!; c[c1 + 3] = alpha * s13 + beta * z[iz + zCol3]!;
+  iz += zRow;
+  c[c2] = alpha * s20 + beta * z[iz]!; c[c2 + 1] = alpha * s21 + beta * z[iz + zCol]!;
+  c[c2 + 2] = alpha * s22 + beta * z[iz + zCol2]!; c[c2 + 3] = alpha * s23 + beta * z[iz + zCol3]!;
+  iz += zRow;
+  c[c3] = alpha * s30 + beta * z[iz]!; c[c3 + 1] = alpha * s31 + beta * z[iz + zCol]!;
+  c[c3 + 2] = alpha * s32 + beta * z[iz + zCol2]!; c[c3 + 3] = alpha * s33 + beta * z[iz + zCol3]!;
 }

@@ -113,7 +113,7 @@ export function outputsOfTaps(axis: WindowAxis): TapOutputs {
   for (let k = 0; k < axis.kernel; k++) {
     // Output o reads input o·stride + shift; it is inside when 0 <= o·stride + shift < input.
     const shift = k * axis.dilation - axis.padBegin;
-    const low = Math.max(0, Math.ceil(-shift / axis.stride));
+    const low = Math.min(axis.output, Math.max(0, Math.ceil(-shift / axis.stride)));
     const high = Math.min(axis.output, Math.floor((axis.input - 1 - shift) / axis.stride) + 1);
     ranges.low[k] = low;
     ranges.high[k] = Math.max(low, high);

@@ -1,7 +1,7 @@
 import type { ValueType } from '../core/graph.js';
 import { allocate, type BigIntArray } from '../core/dtype.js';
 import { Tensor } from '../core/tensor.js';
-import { gemm, rowMajor, type Matrix } from '../kernels/gemm.js';
+import { broadcastMatrix, gemm, rowMajor } from '../kernels/gemm.js';
 import { matmulInto, planMatMul } from '../kernels/matmul.js';
 import { attr, defineOp, type InferContext, type KernelContext, type OpDef } from './registry.js';
 import { floatsOf, shapeOf, tensorType } from './common.js';
@@ -91,15 +91,9 @@ function gemmKernel(ctx: KernelContext<GemmAttrs>): Tensor[] {
   gemm(M, N, K, rowMajor(floatsOf(a), 0, a.dims[1]!, attrs.transA !== 0), rowMajor(floatsOf(b), 0, b.dims[1]!, attrs.transB !== 0), y.values, 0, N, {
     alpha: attrs.alpha,
     beta: attrs.beta,
-    bias: c && broadcastMatrix(c, M, N),
+    bias: c && broadcastMatrix(floatsOf(c), c.dims, M, N),
   });
   return [y.done()];
-}
-
-/** C (which broadcasts to [M, N]) as an [M, N] view: size-1 and missing axes get stride 0. */
-function broadcastMatrix(c: Tensor, M: number, N: number): Matrix {
-  const [rows, columns] = c.dims.length === 2 ? c.dims : c.dims.length === 1 ? [1, c.dims[0]!] : [1, 1];
-  return { data: floatsOf(c), offset: 0, rowStride: rows === 1 || M === 1 ? 0 : columns!, colStride: columns === 1 || N === 1 ? 0 : 1 };
 }
 
 /** Whether `dims` broadcasts one way (numpy rules) to `target`. */

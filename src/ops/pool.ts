@@ -1,15 +1,15 @@
 import type { Dim, ValueType } from '../core/graph.js';
 import { Tensor, elementCount } from '../core/tensor.js';
 import { attr, defineOp, type InferContext, type KernelContext, type OpDef } from './registry.js';
-import { floatOutput } from './outputs.js';
 import { type Floats, floatsFor, floatsOf, integersOf, product, shapeOf, tensorOf, tensorType } from './common.js';
 import { asRank3, spatialAxes, tapsOf, type AxisTaps, type WindowAttrs, type WindowAxis } from '../kernels/window.js';
 import { inferWindowed } from './geometry.js';
+import { floatOutput } from './outputs.js';
 
 /**
- * Pooling: MaxPool, AveragePool, LpPool over sliding windows (the window geometry is kernels/window.ts'), their global
- * forms, and MaxUnpool. Spatial ranks 1 and 2 run as rank 3 with leading axes of size 1, so one loop nest
- * serves 1-D, 2-D and 3-D.
+ * Pooling: MaxPool, AveragePool, LpPool over sliding windows (the window geometry is kernels/window.ts'),
+ * their global forms, and MaxUnpool. Pools write into the executor's output tensors. Spatial ranks 1 and 2
+ * run as rank 3 with leading axes of size 1, so one loop nest serves 1-D, 2-D and 3-D.
  */
 
 // ---------------------------------------------------------------------------------------------------------
@@ -93,11 +93,11 @@ function poolKernel(kind: PoolKind) {
     const planes = x.dims[0]! * x.dims[1]!;
     const outDims = [x.dims[0]!, x.dims[1]!, ...axes.map((axis) => axis.output)];
     const outCount = elementCount(outDims);
-    const out = floatOutput(ctx, 0, x.type, outDims);
+    const y = floatOutput(ctx, 0, x.type, outDims);
     const argmax = kind === 'max' && outputWanted(1) ? new Int32Array(outCount) : undefined;
-    pool(floatsOf(x), planes, rank3, { kind, countIncludePad: attrs.count_include_pad === 1, p: attrs.p, argmax }, out.values);
+    pool(floatsOf(x), planes, rank3, { kind, countIncludePad: attrs.count_include_pad === 1, p: attrs.p, argmax }, y.values);
     const indices = argmax && maxPoolIndices(argmax, rank3, outCount / planes, attrs.storage_order === 1);
-    return [out.done(), indices && new Tensor('int64', indices, outDims)];
+    return [y.done(), indices && new Tensor('int64', indices, outDims)];
   };
 }
 
@@ -145,9 +145,9 @@ function globalPoolKernel(reduce: (values: Floats, from: number, to: number, p: 
     const planes = x.dims[0]! * (x.dims[1] ?? 1);
     const plane = product(x.dims, 2);
     const values = floatsOf(x);
-    const out = floatOutput(ctx, 0, x.type, [x.dims[0]!, x.dims[1]!, ...x.dims.slice(2).map(() => 1)]);
-    for (let i = 0; i < planes; i++) out.values[i] = reduce(values, i * plane, (i + 1) * plane, ctx.attrs.p ?? 2);
-    return [out.done()];
+    const y = floatOutput(ctx, 0, x.type, [x.dims[0]!, x.dims[1]!, ...x.dims.slice(2).map(() => 1)]);
+    for (let i = 0; i < planes; i++) y.values[i] = reduce(values, i * plane, (i + 1) * plane, ctx.attrs.p ?? 2);
+    return [y.done()];
   };
 }
 

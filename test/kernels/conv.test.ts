@@ -71,6 +71,7 @@ const CASES: ConvCase[] = [
   { name: 'depthwise 3x3 stride 2 asymmetric pads', x: [2, 3, 10, 11], w: [3, 1, 3, 3], attrs: { group: 3, strides: [2, 2], pads: [0, 1, 1, 0] }, bias: true },
   { name: 'depthwise 3x3 dilation 2 stride 3', x: [1, 4, 13, 14], w: [4, 1, 3, 3], attrs: { group: 4, strides: [3, 3], dilations: [2, 2], pads: [2, 2, 2, 2] } },
   { name: 'depthwise 3x3 wider padding than input', x: [1, 2, 2, 2], w: [2, 1, 3, 3], attrs: { group: 2, pads: [2, 3, 2, 3] }, bias: true },
+  { name: 'depthwise 3x3, a tap that never lands inside a width-1 input', x: [1, 2, 4, 1], w: [2, 1, 3, 3], attrs: { group: 2, pads: [1, 3, 1, 0] }, bias: true },
   { name: 'depthwise 5x5 SAME_UPPER', x: [1, 3, 8, 9], w: [3, 1, 5, 5], attrs: { group: 3, auto_pad: 'SAME_UPPER' }, activation: { kind: 'LeakyRelu', alpha: 0.1 } },
   { name: 'depthwise 2x4 kernel', x: [1, 3, 6, 9], w: [3, 1, 2, 4], attrs: { group: 3, pads: [1, 0, 0, 2], strides: [1, 2] } },
   { name: 'depthwise multiplier 2', x: [1, 3, 7, 7], w: [6, 1, 3, 3], attrs: { group: 3, pads: [1, 1, 1, 1] }, bias: true },

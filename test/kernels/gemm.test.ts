@@ -126,9 +126,10 @@ test('matmul: numpy rank rules and broadcast batches against per-batch loops', (
 });
 
 test('activate: one pass from source to target; Clip with min > max gives max; NaN passes through', () => {
-  const source = Float32Array.of(-3, -0.5, 0, 0.5, 3, NaN, Infinity, -Infinity);
+  const source = Float32Array.of(-3, -0.5, 0, 0.5, 3, NaN, Infinity, -Infinity, -0, 1.25, -1.25, 3e38, -3e38, 1e-40);
   const activations: Activation[] = [
-    { kind: 'Relu' }, { kind: 'Clip', min: -1, max: 1 }, { kind: 'Clip', min: 2, max: 1 }, { kind: 'HardSwish' },
+    { kind: 'Relu' }, { kind: 'Clip', min: -1, max: 1 }, { kind: 'Clip', min: 2, max: 1 }, { kind: 'Clip', min: 0.5, max: 1.5 },
+    { kind: 'Clip', min: 0, max: Infinity }, { kind: 'Clip', min: -Infinity, max: -1 }, { kind: 'HardSwish' },
     { kind: 'LeakyRelu', alpha: 0.1 }, { kind: 'HardSigmoid', alpha: 0.2, beta: 0.5 }, { kind: 'Tanh' }, { kind: 'Sigmoid' }, { kind: 'none' },
   ];
   for (const activation of activations) {

@@ -6,10 +6,11 @@ import { HAVE_SHARED, SKIP_SHARED, sharedPath } from '../support/shared.js';
 
 /**
  * Measures the reference kernels on the shared image models, three ways (run from the built tree):
- *   node build/test/kernels/measure.js profile [--build DIR]   time per op type, per run
+ *   node build/test/kernels/measure.js profile [--build DIR]   CPU time per op type, per run
  *   node build/test/kernels/measure.js alloc [--build DIR]     typed-array bytes allocated per run
  *   node build/test/kernels/measure.js compare --baseline DIR  this build, another build (e.g. main's
- *       `dist`) and onnxruntime-web (wasm, 1 thread) interleaved round by round in one process
+ *       `dist`) and onnxruntime-web (wasm, 1 thread) interleaved round by round in one process, wall and
+ *       CPU time
  * DIR is a compiled edgerun tree holding node.js (default: this build's src).
  */
 const { positionals, values: args } = parseArgs({
@@ -60,7 +61,7 @@ function convKind({ attrs, tensor }: ConvContext): string {
   return tensor(1).dims.slice(2).every((size) => size === 1) ? '1x1' : 'general';
 }
 
-/** Wraps every registered kernel with a timer that adds its time to its op type's total. */
+/** Wraps every registered kernel with a timer that adds its CPU time to its op type's total. */
 function timeKernels(api: EdgerunBuild, registry: Registry): Map<string, number> {
   const totals = new Map<string, number>();
   for (const op of api.supportedOps()) {
@@ -68,10 +69,11 @@ function timeKernels(api: EdgerunBuild, registry: Registry): Map<string, number>
       const def = registry.resolveOp(op.domain === 'ai.onnx' ? '' : op.domain, op.name, since)!;
       const kernel = def.kernel;
       def.kernel = (context) => {
-        const started = performance.now();
+        const usage = process.cpuUsage();
         const result = kernel(context);
+        const used = process.cpuUsage(usage);
         const label = op.name === 'Conv' ? `Conv (${convKind(context as ConvContext)})` : op.name;
-        totals.set(label, (totals.get(label) ?? 0) + performance.now() - started);
+        totals.set(label, (totals.get(label) ?? 0) + (used.user + used.system) / 1000);
         return result;
       };
     }
@@ -87,12 +89,13 @@ async function profile(dir: string, rounds: number): Promise<void> {
     const feeds = feedsOf(api, name);
     for (let i = 0; i < 3; i++) await session.run(feeds);
     totals.clear();
-    const started = performance.now();
+    const usage = process.cpuUsage();
     for (let i = 0; i < rounds; i++) await session.run(feeds);
-    const wall = (performance.now() - started) / rounds;
+    const used = process.cpuUsage(usage);
+    const wall = (used.user + used.system) / 1000 / rounds;
     const rows = [...totals].sort((a, b) => b[1] - a[1]);
     const inKernels = rows.reduce((sum, [, ms]) => sum + ms, 0) / rounds;
-    console.log(`${name}: ${wall.toFixed(1)} ms per run (mean of ${rounds}), ${inKernels.toFixed(1)} ms in kernels`);
+    console.log(`${name}: ${wall.toFixed(1)} ms of CPU time per run (mean of ${rounds}), ${inKernels.toFixed(1)} ms in kernels`);
     console.log('| op type | ms per run | share of run |\n|---|---|---|');
     for (const [op, ms] of rows) console.log(`| ${op} | ${(ms / rounds).toFixed(2)} | ${((100 * ms) / rounds / wall).toFixed(1)} % |`);
     console.log(`| outside kernels | ${(wall - inKernels).toFixed(2)} | ${((100 * (wall - inKernels)) / wall).toFixed(1)} % |\n`);
@@ -113,7 +116,8 @@ function countAllocations(): { bytes: number } {
       constructor(...rest: unknown[]) {
         super(...rest);
         // A view over a given buffer allocates nothing.
-        if (!(rest[0] instanceof ArrayBuffer) && !(typeof SharedArrayBuffer !== 'undefined' && rest[0] instanceof SharedArrayBuffer)) counter.bytes += this.byteLength;
+        const tag = Object.prototype.toString.call(rest[0]);
+        if (tag !== '[object ArrayBuffer]' && tag !== '[object SharedArrayBuffer]') counter.bytes += this.byteLength;
       }
     };
     Object.defineProperty(Counting, 'name', { value: kind });
@@ -159,22 +163,29 @@ async function compare(baselineDir: string, rounds: number): Promise<void> {
     const input = feedsOf(builds['this build'].api, name).input as { data: Float32Array; dims: number[] };
     const webFeeds = { [web.inputNames[0]!]: new ortWeb.Tensor('float32', input.data, input.dims) };
     runners['onnxruntime-web'] = () => web.run(webFeeds);
-    const times: Record<string, number[]> = Object.fromEntries(Object.keys(runners).map((label) => [label, []]));
+    const wall: Record<string, number[]> = Object.fromEntries(Object.keys(runners).map((label) => [label, []]));
+    const cpu: Record<string, number[]> = Object.fromEntries(Object.keys(runners).map((label) => [label, []]));
     for (let round = -3; round < rounds; round++) {
       for (const [label, run] of Object.entries(runners)) {
         const started = performance.now();
+        const usage = process.cpuUsage();
         await run();
-        if (round >= 0) times[label]!.push(performance.now() - started);
+        const used = process.cpuUsage(usage);
+        if (round < 0) continue;
+        wall[label]!.push(performance.now() - started);
+        cpu[label]!.push((used.user + used.system) / 1000);
       }
     }
-    const ratio = (a: string, b: string) => median(times[a]!.map((t, i) => t / times[b]![i]!));
-    const ms = (label: string) => median(times[label]!).toFixed(1);
-    console.log(
-      `| ${name} | ${ms('baseline')} | ${ms('this build')} | ${ms('onnxruntime-web')} | ${ratio('baseline', 'this build').toFixed(2)}x | ` +
-        `${ratio('this build', 'onnxruntime-web').toFixed(2)}x | ${ratio('baseline', 'onnxruntime-web').toFixed(2)}x |`,
-    );
+    for (const [clock, times] of [['wall', wall], ['cpu', cpu]] as const) {
+      const ratio = (a: string, b: string) => median(times[a]!.map((t, i) => t / times[b]![i]!));
+      const ms = (label: string) => median(times[label]!).toFixed(1);
+      console.log(
+        `| ${name} (${clock}) | ${ms('baseline')} | ${ms('this build')} | ${ms('onnxruntime-web')} | ${ratio('baseline', 'this build').toFixed(2)}x | ` +
+          `${ratio('this build', 'onnxruntime-web').toFixed(2)}x | ${ratio('baseline', 'onnxruntime-web').toFixed(2)}x |`,
+      );
+    }
   }
-  console.log(`medians of ${rounds} interleaved rounds (ratios: medians of per-round ratios), one thread each`);
+  console.log(`medians of ${rounds} interleaved rounds (ratios: medians of per-round ratios), one thread each; cpu is the process' CPU time per run, which other processes on a busy machine do not inflate`);
 }
 
 if (!HAVE_SHARED) {
