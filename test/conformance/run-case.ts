@@ -13,14 +13,14 @@ import type { ConformanceCase } from './cases.js';
 import { runRealCase } from './real-cases.js';
 
 export type CaseStatus = 'pass' | 'fail' | 'skip';
-export type FailReason = 'load_error' | 'unsupported_op' | 'unsupported_io_type' | 'run_error' | 'mismatch' | 'timeout' | 'crash' | 'harness_error';
+export type FailReason = 'load_error' | 'unsupported_op' | 'unsupported_io_type' | 'run_error' | 'mismatch' | 'wrong_inference' | 'timeout' | 'crash' | 'harness_error';
 
 export interface CaseResult {
   id: string;
   status: CaseStatus;
   reason?: FailReason;
   detail?: string;
-  /** How much of the outputs' types static inference told before the run (passing cases only). */
+  /** How much of the outputs' types static inference told before the run ('wrong' fails the case). */
   inference?: InferenceCoverage;
   ms: number;
 }
@@ -60,7 +60,8 @@ export async function runCase(testCase: ConformanceCase): Promise<CaseResult> {
       if (problem) return finish({ status: 'fail', reason: 'mismatch', detail: problem });
     }
     const inference = checkInference(session, outputs);
-    return finish({ status: 'pass', inference: inference.coverage, ...(inference.problem ? { detail: inference.problem } : {}) });
+    if (inference.problem) return finish({ status: 'fail', reason: 'wrong_inference', inference: inference.coverage, detail: inference.problem });
+    return finish({ status: 'pass', inference: inference.coverage });
   } catch (error) {
     return finish({ status: 'fail', reason: 'harness_error', detail: messageOf(error) });
   }
@@ -69,7 +70,8 @@ export async function runCase(testCase: ConformanceCase): Promise<CaseResult> {
 /**
  * Static inference, from the graph inputs alone, must agree with what the run produced: same element type,
  * and every dimension it claims to know. Coverage says whether it knew every output's full shape, only the
- * element types, or not even those; a disagreement is reported on the passing case as `inference: ...`.
+ * element types, or not even those. A disagreement fails the case: a planner that trusts a wrong shape
+ * sizes buffers and picks kernels wrongly even when this run's numbers came out right.
  */
 function checkInference(session: Session, outputs: Record<string, Value>): { coverage: InferenceCoverage; problem?: string } {
   const model = session.model;
