@@ -12,6 +12,8 @@ export interface GoldenCase {
   /** The generator family, e.g. 'Conv' or 'Softmax'. */
   family: string;
   label: string;
+  /** Whether an output is float32. */
+  float32: boolean;
   /** The ONNX model, base64. */
   model: string;
   /** TensorProtos by name, base64. */
