@@ -1,14 +1,12 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { EdgerunError } from '../../src/core/errors.js';
-import { describeType, type Value, type ValueInfo } from '../../src/core/graph.js';
-import { inferValueTypes } from '../../src/runtime/infer.js';
-import { planGraph } from '../../src/runtime/plan.js';
-import { planContextFor } from '../../src/runtime/session.js';
+import type { Value, ValueInfo } from '../../src/core/graph.js';
 import { Tensor } from '../../src/core/tensor.js';
 import { decodeValue } from '../../src/formats/onnx/data-proto.js';
 import { InferenceSession } from '../../src/node.js';
 import type { InferenceSession as Session } from '../../src/runtime/session.js';
 import { compareValues } from '../support/compare.js';
+import { checkInference, type InferenceCoverage } from '../support/inference.js';
 import type { ConformanceCase } from './cases.js';
 import { runRealCase } from './real-cases.js';
 
@@ -24,8 +22,6 @@ export interface CaseResult {
   inference?: InferenceCoverage;
   ms: number;
 }
-
-export type InferenceCoverage = 'shape' | 'dtype' | 'none' | 'wrong';
 
 export async function runCase(testCase: ConformanceCase): Promise<CaseResult> {
   const started = performance.now();
@@ -65,34 +61,6 @@ export async function runCase(testCase: ConformanceCase): Promise<CaseResult> {
   } catch (error) {
     return finish({ status: 'fail', reason: 'harness_error', detail: messageOf(error) });
   }
-}
-
-/**
- * Static inference, from the graph inputs alone, must agree with what the run produced: same element type,
- * and every dimension it claims to know. Coverage says whether it knew every output's full shape, only the
- * element types, or not even those. A disagreement fails the case: a planner that trusts a wrong shape
- * sizes buffers and picks kernels wrongly even when this run's numbers came out right.
- */
-function checkInference(session: Session, outputs: Record<string, Value>): { coverage: InferenceCoverage; problem?: string } {
-  const model = session.model;
-  const types = inferValueTypes(planGraph(model.graph, planContextFor(model, {})), 'inputs-only');
-  let coverage: InferenceCoverage = 'shape';
-  for (const info of model.graph.outputs) {
-    const inferred = types.get(info.name);
-    const actual = outputs[info.name];
-    if (!(actual instanceof Tensor)) continue;
-    if (!inferred || inferred.kind !== 'tensor') {
-      coverage = 'none';
-      continue;
-    }
-    const shapeWrong = inferred.shape && (inferred.shape.length !== actual.dims.length || inferred.shape.some((dim, i) => typeof dim === 'number' && dim !== actual.dims[i]));
-    if (inferred.dtype !== actual.type || shapeWrong) {
-      return { coverage: 'wrong', problem: `inference: output '${info.name}' inferred ${describeType(inferred)}, ran as ${actual.type}[${actual.dims.join(', ')}]` };
-    }
-    const shapeKnown = inferred.shape?.every((dim) => typeof dim === 'number');
-    if (!shapeKnown && coverage === 'shape') coverage = 'dtype';
-  }
-  return { coverage };
 }
 
 function messageOf(error: unknown): string {
