@@ -1,6 +1,9 @@
 import * as ort from 'onnxruntime-node';
 import { Tensor } from '../../src/core/tensor.js';
 
+// onnxruntime's kernel warnings (deprecated attributes, its RoiAlign notice) go to its default logger.
+ort.env.logLevel = 'error';
+
 /**
  * What onnxruntime-node computes for a model, as edgerun tensors: the reference the small tests compare to.
  * `options` adds session options (the differential test and the committed set turn graph optimization off,
