@@ -62,9 +62,9 @@ async function serve(files: Record<string, { type: string; body: string | Uint8A
 }
 
 async function main(): Promise<number> {
-  // Under CI the mnist part is required, so a missing ../shared fails before the browser starts.
-  if (UNDER_CI && !HAVE_SHARED) missingPrerequisite('test:browser', MISSING_SHARED);
-  if (!existsSync(CHROMIUM)) missingPrerequisite('test:browser', `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
+  // Under CI the mnist part is required too, so a missing ../shared fails before the browser starts.
+  const missing = [...(existsSync(CHROMIUM) ? [] : [`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`]), ...(UNDER_CI && !HAVE_SHARED ? [MISSING_SHARED] : [])];
+  if (missing.length > 0) missingPrerequisite('test:browser', missing.join('; '));
   const bundle = await build({ entryPoints: [`${REPO_ROOT}/src/index.ts`], bundle: true, format: 'esm', platform: 'browser', write: false, minify: true });
   const script = PAGE.slice(PAGE.indexOf('<script type="module">') + 22, PAGE.lastIndexOf('</script>'));
   const tinyInput = { dims: [1, 3], data: [0.5, 1, -2] };
