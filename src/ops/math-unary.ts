@@ -210,12 +210,18 @@ const activations: OpDef[] = [
     attributes: { alpha: attr.float(1) },
     number: ({ alpha }) => (x) => Math.max(0, x) + Math.min(0, alpha * Math.expm1(x / alpha)),
   }),
-  unaryOp({
-    name: 'Selu',
-    since: 1,
-    attributes: { alpha: attr.float(1.67326319217681884765625), gamma: attr.float(1.05070102214813232421875) },
-    number: ({ alpha, gamma }) => (x) => gamma * (x > 0 ? x : alpha * Math.expm1(x)),
-  }),
+  // Selu-1's schema rounds its defaults to 1.6732 and 1.0507; Selu-6 gives the float32 nearest the true values.
+  ...[
+    { since: 1, alpha: 1.6732, gamma: 1.0507 },
+    { since: 6, alpha: 1.67326319217681884765625, gamma: 1.05070102214813232421875 },
+  ].map(({ since, alpha, gamma }) =>
+    unaryOp({
+      name: 'Selu',
+      since,
+      attributes: { alpha: attr.float(alpha), gamma: attr.float(gamma) },
+      number: ({ alpha, gamma }) => (x) => gamma * (x > 0 ? x : alpha * Math.expm1(x)),
+    }),
+  ),
   unaryOp({
     name: 'LeakyRelu',
     since: 1,

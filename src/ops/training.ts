@@ -85,7 +85,7 @@ export const ops: OpDef[] = [
     since: 1,
     inputs: ['R', 'T', 'inputs...'],
     outputs: ['outputs...'],
-    attributes: { decay_factor: attr.float(0), epsilon: attr.float(0), norm_coefficient: attr.float(0) },
+    attributes: { decay_factor: attr.float(0), epsilon: attr.float(1e-6), norm_coefficient: attr.float(0) },
     infer: ({ inputTypes }) => updatedTypes(inputTypes, 3, 2),
     kernel: (ctx) => {
       const { decay_factor: decay, epsilon, norm_coefficient: norm } = ctx.attrs;

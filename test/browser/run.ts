@@ -6,13 +6,15 @@ import { chromium } from 'playwright-core';
 import { Tensor } from '../../src/core/tensor.js';
 import { readNpy } from '../../src/formats/npy.js';
 import { compareTensors } from '../support/compare.js';
-import { HAVE_SHARED, REPO_ROOT, sharedPath } from '../support/shared.js';
+import { missingPrerequisite, UNDER_CI } from '../support/prerequisites.js';
+import { HAVE_SHARED, MISSING_SHARED, REPO_ROOT, sharedPath } from '../support/shared.js';
 import { addReluModel } from '../support/tiny-models.js';
 
 /**
  * `npm run test:browser`: the browser bundle in a real headless Chromium, on the page and in a Web Worker,
  * served from loopback. It runs a tiny model (always) and the real mnist model on a real digit (when
- * ../shared is present), and checks the outputs against the expected values.
+ * ../shared is present), and checks the outputs against the expected values. Without Chromium, or without
+ * ../shared for the mnist part, the run fails under CI and otherwise ends with a skip (see prerequisites.ts).
  */
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
@@ -60,10 +62,9 @@ async function serve(files: Record<string, { type: string; body: string | Uint8A
 }
 
 async function main(): Promise<number> {
-  if (!existsSync(CHROMIUM)) {
-    console.log(`browser test skipped: no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
-    return 0;
-  }
+  // Under CI the mnist part is required too, so a missing ../shared fails before the browser starts.
+  const missing = [...(existsSync(CHROMIUM) ? [] : [`no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`]), ...(UNDER_CI && !HAVE_SHARED ? [MISSING_SHARED] : [])];
+  if (missing.length > 0) missingPrerequisite('test:browser', missing.join('; '));
   const bundle = await build({ entryPoints: [`${REPO_ROOT}/src/index.ts`], bundle: true, format: 'esm', platform: 'browser', write: false, minify: true });
   const script = PAGE.slice(PAGE.indexOf('<script type="module">') + 22, PAGE.lastIndexOf('</script>'));
   const tinyInput = { dims: [1, 3], data: [0.5, 1, -2] };
@@ -80,8 +81,6 @@ async function main(): Promise<number> {
     files['mnist.onnx'] = { type: 'application/octet-stream', body: readFileSync(sharedPath('real/onnx/mnist.onnx')) };
     files['mnist.input.json'] = { type: 'application/json', body: JSON.stringify({ dims: digit.dims, data: Array.from(digit.data as Float32Array) }) };
     expected.mnist = readNpy(readFileSync(sharedPath('real/cases/onnx-mnist-digits100/output_0.npy')));
-  } else {
-    console.log('mnist part skipped: ../shared not found');
   }
   const { server, url } = await serve(files);
   const browser = await chromium.launch({
@@ -117,7 +116,9 @@ async function main(): Promise<number> {
     server.close();
   }
   console.log(`${passed} passed, ${failed} failed`);
-  return failed === 0 ? 0 : 1;
+  if (failed > 0) return 1;
+  if (!HAVE_SHARED) missingPrerequisite('test:browser', `the mnist part did not run: ${MISSING_SHARED}`);
+  return 0;
 }
 
 process.exitCode = await main();

@@ -11,7 +11,7 @@ import { Tensor } from '../../src/core/tensor.js';
 import { decodeTensor, encodeTensor } from '../../src/formats/onnx/data-proto.js';
 import { readNpy, writeNpy } from '../../src/formats/npy.js';
 import { encodeOnnx } from '../../src/formats/onnx/encode.js';
-import { REPO_ROOT, SKIP_SHARED, sharedPath } from '../support/shared.js';
+import { REPO_ROOT, sharedPath, skipUnlessShared } from '../support/shared.js';
 import { ortOutputs } from '../support/ort-reference.js';
 import { addReluModel, model, node, tensorInfo } from '../support/tiny-models.js';
 
@@ -289,7 +289,7 @@ test('inspect counts the tensors of Constant nodes as parameters and gives types
   assert.match(edgerun('inspect', constantModel).stdout, /parameters: 10 \(40 B\)/);
 });
 
-test('inspect counts silero VAD v5 parameters, all held by Constant nodes', { skip: SKIP_SHARED }, () => {
+test('inspect counts silero VAD v5 parameters, all held by Constant nodes', { skip: skipUnlessShared() }, () => {
   const path = sharedPath('real/onnx/silero_vad_v5.onnx');
   const report = JSON.parse(edgerun('inspect', path, '--json').stdout) as { parameterCount: number; inputs: { name: string; type: unknown }[] };
   const expected = parameterCountFromProto(readFileSync(path));

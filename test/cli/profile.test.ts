@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ProfileReport } from '../../src/runtime/profile.js';
-import { REPO_ROOT, SKIP_SHARED, sharedPath } from '../support/shared.js';
+import { REPO_ROOT, sharedPath, skipUnlessShared } from '../support/shared.js';
 
 function edgerun(...args: string[]) {
   const result = spawnSync(process.execPath, [join(REPO_ROOT, 'bin/edgerun.js'), ...args], { encoding: 'utf8', timeout: 300_000 });
@@ -11,7 +11,7 @@ function edgerun(...args: string[]) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-test('edgerun profile prints per-op-type and per-node tables with the time outside kernels', { skip: SKIP_SHARED }, () => {
+test('edgerun profile prints per-op-type and per-node tables with the time outside kernels', { skip: skipUnlessShared() }, () => {
   const model = sharedPath('models/mnist_cnn/model.onnx');
   const json = edgerun('profile', model, '--runs', '3', '--warmup', '1', '--level', 'disabled', '--json');
   assert.equal(json.code, 0, json.stderr);

@@ -1,29 +1,27 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { EdgerunError } from '../../src/core/errors.js';
-import { describeType, type Value, type ValueInfo } from '../../src/core/graph.js';
-import { inferModelTypes } from '../../src/runtime/session.js';
+import type { Value, ValueInfo } from '../../src/core/graph.js';
 import { Tensor } from '../../src/core/tensor.js';
 import { decodeValue } from '../../src/formats/onnx/data-proto.js';
 import { InferenceSession } from '../../src/node.js';
 import type { InferenceSession as Session } from '../../src/runtime/session.js';
 import { compareValues } from '../support/compare.js';
+import { checkInference, type InferenceCoverage } from '../support/inference.js';
 import type { ConformanceCase } from './cases.js';
 import { runRealCase } from './real-cases.js';
 
 export type CaseStatus = 'pass' | 'fail' | 'skip';
-export type FailReason = 'load_error' | 'unsupported_op' | 'unsupported_io_type' | 'run_error' | 'mismatch' | 'timeout' | 'crash' | 'harness_error';
+export type FailReason = 'load_error' | 'unsupported_op' | 'unsupported_io_type' | 'run_error' | 'mismatch' | 'wrong_inference' | 'timeout' | 'crash' | 'harness_error';
 
 export interface CaseResult {
   id: string;
   status: CaseStatus;
   reason?: FailReason;
   detail?: string;
-  /** How much of the outputs' types static inference told before the run (passing cases only). */
+  /** How much of the outputs' types static inference told before the run ('wrong' fails the case). */
   inference?: InferenceCoverage;
   ms: number;
 }
-
-export type InferenceCoverage = 'shape' | 'dtype' | 'none' | 'wrong';
 
 export async function runCase(testCase: ConformanceCase): Promise<CaseResult> {
   const started = performance.now();
@@ -58,37 +56,11 @@ export async function runCase(testCase: ConformanceCase): Promise<CaseResult> {
       if (problem) return finish({ status: 'fail', reason: 'mismatch', detail: problem });
     }
     const inference = checkInference(session, outputs);
-    return finish({ status: 'pass', inference: inference.coverage, ...(inference.problem ? { detail: inference.problem } : {}) });
+    if (inference.problem) return finish({ status: 'fail', reason: 'wrong_inference', inference: inference.coverage, detail: inference.problem });
+    return finish({ status: 'pass', inference: inference.coverage });
   } catch (error) {
     return finish({ status: 'fail', reason: 'harness_error', detail: messageOf(error) });
   }
-}
-
-/**
- * Static inference, from the graph inputs alone, must agree with what the run produced: same element type,
- * and every dimension it claims to know. Coverage says whether it knew every output's full shape, only the
- * element types, or not even those; a disagreement is reported on the passing case as `inference: ...`.
- */
-function checkInference(session: Session, outputs: Record<string, Value>): { coverage: InferenceCoverage; problem?: string } {
-  const model = session.model;
-  const types = inferModelTypes(model);
-  let coverage: InferenceCoverage = 'shape';
-  for (const info of model.graph.outputs) {
-    const inferred = types.get(info.name);
-    const actual = outputs[info.name];
-    if (!(actual instanceof Tensor)) continue;
-    if (!inferred || inferred.kind !== 'tensor') {
-      coverage = 'none';
-      continue;
-    }
-    const shapeWrong = inferred.shape && (inferred.shape.length !== actual.dims.length || inferred.shape.some((dim, i) => typeof dim === 'number' && dim !== actual.dims[i]));
-    if (inferred.dtype !== actual.type || shapeWrong) {
-      return { coverage: 'wrong', problem: `inference: output '${info.name}' inferred ${describeType(inferred)}, ran as ${actual.type}[${actual.dims.join(', ')}]` };
-    }
-    const shapeKnown = inferred.shape?.every((dim) => typeof dim === 'number');
-    if (!shapeKnown && coverage === 'shape') coverage = 'dtype';
-  }
-  return { coverage };
 }
 
 function messageOf(error: unknown): string {

@@ -3,7 +3,8 @@ import { availableParallelism } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { runInWorkers } from '../support/worker-pool.js';
-import { HAVE_SHARED, REPO_ROOT, SKIP_SHARED, sharedPath } from '../support/shared.js';
+import { missingPrerequisite } from '../support/prerequisites.js';
+import { HAVE_SHARED, MISSING_SHARED, REPO_ROOT, sharedPath } from '../support/shared.js';
 import { SUITES, listCases, type ConformanceCase } from './cases.js';
 import type { CaseResult } from './run-case.js';
 import type { OptimizationLevel } from '../../src/optimize/index.js';
@@ -15,6 +16,7 @@ import type { OptimizationLevel } from '../../src/optimize/index.js';
  */
 const { values: args } = parseArgs({
   options: {
+    'allow-skip': { type: 'boolean', default: false },
     suite: { type: 'string' },
     filter: { type: 'string' },
     timeout: { type: 'string', default: '60000' },
@@ -39,10 +41,7 @@ const TARGETS: Record<string, string> = {
 };
 
 async function main(): Promise<number> {
-  if (!HAVE_SHARED) {
-    console.log(`conformance skipped: ${SKIP_SHARED}`);
-    return 0;
-  }
+  if (!HAVE_SHARED) missingPrerequisite('conformance', MISSING_SHARED);
   const suites = args.suite ? args.suite.split(',') : [...SUITES];
   const filter = args.filter ? new RegExp(args.filter) : undefined;
   const cases = listCases()
@@ -54,7 +53,7 @@ async function main(): Promise<number> {
   const inferenceIssues = results.filter((result) => result.inference === 'wrong');
   const coverage = (kind: string) => results.filter((result) => result.inference === kind).length;
   console.log(
-    `static inference on passing cases: full output shapes ${coverage('shape')}, element types only ${coverage('dtype')}, unknown ${coverage('none')}, wrong ${inferenceIssues.length}`,
+    `static inference on cases whose outputs matched: full output shapes ${coverage('shape')}, element types only ${coverage('dtype')}, unknown ${coverage('none')}, wrong ${inferenceIssues.length} (failed)`,
   );
   for (const issue of inferenceIssues.slice(0, args.verbose ? undefined : 10)) console.log(`  ${issue.id}: ${issue.detail}`);
   mkdirSync(dirname(args.report!), { recursive: true });

@@ -9,7 +9,7 @@ import { encodeOnnx } from '../../src/formats/onnx/encode.js';
 import { listCases, type ConformanceCase } from '../conformance/cases.js';
 import { firstRunFeeds } from '../conformance/real-cases.js';
 import { lightInputs, readInputs } from '../conformance/run-case.js';
-import { SKIP_SHARED, sharedPath } from '../support/shared.js';
+import { sharedPath, skipUnlessShared } from '../support/shared.js';
 
 /**
  * decode -> encode -> decode gives an equal IR for every ONNX model in ../shared, and the re-encoded file
@@ -20,7 +20,7 @@ function uniqueModels(): ConformanceCase[] {
   return listCases().filter((c) => !seen.has(c.model) && seen.add(c.model));
 }
 
-test('ONNX decode -> encode -> decode is the identity on the IR', { skip: SKIP_SHARED }, () => {
+test('ONNX decode -> encode -> decode is the identity on the IR', { skip: skipUnlessShared() }, () => {
   const cases = uniqueModels();
   for (const { id, model } of cases) {
     const first = decodeOnnx(readFileSync(model));
@@ -49,7 +49,7 @@ function ortFeeds(feeds: Record<string, Value>): Record<string, ort.Tensor> | un
   return converted;
 }
 
-test('re-encoded models give onnxruntime-node the same outputs as the originals', { skip: SKIP_SHARED }, async () => {
+test('re-encoded models give onnxruntime-node the same outputs as the originals', { skip: skipUnlessShared() }, async () => {
   const options: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'disabled' };
   // onnxruntime's own run of the conformance cases: where it failed (some by aborting the process, e.g. on
   // int4 outputs) there is nothing to compare against.

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { HAVE_SHARED, SKIP_SHARED, sharedPath } from '../support/shared.js';
+import { missingPrerequisite } from '../support/prerequisites.js';
+import { HAVE_SHARED, MISSING_SHARED, sharedPath } from '../support/shared.js';
 import { runInWorkers } from '../support/worker-pool.js';
 import { MUTATIONS, type Mutation } from './mutate.js';
 
@@ -27,6 +28,7 @@ const LIMIT_BYTES = 1024 ** 3;
 
 const { values: args } = parseArgs({
   options: {
+    'allow-skip': { type: 'boolean', default: false },
     cases: { type: 'string', default: '1002' },
     jobs: { type: 'string', default: '1' },
   },
@@ -43,10 +45,7 @@ function sources(): string[] {
 }
 
 async function main(): Promise<number> {
-  if (!HAVE_SHARED) {
-    console.log(`fuzz skipped: ${SKIP_SHARED}`);
-    return 0;
-  }
+  if (!HAVE_SHARED) missingPrerequisite('fuzz', MISSING_SHARED);
   const files = sources();
   const total = Number(args.cases);
   const cases: FuzzCase[] = Array.from({ length: total }, (_, seed) => ({

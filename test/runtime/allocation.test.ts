@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { SKIP_SHARED, sharedPath } from '../support/shared.js';
+import { sharedPath, skipUnlessShared } from '../support/shared.js';
 
 /**
  * Bytes of typed arrays allocated while a session runs, counted by wrapping the global typed-array
@@ -27,7 +27,7 @@ for (const name of TYPED_ARRAYS) {
 }
 const { InferenceSession, decodeOnnxValue } = await import('../../src/node.js');
 
-test('steady-state runs of a static-shape model allocate only their outputs', { skip: SKIP_SHARED }, async () => {
+test('steady-state runs of a static-shape model allocate only their outputs', { skip: skipUnlessShared() }, async () => {
   for (const name of ['mobilenet_v2', 'squeezenet1_1']) {
     const folder = sharedPath(`models/${name}`);
     const session = await InferenceSession.create(`${folder}/model.onnx`);

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { InferenceSession, decodeOnnxValue, type TraceEvent } from '../../src/node.js';
-import { SKIP_SHARED, sharedPath } from '../support/shared.js';
+import { sharedPath, skipUnlessShared } from '../support/shared.js';
 
-test('endProfiling writes a Chrome trace: one event per node per run, node times within 10 % of the run', { skip: SKIP_SHARED }, async () => {
+test('endProfiling writes a Chrome trace: one event per node per run, node times within 10 % of the run', { skip: skipUnlessShared() }, async () => {
   const folder = mkdtempSync(join(tmpdir(), 'edgerun-profile-'));
   try {
     const modelPath = sharedPath('models/squeezenet1_1/model.onnx');

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { InferenceSession, Tensor } from '../../src/node.js';
-import { SKIP_SHARED, sharedPath } from '../support/shared.js';
+import { sharedPath, skipUnlessShared } from '../support/shared.js';
 
 setFlagsFromString('--expose-gc');
 const collectGarbage = runInNewContext('gc') as () => void;
@@ -15,7 +15,7 @@ function arrayBufferMiB(): number {
 }
 
 /** onnxruntime-web keeps a session's memory after release(); edgerun's goes back to the system. */
-test('release() returns a session\'s weights and activations to the garbage collector', { skip: SKIP_SHARED }, async () => {
+test('release() returns a session\'s weights and activations to the garbage collector', { skip: skipUnlessShared() }, async () => {
   const before = arrayBufferMiB();
   // The handle stays referenced throughout: release() itself must drop the memory.
   const session = await InferenceSession.create(sharedPath('models/mobilenet_v2/model.onnx'));
@@ -27,7 +27,7 @@ test('release() returns a session\'s weights and activations to the garbage coll
   assert.ok(released - before < 1, `after release ${(released - before).toFixed(1)} MiB were still held (loaded: ${(loaded - before).toFixed(1)} MiB)`);
 });
 
-test('a create / run / release loop of 100 sessions keeps RSS flat', { skip: SKIP_SHARED }, async () => {
+test('a create / run / release loop of 100 sessions keeps RSS flat', { skip: skipUnlessShared() }, async () => {
   const { readFileSync } = await import('node:fs');
   const { decodeOnnxValue } = await import('../../src/node.js');
   const folder = sharedPath('models/tiny_bert_encoder');

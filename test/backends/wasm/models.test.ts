@@ -6,10 +6,10 @@ import type { Tensor } from '../../../src/core/tensor.js';
 import { assertClose } from './harness.js';
 import { prepareModel } from './model-runner.js';
 import { hostVariants } from './variants.js';
-import { sharedPath, SKIP_SHARED } from '../../support/shared.js';
+import { sharedPath, skipUnlessShared } from '../../support/shared.js';
 
 for (const name of ['mobilenet_v2', 'squeezenet1_1', 'mnist_cnn']) {
-  test(`${name} on the wasm backend matches its test data`, { skip: SKIP_SHARED }, async () => {
+  test(`${name} on the wasm backend matches its test data`, { skip: skipUnlessShared() }, async () => {
     const dir = sharedPath('models', name);
     const bytes = readFileSync(`${dir}/model.onnx`);
     const graph = decodeOnnx(bytes).graph;
