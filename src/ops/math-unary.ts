@@ -1,5 +1,5 @@
 import { defineOp, attr, type AttrSpecs, type OpDef, type ResolvedAttrs } from './registry.js';
-import { numbersOf, sameShapeAs, tensorFromNumbers, tensorType } from './common.js';
+import { floatsFor, numbersOf, sameShapeAs, tensorFromNumbers, tensorType } from './common.js';
 import { allocate, type BigIntArray, type DataType } from '../core/dtype.js';
 import { roundHalfEven } from '../core/numeric.js';
 import { Tensor } from '../core/tensor.js';
@@ -57,6 +57,8 @@ interface UnarySpec<A extends AttrSpecs> {
   number: (attrs: ResolvedAttrs<A>) => (x: number) => number;
   /** Exact path for int64/uint64 inputs; without it they go through `number`. */
   bigint?: (x: bigint) => bigint;
+  /** The function as onnxruntime's CPU kernel computes it in float32, for float32 and float16 inputs. */
+  float32?: (x: number) => number;
 }
 
 function unaryOp<A extends AttrSpecs = Record<string, never>>(spec: UnarySpec<A>): OpDef {
@@ -75,9 +77,9 @@ function unaryOp<A extends AttrSpecs = Record<string, never>>(spec: UnarySpec<A>
         for (let i = 0; i < values.length; i++) out[i] = spec.bigint(values[i]!);
         return [new Tensor(x.type, out, x.dims)];
       }
-      const fn = spec.number(attrs);
+      const fn = spec.float32 && (x.type === 'float32' || x.type === 'float16') ? spec.float32 : spec.number(attrs);
       const values = numbersOf(x);
-      const out = new Float64Array(values.length);
+      const out = floatsFor(x.type, values.length);
       for (let i = 0; i < values.length; i++) out[i] = fn(values[i]!);
       return [tensorFromNumbers(x.type, x.dims, out)];
     },
@@ -87,6 +89,55 @@ function unaryOp<A extends AttrSpecs = Record<string, never>>(spec: UnarySpec<A>
 /** An op without attributes whose scalar function applies as is. */
 function simple(name: string, since: number, fn: (x: number) => number, bigint?: (x: bigint) => bigint): OpDef {
   return unaryOp({ name, since, number: () => fn, bigint });
+}
+
+// ---- float32 arithmetic as onnxruntime's CPU kernels do it ----
+
+const scratch = new DataView(new ArrayBuffer(8));
+
+/** The double next to `x` (not zero) in the direction of `direction`'s sign. */
+function nextDouble(x: number, direction: number): number {
+  scratch.setFloat64(0, x);
+  scratch.setBigUint64(0, scratch.getBigUint64(0) + ((x > 0) === (direction > 0) ? 1n : -1n));
+  return scratch.getFloat64(0);
+}
+
+/**
+ * A fused float32 multiply-add, a * b + c rounded once. The product of two float32 values is exact in a double;
+ * the sum is rounded to a double, and where that rounding lost something (err), the double is moved one step
+ * towards the lost part so that it cannot sit on a float32 tie it was not really on.
+ */
+function fusedMultiplyAdd32(a: number, b: number, c: number): number {
+  const product = a * b;
+  const sum = product + c;
+  const cPart = sum - product;
+  const err = product - (sum - cPart) + (c - cPart);
+  return Math.fround(err === 0 || sum === 0 ? sum : nextDouble(sum, err));
+}
+
+/** The logistic function's rational approximation (Eigen's coefficients) that onnxruntime's MLAS evaluates. */
+const LOGISTIC_NUMERATOR = [4.37031012579801e-11, 1.15627324459942e-7, 6.08574864600143e-5, 8.51377133304701e-3, 2.48287947061529e-1].map(Math.fround);
+const LOGISTIC_DENOMINATOR = [6.10247389755681e-13, 5.76102136993427e-9, 6.29106785017040e-6, 1.70198817374094e-3, 1.16817656904453e-1, 9.93151921023180e-1].map(Math.fround);
+
+/** Horner's rule in `square` with fused multiply-adds, as MLAS's FMA kernels evaluate its polynomials. */
+function hornerFused(coefficients: readonly number[], square: number): number {
+  let result = fusedMultiplyAdd32(square, coefficients[0]!, coefficients[1]!);
+  for (let k = 2; k < coefficients.length; k++) result = fusedMultiplyAdd32(result, square, coefficients[k]!);
+  return result;
+}
+
+/**
+ * Sigmoid as onnxruntime computes float32 (and, through float32, float16) on CPU: p(x) / q(x) + 0.5 on x clamped
+ * to [-18, 18], within a few float32 steps of the exact value; matching it bit for bit keeps a quantizer that
+ * follows on the same side of every rounding boundary.
+ */
+function sigmoidFloat32(x: number): number {
+  if (Number.isNaN(x)) return x;
+  const clamped = Math.fround(Math.min(18, Math.max(-18, x)));
+  const square = Math.fround(clamped * clamped);
+  const p = Math.fround(hornerFused(LOGISTIC_NUMERATOR, square) * clamped);
+  const q = hornerFused(LOGISTIC_DENOMINATOR, square);
+  return Math.min(1, Math.max(0, Math.fround(Math.fround(p / q) + 0.5)));
 }
 
 // ---- Scalar functions that Math lacks ----
@@ -167,7 +218,7 @@ const trigonometric: OpDef[] = [
 const activations: OpDef[] = [
   // max(0, x): NaN stays NaN.
   simple('Relu', 1, (x) => (x < 0 ? 0 : x), (x) => (x > 0n ? x : 0n)),
-  simple('Sigmoid', 1, sigmoid),
+  unaryOp({ name: 'Sigmoid', since: 1, number: () => sigmoid, float32: sigmoidFloat32 }),
   simple('Tanh', 1, Math.tanh),
   simple('Softplus', 1, softplus),
   simple('Softsign', 1, (x) => x / (1 + Math.abs(x))),
