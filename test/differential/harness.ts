@@ -78,6 +78,11 @@ export function repeat<T>(count: number, make: () => T): T[] {
   return Array.from({ length: count }, make);
 }
 
+/** A generator whose every case comes from `make`. */
+export function generator(op: string, make: (random: Random) => OpCase): OpGenerator {
+  return { op, cases: (random: Random, count: number) => repeat(count, () => make(random)) };
+}
+
 export interface NodeInput {
   name: string;
   /** A graph input fed at run time, or an initializer when `constant` is set. */

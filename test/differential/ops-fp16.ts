@@ -2,7 +2,7 @@ import type { AttributeWithDoc } from '../../src/core/graph.js';
 import { writeNumbers } from '../../src/core/dtype.js';
 import { Tensor } from '../../src/core/tensor.js';
 import type { Tolerance } from '../support/compare.js';
-import { chainCase, int64s, ints, Random, repeat, singleNodeCase, type NodeInput, type OpCase, type OpGenerator } from './harness.js';
+import { chainCase, generator, int64s, ints, Random, repeat, singleNodeCase, type NodeInput, type OpCase, type OpGenerator } from './harness.js';
 
 /**
  * float16 graphs of the ops fp16 vision models are made of (Conv, Relu, MaxPool, Resize, Concat, Add,
@@ -101,10 +101,6 @@ function chainCaseFp16(random: Random): OpCase {
       { opType: 'Cast', inputs: ['probability'], outputs: ['y'], attributes: { to: { type: 'int', value: 1 } } },
     ],
   }, FLOAT16_CHAIN);
-}
-
-function generator(op: string, make: (random: Random) => OpCase): OpGenerator {
-  return { op, cases: (random: Random, count: number) => repeat(count, () => make(random)) };
 }
 
 export const generators: OpGenerator[] = [

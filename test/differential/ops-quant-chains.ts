@@ -2,7 +2,7 @@ import type { DataType } from '../../src/core/dtype.js';
 import { writeNumbers } from '../../src/core/dtype.js';
 import { Tensor } from '../../src/core/tensor.js';
 import type { Tolerance } from '../support/compare.js';
-import { chainCase, int64s, ints, Random, repeat, type ChainNode, type NodeInput, type OpCase, type OpGenerator } from './harness.js';
+import { chainCase, generator, int64s, ints, Random, repeat, type ChainNode, type NodeInput, type OpCase, type OpGenerator } from './harness.js';
 
 /**
  * Quantized chains as quantizers write them, at the value ranges of real activations: onnxruntime's
@@ -238,10 +238,6 @@ function resizeToSizes(random: Random): OpCase {
       { opType: 'Sigmoid', inputs: ['y'], outputs: ['s'] },
     ],
   }, EXACT);
-}
-
-function generator(op: string, make: (random: Random) => OpCase): OpGenerator {
-  return { op, cases: (random: Random, count: number) => repeat(count, () => make(random)) };
 }
 
 export const generators: OpGenerator[] = [
