@@ -225,8 +225,8 @@ function originalCoordinateFloat32(x: number, axis: AxisResize, mode: Coordinate
   const scale = f(axis.scale);
   if (scale === 1) return x;
   // Where the spec's formula reads the unrounded output length scale * input length, onnxruntime reads the
-  // output length: the two agree only when the scaled length is whole.
-  const lengthIsWhole = axis.scale * axis.inLength === axis.outLength;
+  // output length: the two agree only when the scaled length is whole (up to the rounding of sizes / input).
+  const lengthIsWhole = Math.abs(axis.scale * axis.inLength - axis.outLength) <= 1e-12 * axis.outLength;
   switch (mode) {
     case 'half_pixel':
       return f(f(f(x + 0.5) / scale) - 0.5);

@@ -49,8 +49,9 @@ const scalar = (dtype: DataType, value: number): Tensor => new Tensor(dtype, wri
  * One quantize_dynamic convolution: x -> DynamicQuantizeLinear -> ConvInteger -> Cast -> Mul(x_scale * w_scale)
  * -> Add(bias) [-> Relu]; returns the nodes, the initializers and the output name.
  */
-function dynamicConvLayer(random: Random, prefix: string, x: string, channels: number, outChannels: number, group: number, relu: boolean) {
-  const kernel = random.pick([1, 3, 3, 2]);
+function dynamicConvLayer(random: Random, prefix: string, x: string, extent: readonly number[], channels: number, outChannels: number, group: number, relu: boolean) {
+  // Every window must fit the input: a kernel no wider than the smaller spatial extent.
+  const kernel = random.pick([1, 3, 3, 2].filter((size) => size <= Math.min(...extent)));
   const pads = repeat(4, () => random.int(0, kernel - 1));
   const strides = repeat(2, () => random.pick([1, 1, 2]));
   const wZeroPoint = random.int(100, 156);
@@ -77,7 +78,8 @@ function dynamicConvLayer(random: Random, prefix: string, x: string, channels: n
   ];
   if (relu) nodes.push({ opType: 'Relu', inputs: [`${prefix}_y`], outputs: [`${prefix}_relu`] });
   const label = `k${kernel} pads[${pads}] strides[${strides}] group ${group}`;
-  return { nodes, initializers, output: relu ? `${prefix}_relu` : `${prefix}_y`, label };
+  const outExtent = extent.map((size, axis) => Math.floor((size + pads[axis]! + pads[axis + 2]! - kernel) / strides[axis]!) + 1);
+  return { nodes, initializers, output: relu ? `${prefix}_relu` : `${prefix}_y`, label, outExtent };
 }
 
 /** Two quantize_dynamic convolutions (odd channel counts, groups, padding), a 2x linear Resize and a Sigmoid. */
@@ -88,8 +90,8 @@ function dynamicConvChain(random: Random): OpCase {
   const outChannels = random.pick([1, 3, 5]);
   const [height, width] = [random.int(3, 11), random.int(3, 11)];
   const x = activation(random, [1, channels, height, width]);
-  const first = dynamicConvLayer(random, 'c1', 'x', channels, hidden, group, true);
-  const second = dynamicConvLayer(random, 'c2', first.output, hidden, outChannels, 1, false);
+  const first = dynamicConvLayer(random, 'c1', 'x', [height, width], channels, hidden, group, true);
+  const second = dynamicConvLayer(random, 'c2', first.output, first.outExtent, hidden, outChannels, 1, false);
   // The output extent of the second convolution is ORT's to compute; Resize by scales doubles it whatever it is.
   const tail: ChainNode[] = [
     { opType: 'Resize', inputs: [second.output, '', 'scales'], outputs: ['up'], attributes: { mode: { type: 'string', value: 'linear' } } },
