@@ -242,10 +242,21 @@ function resizeToSizes(random: Random): OpCase {
   }, EXACT);
 }
 
+/** Sigmoid over its whole float32 range, past the approximation's clamp at +-18 and where it rounds above 1. */
+function sigmoidWide(random: Random): OpCase {
+  const dims = random.dims(2, 1, 64);
+  return chainCase(`Sigmoid x[${dims}] in [-20, 20]`, {
+    opset: 13,
+    inputs: [{ name: 'x', value: tensorOf('float32', dims, () => random.float() * 40 - 20) }],
+    nodes: [{ opType: 'Sigmoid', inputs: ['x'], outputs: ['y'] }],
+  }, EXACT);
+}
+
 export const generators: OpGenerator[] = [
   generator('DynamicQuantizeLinear (edges)', dynamicQuantizeEdges),
   generator('ConvInteger chain (dynamic)', dynamicConvChain),
   generator('MatMulInteger chain (dynamic)', dynamicMatMulChain),
   generator('QLinearConv/MatMul chain', qlinearChain),
   generator('Resize linear (sizes) + Sigmoid', resizeToSizes),
+  generator('Sigmoid (float32, [-20, 20])', sigmoidWide),
 ];
