@@ -6,7 +6,8 @@ import { integersOf, normalizeAxis, numbersOf, shapeOf, stridesOf, tensorFromNum
 
 /**
  * Image ops: Resize / Upsample (separable interpolation, one axis at a time), GridSample and AffineGrid.
- * Semantics follow the ONNX reference implementation, which generated the backend test data.
+ * Semantics follow the ONNX reference implementation, which generated the backend test data; float32 linear
+ * resizing of the last two axes follows onnxruntime's float32 arithmetic bit for bit (float32Bilinear).
  */
 
 // ---------------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import type { ValueType } from '../core/graph.js';
 /**
  * Element-wise ops of one input. Floating-point inputs (narrow floats decoded) are computed in double and
  * encoded back to the input's type; 64-bit integers take an exact BigInt path where the op allows integers.
+ * Sigmoid on float32 and float16 evaluates onnxruntime's float32 approximation instead (see sigmoidFloat32).
  */
 
 // ---- Element access shared by the element-wise families (math-binary.ts and cast.ts import these) ----
