@@ -115,16 +115,24 @@ export function isTensor(value: unknown): value is Tensor {
 /** Float buffers for the float kernels: float32/float64 data used as-is, other types decoded once. */
 export type Floats = Float32Array | Float64Array;
 
+/**
+ * float16 is computed in float32 and rounded to float16 once per op: onnxruntime's CPU provider runs float16
+ * nodes through its float32 kernels, so intermediate sums round to float32 there as they do here.
+ */
+function computedInFloat32(type: DataType): boolean {
+  return type === 'float32' || type === 'float16';
+}
+
 /** The elements as floats: float32/float64 data as-is (no copy), other numeric types decoded once. */
 export function floatsOf(tensor: Tensor): Floats {
   if (tensor.type === 'float32') return tensor.data as Float32Array;
   if (tensor.type === 'float64') return tensor.data as Float64Array;
-  return Float64Array.from(numbersOf(tensor));
+  return computedInFloat32(tensor.type) ? Float32Array.from(numbersOf(tensor)) : Float64Array.from(numbersOf(tensor));
 }
 
-/** A result buffer: float32 results are computed in float32, every other type in float64 and encoded last. */
+/** A result buffer: float32 and float16 results are computed in float32, every other type in float64 and encoded last. */
 export function floatsFor(type: DataType, length: number): Floats {
-  return type === 'float32' ? new Float32Array(length) : new Float64Array(length);
+  return computedInFloat32(type) ? new Float32Array(length) : new Float64Array(length);
 }
 
 /** A buffer of the same float type as `like`. */

@@ -6,7 +6,8 @@ import { integersOf, normalizeAxis, numbersOf, shapeOf, stridesOf, tensorFromNum
 
 /**
  * Image ops: Resize / Upsample (separable interpolation, one axis at a time), GridSample and AffineGrid.
- * Semantics follow the ONNX reference implementation, which generated the backend test data.
+ * Semantics follow the ONNX reference implementation, which generated the backend test data; float32 linear
+ * resizing of the last two axes follows onnxruntime's float32 arithmetic bit for bit (float32Bilinear).
  */
 
 // ---------------------------------------------------------------------------------------------------
@@ -200,6 +201,8 @@ function resizeAlongAxis(values: ArrayLike<number>, dims: readonly number[], axi
 }
 
 function resizeTensor(x: Tensor, axes: AxisResize[], options: ResizeOptions): Tensor {
+  const bilinear = float32Bilinear(x, axes, options);
+  if (bilinear) return bilinear;
   let values: ArrayLike<number> = numbersOf(x);
   const dims = x.dims.slice();
   axes.forEach((axis, index) => {
@@ -212,6 +215,102 @@ function resizeTensor(x: Tensor, axes: AxisResize[], options: ResizeOptions): Te
     dims[index] = axis.outLength;
   });
   return tensorFromNumbers(x.type, dims, values);
+}
+
+/**
+ * The input coordinate of output index `x` in float32 arithmetic, as onnxruntime's CPU kernel computes it,
+ * for the modes whose formula is written here (undefined for the others).
+ */
+function originalCoordinateFloat32(x: number, axis: AxisResize, mode: CoordinateMode): number | undefined {
+  const f = Math.fround;
+  const scale = f(axis.scale);
+  if (scale === 1) return x;
+  // Where the spec's formula reads the unrounded output length scale * input length, onnxruntime reads the
+  // output length: the two agree only when the scaled length is whole (up to the rounding of sizes / input).
+  const lengthIsWhole = Math.abs(axis.scale * axis.inLength - axis.outLength) <= 1e-12 * axis.outLength;
+  switch (mode) {
+    case 'half_pixel':
+      return f(f(f(x + 0.5) / scale) - 0.5);
+    case 'pytorch_half_pixel':
+      if (!lengthIsWhole) return undefined;
+      return axis.outLength > 1 ? f(f(f(x + 0.5) / scale) - 0.5) : 0;
+    case 'asymmetric':
+      return f(x / scale);
+    case 'align_corners':
+      if (!lengthIsWhole) return undefined;
+      return axis.outLength === 1 ? 0 : f(f(x * (axis.inLength - 1)) / (axis.outLength - 1));
+    default:
+      return undefined;
+  }
+}
+
+/** The two neighbours of each output index along one axis and their float32 weights (d1 for the second). */
+interface BilinearAxis {
+  first: Int32Array;
+  second: Int32Array;
+  weightFirst: Float32Array;
+  weightSecond: Float32Array;
+}
+
+function bilinearAxis(axis: AxisResize, mode: CoordinateMode): BilinearAxis | undefined {
+  const { inLength, outLength } = axis;
+  const result = {
+    first: new Int32Array(outLength),
+    second: new Int32Array(outLength),
+    weightFirst: new Float32Array(outLength),
+    weightSecond: new Float32Array(outLength),
+  };
+  for (let o = 0; o < outLength; o++) {
+    const coordinate = originalCoordinateFloat32(o, axis, mode);
+    if (coordinate === undefined) return undefined;
+    const x = clamp(coordinate, 0, inLength - 1);
+    const first = Math.min(Math.trunc(x), inLength - 1);
+    const second = Math.min(first + 1, inLength - 1);
+    result.first[o] = first;
+    result.second[o] = second;
+    // The weight of one neighbour is the distance to the other; a clamped edge sample weighs both halves.
+    result.weightFirst[o] = first === second ? 0.5 : Math.abs(x - second);
+    result.weightSecond[o] = first === second ? 0.5 : Math.abs(x - first);
+  }
+  return result;
+}
+
+/**
+ * Linear resizing of the last two axes of a float32 (or float16) [N, C, H, W] or [H, W] tensor, computed as
+ * onnxruntime's CPU kernel does: one float32 sum of the four neighbours weighted by products of the axis
+ * weights, in its order. The separable float64 path differs from it in the last bit, and a DynamicQuantizeLinear
+ * downstream turns a last-bit difference at a rounding boundary into a whole quantization step.
+ * Undefined when the case is not one this path computes.
+ */
+function float32Bilinear(x: Tensor, axes: AxisResize[], options: ResizeOptions): Tensor | undefined {
+  if ((x.type !== 'float32' && x.type !== 'float16') || options.mode !== 'linear' || options.antialias) return undefined;
+  const rank = axes.length;
+  if (rank !== 2 && rank !== 4) return undefined;
+  if (axes.slice(0, rank - 2).some((axis) => axis.outLength !== axis.inLength || axis.scale !== 1)) return undefined;
+  const rows = bilinearAxis(axes[rank - 2]!, options.coordinateMode);
+  const columns = bilinearAxis(axes[rank - 1]!, options.coordinateMode);
+  if (!rows || !columns) return undefined;
+  const f = Math.fround;
+  const values = numbersOf(x);
+  const [inHeight, inWidth] = [axes[rank - 2]!.inLength, axes[rank - 1]!.inLength];
+  const [outHeight, outWidth] = [rows.first.length, columns.first.length];
+  const planes = rank === 4 ? axes[0]!.inLength * axes[1]!.inLength : 1;
+  const out = new Float32Array(planes * outHeight * outWidth);
+  for (let plane = 0, o = 0; plane < planes; plane++) {
+    const base = plane * inHeight * inWidth;
+    for (let y = 0; y < outHeight; y++) {
+      const row1 = base + rows.first[y]! * inWidth;
+      const row2 = base + rows.second[y]! * inWidth;
+      const [wy1, wy2] = [rows.weightFirst[y]!, rows.weightSecond[y]!];
+      for (let c = 0; c < outWidth; c++, o++) {
+        const [x1, x2] = [columns.first[c]!, columns.second[c]!];
+        const [wx1, wx2] = [columns.weightFirst[c]!, columns.weightSecond[c]!];
+        const sum = f(f(f(f(wx1 * wy1) * values[row1 + x1]!) + f(f(wx2 * wy1) * values[row1 + x2]!)) + f(f(wx1 * wy2) * values[row2 + x1]!));
+        out[o] = f(sum + f(f(wx2 * wy2) * values[row2 + x2]!));
+      }
+    }
+  }
+  return tensorFromNumbers(x.type, [...axes.slice(0, rank - 2).map((axis) => axis.outLength), outHeight, outWidth], out);
 }
 
 /** Treats an empty tensor as an omitted input, as opset-11 models write '' inputs as empty constants. */

@@ -1,5 +1,5 @@
 import { defineOp, attr, type AttrSpecs, type KernelContext, type OpDef, type ResolvedAttrs } from './registry.js';
-import { numbersOf, sameShapeAs, tensorFromNumbers, tensorType } from './common.js';
+import { floatsFor, numbersOf, sameShapeAs, tensorFromNumbers, tensorType } from './common.js';
 import { allocate, type BigIntArray, type DataType } from '../core/dtype.js';
 import { roundHalfEven } from '../core/numeric.js';
 import { Tensor } from '../core/tensor.js';
@@ -11,6 +11,7 @@ import type { Floats } from '../kernels/floats.js';
  * Element-wise ops of one input. float32/float64 inputs are computed in one pass into the output tensor
  * (through the fused-activation loops where the op is one); narrow floats are decoded, computed in double
  * and encoded back to the input's type; 64-bit integers take an exact BigInt path where the op allows integers.
+ * Sigmoid on float32 and float16 evaluates onnxruntime's float32 approximation instead (see sigmoidFloat32).
  */
 
 // ---- Element access shared by the element-wise families (math-binary.ts and cast.ts import these) ----
@@ -62,6 +63,8 @@ interface UnarySpec<A extends AttrSpecs> {
   bigint?: (x: bigint) => bigint;
   /** The same function as a fused activation, whose loop float32/float64 inputs run. */
   activation?: (attrs: ResolvedAttrs<A>) => Activation;
+  /** The function as onnxruntime's CPU kernel computes it in float32, for float32 and float16 inputs. */
+  float32?: (x: number) => number;
 }
 
 /** The output tensor of an element-wise op on float32/float64 data, filled by `compute(input, output)`. */
@@ -91,9 +94,10 @@ function unaryOp<A extends AttrSpecs = Record<string, never>>(spec: UnarySpec<A>
         for (let i = 0; i < values.length; i++) out[i] = spec.bigint(values[i]!);
         return [new Tensor(x.type, out, x.dims)];
       }
-      const fn = spec.number(attrs);
+      const fn = spec.float32 && (x.type === 'float32' || x.type === 'float16') ? spec.float32 : spec.number(attrs);
       if (isFloats(x.type)) {
-        const activation = spec.activation?.(attrs);
+        // onnxruntime's own float32 function, where the op has one, wins over the generic activation loop.
+        const activation = spec.float32 ? undefined : spec.activation?.(attrs);
         return [
           floatsInto(output, x, (values, out) => {
             if (activation) activate(values, out, 0, values.length, activation);
@@ -102,7 +106,7 @@ function unaryOp<A extends AttrSpecs = Record<string, never>>(spec: UnarySpec<A>
         ];
       }
       const values = numbersOf(x);
-      const out = new Float64Array(values.length);
+      const out = floatsFor(x.type, values.length);
       for (let i = 0; i < values.length; i++) out[i] = fn(values[i]!);
       return [tensorFromNumbers(x.type, x.dims, out)];
     },
@@ -112,6 +116,56 @@ function unaryOp<A extends AttrSpecs = Record<string, never>>(spec: UnarySpec<A>
 /** An op without attributes whose scalar function applies as is (and may be a fused activation too). */
 function simple(name: string, since: number, fn: (x: number) => number, bigint?: (x: bigint) => bigint, activation?: Activation): OpDef {
   return unaryOp({ name, since, number: () => fn, bigint, activation: activation && (() => activation) });
+}
+
+// ---- float32 arithmetic as onnxruntime's CPU kernels do it ----
+
+const scratch = new DataView(new ArrayBuffer(8));
+
+/** The double next to `x` (not zero) in the direction of `direction`'s sign. */
+function nextDouble(x: number, direction: number): number {
+  scratch.setFloat64(0, x);
+  scratch.setBigUint64(0, scratch.getBigUint64(0) + ((x > 0) === (direction > 0) ? 1n : -1n));
+  return scratch.getFloat64(0);
+}
+
+/**
+ * A fused float32 multiply-add, a * b + c rounded once. The product of two float32 values is exact in a double;
+ * the sum is rounded to a double, and where that rounding lost something (err), the double is moved one step
+ * towards the lost part so that it cannot sit on a float32 tie it was not really on.
+ */
+function fusedMultiplyAdd32(a: number, b: number, c: number): number {
+  const product = a * b;
+  const sum = product + c;
+  const cPart = sum - product;
+  const err = product - (sum - cPart) + (c - cPart);
+  return Math.fround(err === 0 || sum === 0 ? sum : nextDouble(sum, err));
+}
+
+/** The logistic function's rational approximation (Eigen's coefficients) that onnxruntime's MLAS evaluates. */
+const LOGISTIC_NUMERATOR = [4.37031012579801e-11, 1.15627324459942e-7, 6.08574864600143e-5, 8.51377133304701e-3, 2.48287947061529e-1].map(Math.fround);
+const LOGISTIC_DENOMINATOR = [6.10247389755681e-13, 5.76102136993427e-9, 6.29106785017040e-6, 1.70198817374094e-3, 1.16817656904453e-1, 9.93151921023180e-1].map(Math.fround);
+
+/** Horner's rule in `square` with fused multiply-adds, as MLAS's FMA kernels evaluate its polynomials. */
+function hornerFused(coefficients: readonly number[], square: number): number {
+  let result = fusedMultiplyAdd32(square, coefficients[0]!, coefficients[1]!);
+  for (let k = 2; k < coefficients.length; k++) result = fusedMultiplyAdd32(result, square, coefficients[k]!);
+  return result;
+}
+
+/**
+ * Sigmoid as onnxruntime computes float32 (and, through float32, float16) on CPU: p(x) / q(x) + 0.5 on x clamped
+ * to [-18, 18], within a few float32 steps of the exact value; matching it bit for bit keeps a quantizer that
+ * follows on the same side of every rounding boundary.
+ */
+function sigmoidFloat32(x: number): number {
+  if (Number.isNaN(x)) return x;
+  const clamped = Math.fround(Math.min(18, Math.max(-18, x)));
+  const square = Math.fround(clamped * clamped);
+  const p = Math.fround(hornerFused(LOGISTIC_NUMERATOR, square) * clamped);
+  const q = hornerFused(LOGISTIC_DENOMINATOR, square);
+  // The x86-64 kernel clamps at 0 only: near x = 18 a result may be one step above 1, as onnxruntime's is.
+  return Math.max(0, Math.fround(Math.fround(p / q) + 0.5));
 }
 
 // ---- Scalar functions that Math lacks ----
@@ -192,7 +246,7 @@ const trigonometric: OpDef[] = [
 const activations: OpDef[] = [
   // max(0, x): NaN stays NaN.
   simple('Relu', 1, (x) => (x < 0 ? 0 : x), (x) => (x > 0n ? x : 0n), { kind: 'Relu' }),
-  simple('Sigmoid', 1, sigmoid),
+  unaryOp({ name: 'Sigmoid', since: 1, number: () => sigmoid, float32: sigmoidFloat32 }),
   simple('Tanh', 1, Math.tanh, undefined, { kind: 'Tanh' }),
   simple('Softplus', 1, softplus),
   simple('Softsign', 1, (x) => x / (1 + Math.abs(x))),

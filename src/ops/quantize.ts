@@ -162,13 +162,12 @@ function dynamicQuantizeLinear(x: Tensor): Tensor[] {
     if (value > max) max = value;
   }
   const range = INTEGER_RANGES.uint8!;
-  const scale = Math.fround((max - min) / (range[1] - range[0]));
-  // An all-zero input has no range; every value then quantizes to zero with zero point 0.
-  const zeroPoint = scale === 0 ? 0 : clamp(roundHalfEven(Math.fround(-min / scale)), range);
+  // float32 arithmetic step by step, as onnxruntime computes it; an all-zero input has no range, and like
+  // onnxruntime it gets scale 1 (every value then quantizes to zero point 0).
+  const scale = max === min ? 1 : Math.fround(Math.fround(max - min) / (range[1] - range[0]));
+  const zeroPoint = roundHalfEven(clamp(Math.fround(-Math.fround(min / scale)), range));
   const out = new Float64Array(values.length);
-  for (let i = 0; i < out.length; i++) {
-    out[i] = scale === 0 ? zeroPoint : saturateToInteger(Math.fround(values[i]! / scale), zeroPoint, range);
-  }
+  for (let i = 0; i < out.length; i++) out[i] = saturateToInteger(Math.fround(values[i]! / scale), zeroPoint, range);
   return [
     tensorFromNumbers('uint8', x.dims, out),
     tensorFromNumbers('float32', [], [scale]),
@@ -289,7 +288,8 @@ function requantize({ dims, values }: { dims: number[]; values: ArrayLike<number
   const out = new Float64Array(values.length);
   for (let i = 0; i < out.length; i++) {
     const multiplier = requantizeMultiplier(q.aScaleAt(i), q.bScaleAt(i), q.yScaleAt(i), q.scaleType);
-    out[i] = saturateToInteger(values[i]! * multiplier, q.yZeroPointAt(i), range);
+    // onnxruntime converts the accumulator to float32 and multiplies in float32 before rounding.
+    out[i] = saturateToInteger(roundToFloatType(Math.fround(values[i]!) * multiplier, q.scaleType), q.yZeroPointAt(i), range);
   }
   return tensorFromNumbers(q.yZeroPoint.type, dims, out);
 }

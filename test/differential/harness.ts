@@ -78,6 +78,11 @@ export function repeat<T>(count: number, make: () => T): T[] {
   return Array.from({ length: count }, make);
 }
 
+/** A generator whose every case comes from `make`. */
+export function generator(op: string, make: (random: Random) => OpCase): OpGenerator {
+  return { op, cases: (random: Random, count: number) => repeat(count, () => make(random)) };
+}
+
 export interface NodeInput {
   name: string;
   /** A graph input fed at run time, or an initializer when `constant` is set. */
@@ -131,4 +136,38 @@ export const string = (value: string): AttributeWithDoc => ({ type: 'string', va
 /** An int64 tensor (shapes, axes, pads, indices given as inputs). */
 export function int64s(values: number[], dims: number[] = [values.length]): Tensor {
   return new Tensor('int64', BigInt64Array.from(values, (value) => BigInt(value)), dims);
+}
+
+/** One node of a multi-node case. */
+export interface ChainNode {
+  opType: string;
+  inputs: string[];
+  outputs: string[];
+  attributes?: Record<string, AttributeWithDoc>;
+}
+
+export interface ChainModel {
+  opset: number;
+  inputs: NodeInput[];
+  nodes: ChainNode[];
+}
+
+/**
+ * Several nodes in one graph, every node output also a graph output, so that each intermediate is compared
+ * and a difference is reported at the node that made it, not where it surfaces.
+ */
+export function chainCase(label: string, spec: ChainModel, tolerance?: Tolerance): OpCase {
+  const initializers = new Map(spec.inputs.filter((input) => input.constant).map((input) => [input.name, input.value]));
+  const fed = spec.inputs.filter((input) => !input.constant);
+  const built = model(
+    {
+      nodes: spec.nodes.map((chainNode, index) => ({ name: `n${index}`, domain: '', attributes: {}, ...chainNode })),
+      inputs: fed.map((input) => ({ name: input.name, type: { kind: 'tensor', dtype: input.value.type, shape: [...input.value.dims] } })),
+      outputs: spec.nodes.flatMap((chainNode) => chainNode.outputs.filter((name) => name !== '')).map((name) => ({ name })),
+      initializers,
+    },
+    spec.opset,
+  );
+  const feeds = Object.fromEntries(fed.map((input) => [input.name, input.value]));
+  return { label, model: encodeOnnx(built), feeds, ...(tolerance ? { tolerance } : {}) };
 }
