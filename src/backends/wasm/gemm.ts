@@ -98,8 +98,17 @@ function prepareGemm(runtime: WasmRuntime, info: NodeInfo): Kernel {
   };
 }
 
+/** FusedMatMul's Bias: packed with a constant B when it is a constant row of N values; other biases are the reference's. */
+function matMulBias(info: NodeInfo): Float32Array | undefined | false {
+  if ((info.node.inputs[2] ?? '') === '') return undefined;
+  const b = info.constants[1];
+  const bias = info.constants[2];
+  if (!b || !bias || bias.dims.length > 1) return false;
+  return gemmBias(bias, b.dims[b.dims.length - 1]!, 1);
+}
+
 function matMulSupports(info: NodeInfo): boolean {
-  if (!allFloat32(info) || epilogueOf(info.attributes) === undefined) return false;
+  if (!allFloat32(info) || epilogueOf(info.attributes) === undefined || matMulBias(info) === false) return false;
   const [a, b] = [rankOf(info, 0), rankOf(info, 1)];
   if (a === undefined || b === undefined || b < 2) return false;
   const constant = info.constants[1];
@@ -138,7 +147,7 @@ function prepareMatMul(runtime: WasmRuntime, info: NodeInfo): Kernel {
   const epilogue = epilogueOf(info.attributes)!;
   const bConstant = info.constants[1];
   const [k, n] = bConstant ? bConstant.dims.slice(-2) : [0, 0];
-  const constant = bConstant ? packMatrix(runtime, { values: floatsOf(bConstant), k: k!, n: n!, transposed: false }) : undefined;
+  const constant = bConstant ? packMatrix(runtime, { values: floatsOf(bConstant), k: k!, n: n!, transposed: false }, matMulBias(info) || undefined) : undefined;
   const aDims = staticDims(info, 0);
   if (constant && aDims) {
     runtime.reserveScratch(Staging.bytesFor([elementCount(aDims) * 4, (elementCount(aDims) / k!) * n! * 4]));
