@@ -159,7 +159,9 @@ function prepareMatMul(runtime: WasmRuntime, info: NodeInfo): Kernel {
         const innerK = a.dims[a.dims.length - 1]!;
         if (innerK !== k) shapeError(info, `MatMul inner dimensions differ: A [${a.dims.join(', ')}], B has ${k} rows`);
         const m = elementCount(a.dims) / k!;
-        const y = io.output(0, 'float32', a.dims.length === 1 ? [n!] : [...a.dims.slice(0, -1), n!]);
+        // B's leading dims are all 1 (supports() checked): they broadcast against A's batch dims, numpy-style.
+        const batch = broadcastBatch(info, a.dims.slice(0, -2), bConstant!.dims.slice(0, -2));
+        const y = io.output(0, 'float32', [...batch, ...(a.dims.length === 1 ? [] : [a.dims[a.dims.length - 2]!]), n!]);
         const staging = new Staging(runtime, [a], [y]);
         runtime.gemm(m, n!, k!, staging.address(a), k!, constant.pointer, staging.address(y), n!, epilogue.low, epilogue.high);
         staging.finish(epilogue.activation);

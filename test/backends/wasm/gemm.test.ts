@@ -116,3 +116,9 @@ test('FusedMatMul adds its Bias (packed with a constant B) and leaves a bias it 
   const biasAtRun = nodeInfo({ ...spec, constants: [1] });
   for (const [variant, backend] of backends) assert.equal(backend.supports(biasAtRun), false, `${variant} refuses a Bias known only at run`);
 });
+
+test('MatMul with a constant B of leading dims 1 broadcasts them into the output, as numpy does', () => {
+  const b = randomTensor([1, 9, 5], 8);
+  checkAll({ opType: 'MatMul', inputs: [randomTensor([7, 9], 9), b], constants: [1] }, 'MatMul [7,9] x [1,9,5]');
+  checkAll({ opType: 'MatMul', inputs: [randomTensor([9], 10), b], constants: [1] }, 'MatMul [9] x [1,9,5]');
+});
