@@ -10,6 +10,17 @@ import { subgraphsOf, topologicalNodes } from './topology.js';
 export const FOLD_OUTPUT_LIMIT = 1 << 20;
 
 /**
+ * ConstantOfShape is how some exporters store weights (filled tensors, e.g. the ONNX model zoo's "light"
+ * models): folded, they become initializers a backend packs once instead of a fill on every run. The fill
+ * costs nothing to compute, so it may be as large as a weight (128 Mi elements, 512 MiB of float32, at most).
+ */
+export const FILL_FOLD_LIMIT = 1 << 27;
+
+function foldLimit(node: Node): number {
+  return node.opType === 'ConstantOfShape' && node.domain === '' ? FILL_FOLD_LIMIT : FOLD_OUTPUT_LIMIT;
+}
+
+/**
  * Constant folding: a node whose inputs are all constants (initializers, Constant nodes, nodes folded
  * before it) runs once now and its outputs become initializers. Nodes with subgraphs, random ops, nodes
  * producing a graph output and results larger than FOLD_OUTPUT_LIMIT elements stay.
@@ -58,7 +69,7 @@ function predictedTooLarge(node: Node, resolved: ResolvedNode, constants: Map<st
   );
   return (types ?? []).some((type) => {
     const shape = type?.kind === 'tensor' ? type.shape : undefined;
-    return shape !== undefined && shape.every((dim): dim is number => typeof dim === 'number') && elementCount(shape) > FOLD_OUTPUT_LIMIT;
+    return shape !== undefined && shape.every((dim): dim is number => typeof dim === 'number') && elementCount(shape) > foldLimit(node);
   });
 }
 
@@ -71,7 +82,7 @@ function fold(node: Node, constants: Map<string, Tensor>, resolve: NodeResolver)
   for (const [index, name] of node.outputs.entries()) {
     if (name === '') continue;
     const value = results[index];
-    if (!value || value.size > FOLD_OUTPUT_LIMIT) return undefined;
+    if (!value || value.size > foldLimit(node)) return undefined;
     tensors[index] = value;
   }
   return tensors;

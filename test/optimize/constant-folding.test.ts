@@ -50,3 +50,20 @@ test('folding an IR 3 model (initializers listed as inputs, not overridable) lea
   assert.deepEqual([...original.graph.initializers.keys()], ['w'], "the given model's initializers are not added to");
   await assertSameOutputs(original, folded, { x: randomTensor([3], 2) });
 });
+
+test('a ConstantOfShape the size of a weight is folded into an initializer', () => {
+  const fill = (shape: number[]) => new Tensor('int64', BigInt64Array.from(shape.map(BigInt)), [shape.length]);
+  const original = graphModel({
+    nodes: [
+      op('ConstantOfShape', ['weight_shape'], ['w'], { value: { type: 'tensor', value: new Tensor('float32', Float32Array.of(0.5), [1]) } }),
+      op('MatMul', ['x', 'w'], ['y']),
+    ],
+    inputs: [floatInput('x', [1, 2048])],
+    outputs: [floatInput('y', [1, 1024])],
+    initializers: new Map([['weight_shape', fill([2048, 1024])]]),
+  });
+  // 2 Mi elements: over the general folding limit, as light zoo models' weights are.
+  const folded = runPass(constantFolding, original);
+  assert.deepEqual(opTypes(folded), ['MatMul']);
+  assert.equal(folded.graph.initializers.get('w')!.size, 2048 * 1024);
+});
