@@ -34,7 +34,7 @@ for (const name of sources) hash.update(name).update(readFileSync(join(sourceDir
 const digest = hash.digest('hex').slice(0, 16);
 
 if (existsSync(outputFile) && readFileSync(outputFile, 'utf8').includes(`sources ${digest}`)) {
-  console.log(`wasm: up to date (sources ${digest})`);
+  console.error(`wasm: up to date (sources ${digest})`);
   process.exit(0);
 }
 
@@ -78,4 +78,4 @@ const lines = [
   '',
 ];
 writeFileSync(outputFile, lines.join('\n'));
-console.log(`wasm: built ${Object.keys(modules).join(', ')} x ${Object.keys(VARIANTS).join(', ')} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+console.error(`wasm: built ${Object.keys(modules).join(', ')} x ${Object.keys(VARIANTS).join(', ')} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
