@@ -5,6 +5,7 @@ import { UsageError, printJson } from './output.js';
 
 interface ProfileOptions {
   input: string[];
+  trace?: string;
   runs: string;
   warmup: string;
   ep?: string;
@@ -30,14 +31,17 @@ export function registerProfile(program: Command): void {
     .option('--threads <n>', 'intraOpNumThreads')
     .option('--level <level>', 'graphOptimizationLevel: disabled, basic, extended or all')
     .option('--top <n>', 'nodes listed in the per-node table', '20')
+    .option('--trace <prefix>', "where the Chrome trace goes: '<prefix>_<date>.json' (default: in the system's temporary folder)")
     .option('--json', 'print the tables as JSON')
     .action(async (modelPath: string, options: ProfileOptions) => {
       const { InferenceSession, profileReport } = await import('../node.js');
+      const { tmpdir } = await import('node:os');
+      const { join } = await import('node:path');
       const runs = positiveInteger(options.runs, '--runs');
       const warmup = nonNegativeInteger(options.warmup, '--warmup');
       const session = await InferenceSession.create(modelPath, {
         enableProfiling: true,
-        profileFilePrefix: 'edgerun_profile',
+        profileFilePrefix: options.trace ?? join(tmpdir(), 'edgerun_profile'),
         ...(options.ep ? { executionProviders: options.ep.split(',') } : {}),
         ...(options.threads ? { intraOpNumThreads: positiveInteger(options.threads, '--threads') } : {}),
         ...(options.level ? { graphOptimizationLevel: options.level as 'all' } : {}),
@@ -46,15 +50,15 @@ export function registerProfile(program: Command): void {
       for (let i = 0; i < warmup; i++) session.runSync(feeds);
       // Warm-up runs are profiled too; the report keeps only the last `runs` of them.
       for (let i = 0; i < runs; i++) session.runSync(feeds);
-      session.endProfiling();
+      const trace = session.endProfiling();
       const report = profileReport(session.profileTrace, runs, Number(options.top));
-      if (options.json) printJson({ model: modelPath, ...report });
-      else printProfile(modelPath, report);
+      if (options.json) printJson({ model: modelPath, trace, ...report });
+      else printProfile(modelPath, report, trace);
       process.exitCode = 0;
     });
 }
 
-function printProfile(path: string, report: ProfileReport): void {
+function printProfile(path: string, report: ProfileReport, trace: string): void {
   const ms = (value: number) => value.toFixed(3).padStart(9);
   const percent = (value: number) => `${(value * 100).toFixed(1)}%`.padStart(7);
   const lines = [`model: ${path}`, `runs: ${report.runs}, ${report.runMs.toFixed(3)} ms per run`, '', '= per op type (ms per run) =', `${'op type'.padEnd(28)} ${'ms'.padStart(9)} ${'share'.padStart(7)} ${'calls'.padStart(6)} ${'nodes'.padStart(6)}  backend`];
@@ -64,6 +68,7 @@ function printProfile(path: string, report: ProfileReport): void {
   for (const node of report.nodes) {
     lines.push(`${node.node.slice(0, 36).padEnd(36)} ${node.opType.slice(0, 20).padEnd(20)} ${ms(node.ms)} ${percent(node.share)}  ${node.backend.padEnd(8)} ${node.inputShapes} -> ${node.outputShapes}`);
   }
+  lines.push('', `trace (chrome://tracing, Perfetto): ${trace}`);
   process.stdout.write(`${lines.join('\n')}\n`);
 }
 

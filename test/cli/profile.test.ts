@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { ProfileReport } from '../../src/runtime/profile.js';
@@ -13,10 +15,14 @@ function edgerun(...args: string[]) {
 
 test('edgerun profile prints per-op-type and per-node tables with the time outside kernels', { skip: skipUnlessShared() }, () => {
   const model = sharedPath('models/mnist_cnn/model.onnx');
-  const json = edgerun('profile', model, '--runs', '3', '--warmup', '1', '--level', 'disabled', '--json');
+  const folder = mkdtempSync(join(tmpdir(), 'edgerun-cli-profile-'));
+  const json = edgerun('profile', model, '--runs', '3', '--warmup', '1', '--level', 'disabled', '--trace', join(folder, 'mnist'), '--json');
   assert.equal(json.code, 0, json.stderr);
-  const report = JSON.parse(json.stdout) as ProfileReport & { model: string };
+  const report = JSON.parse(json.stdout) as ProfileReport & { model: string; trace: string };
   assert.equal(report.runs, 3);
+  assert.ok(report.trace.startsWith(join(folder, 'mnist_')), report.trace);
+  const events = JSON.parse(readFileSync(report.trace, 'utf8')) as { name: string }[];
+  assert.equal(events.filter((event) => event.name === 'model_run').length, 4, 'the trace holds the warm-up and the timed runs');
   // mnist_cnn: Conv-Relu-MaxPool twice, Reshape/Flatten, Gemm.
   const opTypes = report.opTypes.map((op) => op.opType).sort();
   for (const op of ['Conv', 'Relu', 'MaxPool', 'Gemm']) assert.ok(opTypes.includes(op), `${op} is listed (got ${opTypes.join(', ')})`);
@@ -27,11 +33,13 @@ test('edgerun profile prints per-op-type and per-node tables with the time outsi
   assert.ok(Math.abs(report.kernelMs + report.outsideKernelsMs - report.runMs) < 1e-6);
   assert.ok(report.nodes.every((node) => /float32\[/.test(node.outputShapes)));
 
-  const text = edgerun('profile', model, '--runs', '2');
+  const text = edgerun('profile', model, '--runs', '2', '--trace', join(folder, 'text'));
   assert.equal(text.code, 0, text.stderr);
   assert.match(text.stdout, /= per op type \(ms per run\) =/);
   assert.match(text.stdout, /\(outside kernels\)/);
   assert.match(text.stdout, /= top \d+ nodes \(ms per run\) =/);
+  assert.match(text.stdout, /trace \(chrome:\/\/tracing, Perfetto\): .*text_.*\.json/);
+  rmSync(folder, { recursive: true, force: true });
 
   const refused = edgerun('profile', model, '--runs', '0', '--json');
   assert.notEqual(refused.code, 0);
