@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { test } from 'node:test';
 import * as ort from 'onnxruntime-node';
 import { readNumbers, writeNumbers } from '../../src/core/dtype.js';
 import type { Graph, Model } from '../../src/core/graph.js';
+import { decodeOnnx } from '../../src/formats/onnx/decode.js';
 import { encodeOnnx } from '../../src/formats/onnx/encode.js';
 import { InferenceSession, Tensor } from '../../src/node.js';
-import { computeFloat16LikeOnnxruntime } from '../../src/optimize/index.js';
+import { computeFloat16LikeOnnxruntime, FLOAT16_KERNEL_OPS } from '../../src/optimize/index.js';
+import { REPO_ROOT } from '../support/shared.js';
 import { tensorInfo } from '../support/tiny-models.js';
 import { graphModel, int, ints, op, randomTensor } from './support.js';
 
@@ -91,4 +96,49 @@ test('Cast pairs are removed by onnxruntime\'s rules: a widening undone goes, a 
     graph.nodes.map((node) => `${node.opType}(${node.inputs.join(',')})->${node.outputs.join(',')}`),
     ['Neg(count)->negated', 'Cast(x)->truncated', 'Cast(truncated)->whole', 'Cast(h)->h16'],
   );
+});
+
+/** The graph onnxruntime-node runs for `model` on its CPU provider at level 'disabled', as it saves it. */
+async function onnxruntimeRewrite(model: Model): Promise<Graph> {
+  const folder = mkdtempSync(join(tmpdir(), 'float16-compute-'));
+  try {
+    const path = join(folder, 'rewritten.onnx');
+    await ort.InferenceSession.create(encodeOnnx(model), { graphOptimizationLevel: 'disabled', optimizedModelFilePath: path });
+    return decodeOnnx(readFileSync(path)).graph;
+  } finally {
+    rmSync(folder, { recursive: true, force: true });
+  }
+}
+
+/** Op types in order, Casts with their target type; onnxruntime's Casts of initializers are initializers here. */
+function computeSteps(graph: Graph): string[] {
+  return describe({ ...graph, nodes: graph.nodes.filter((node) => !(node.opType === 'Cast' && graph.initializers.has(node.inputs[0]!))) });
+}
+
+test('the rewrite is the one onnxruntime-node makes: the same nodes, the same Casts', async () => {
+  for (const original of [stageModel(), decodeOnnx(readFileSync(resolve(REPO_ROOT, 'test/models/tiny-unet-fp16.onnx')))]) {
+    assert.deepEqual(computeSteps(computeFloat16LikeOnnxruntime(original).graph), computeSteps(await onnxruntimeRewrite(original)));
+  }
+});
+
+test('FLOAT16_KERNEL_OPS are the ops onnxruntime-node keeps in float16 (one-node models)', async () => {
+  const x = tensorInfo('x', 'float16', [1, 4, 2, 2]);
+  const y = { name: 'y' };
+  const cases: [string, Model][] = [
+    ['Concat', graphModel({ nodes: [op('Concat', ['x', 'x'], ['y'], { axis: int(1) })], inputs: [x], outputs: [y] })],
+    ['Transpose', graphModel({ nodes: [op('Transpose', ['x'], ['y'])], inputs: [x], outputs: [y] })],
+    ['Clip', graphModel({ nodes: [op('Clip', ['x'], ['y'])], inputs: [x], outputs: [y] })],
+    ['Identity', graphModel({ nodes: [op('Identity', ['x'], ['y'])], inputs: [x], outputs: [y] })],
+    ['Max', graphModel({ nodes: [op('Max', ['x', 'x'], ['y'])], inputs: [x], outputs: [y] })],
+    ['Relu', graphModel({ nodes: [op('Relu', ['x'], ['y'])], inputs: [x], outputs: [y] })],
+    ['Sigmoid', graphModel({ nodes: [op('Sigmoid', ['x'], ['y'])], inputs: [x], outputs: [y] })],
+    ['Add', graphModel({ nodes: [op('Add', ['x', 'x'], ['y'])], inputs: [x], outputs: [y] })],
+    ['MaxPool', graphModel({ nodes: [op('MaxPool', ['x'], ['y'], { kernel_shape: ints([1, 1]) })], inputs: [x], outputs: [y] })],
+    ['Softmax', graphModel({ nodes: [op('Softmax', ['x'], ['y'])], inputs: [x], outputs: [y] })],
+  ];
+  for (const [opType, model] of cases) {
+    const castAround = (await onnxruntimeRewrite(model)).nodes.some((node) => node.opType === 'Cast');
+    assert.equal(castAround, !FLOAT16_KERNEL_OPS.has(opType), `${opType}: onnxruntime ${castAround ? 'casts around it' : 'runs it in float16'}`);
+    assert.equal(computeFloat16LikeOnnxruntime(model).graph.nodes.some((node) => node.opType === 'Cast'), castAround, `${opType}: edgerun's rewrite differs`);
+  }
 });
