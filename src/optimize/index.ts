@@ -1,11 +1,12 @@
 import { EdgerunError } from '../core/errors.js';
-import { opsetVersion, type Graph, type Model } from '../core/graph.js';
+import { opsetVersion, type Graph, type Model, type OpsetImport } from '../core/graph.js';
 import { EDGERUN_DOMAIN } from '../ops/fused.js';
 import { activationFusion } from './activation-fusion.js';
 import { commonSubexpressionElimination } from './common-subexpression.js';
 import { constantFolding } from './constant-folding.js';
 import { convBatchNormFolding } from './conv-batchnorm.js';
 import { deadCodeElimination } from './dead-code.js';
+import { float16Compute } from './float16-compute.js';
 import { identityElimination } from './identity-elimination.js';
 import { matMulAddFusion } from './matmul-add.js';
 import { nhwcLayout } from './nhwc.js';
@@ -16,6 +17,7 @@ import { transposeCancellation } from './transpose-cancel.js';
 
 export { inferGraphTypes, type InferredGraph, type NodeResolver, type ResolvedNode } from './infer.js';
 export { catalogueResolver } from './resolve.js';
+export { FLOAT16_KERNEL_OPS, float16Compute } from './float16-compute.js';
 export type { GraphPass, PassContext } from './pass.js';
 
 /** onnxruntime's graphOptimizationLevel names; each level runs the passes of the levels below it too. */
@@ -29,8 +31,13 @@ export interface OptimizeOptions {
   preferNhwc?: boolean;
 }
 
-/** Rewrites that keep the graph's ops ONNX ops: folding, elimination, Conv + BatchNormalization. */
+/**
+ * Rewrites that keep the graph's ops ONNX ops: float16 compute where onnxruntime's CPU provider computes in
+ * float32 (first, so the float32 chains it makes are folded and fused like any other), folding,
+ * elimination, Conv + BatchNormalization.
+ */
 const BASIC: readonly GraphPass[] = [
+  float16Compute,
   constantFolding,
   shapeFolding,
   constantFolding,
@@ -72,9 +79,24 @@ export function optimizeGraph(model: Model, options: OptimizeOptions): Model {
   const passes = passesFor(options);
   if (passes.length === 0) return model;
   const opsets = opsetVersion(model.opsetImports, EDGERUN_DOMAIN) === undefined ? [...model.opsetImports, { domain: EDGERUN_DOMAIN, version: 1 }] : model.opsetImports;
-  const context: PassContext = { resolve: catalogueResolver(opsets, model.functions), opsets, initializersOverridable: model.irVersion >= 4 };
+  const context = passContext(model, opsets);
   let graph: Graph = model.graph;
   for (const pass of passes) graph = pass.run(graph, context);
   const usesFused = graph.nodes.some((node) => node.domain === EDGERUN_DOMAIN);
   return { ...model, opsetImports: usesFused ? opsets : model.opsetImports, graph };
+}
+
+function passContext(model: Model, opsets: readonly OpsetImport[]): PassContext {
+  return { resolve: catalogueResolver(opsets, model.functions), opsets, initializersOverridable: model.irVersion >= 4 };
+}
+
+/**
+ * The model with its float16 nodes computing where onnxruntime's CPU provider computes them (see
+ * float16Compute). onnxruntime does this at every optimization level, 'disabled' included, as part of
+ * running a graph on its CPU provider; optimizeGraph does it at the other levels. Running it again on its
+ * own result changes nothing.
+ */
+export function computeFloat16LikeOnnxruntime(model: Model): Model {
+  const graph = float16Compute.run(model.graph, passContext(model, model.opsetImports));
+  return graph === model.graph ? model : { ...model, graph };
 }

@@ -11,7 +11,7 @@ import { createBackends } from './backends.js';
 import { executePlan, executePlanAsync, type ExecuteLimits } from './execute.js';
 import { inlineFunctions } from './inline-functions.js';
 import { encodeOnnx } from '../formats/onnx/encode.js';
-import { OPTIMIZATION_LEVELS, optimizeGraph, type OptimizationLevel } from '../optimize/index.js';
+import { OPTIMIZATION_LEVELS, computeFloat16LikeOnnxruntime, optimizeGraph, type OptimizationLevel } from '../optimize/index.js';
 import { findUnsupported, planModelGraph, type Plan, type PlanContext, type UnsupportedNode } from './plan.js';
 import { Profiler, type TraceEvent } from './profile.js';
 import type { RunResult } from './values.js';
@@ -162,7 +162,8 @@ export class InferenceSession {
     }
     const backends = await createBackends(options);
     try {
-      const prepared = optimizeGraph(inlineFunctions(model), { level, preferNhwc: backends[0]?.preferredLayout === 'NHWC' });
+      // float16 nodes compute in float32 as onnxruntime's CPU provider runs them, at every level.
+      const prepared = computeFloat16LikeOnnxruntime(optimizeGraph(inlineFunctions(model), { level, preferNhwc: backends[0]?.preferredLayout === 'NHWC' }));
       if (options.optimizedModelFilePath !== undefined) {
         if (!writeFile) throw new EdgerunError('INVALID_ARGUMENT', 'optimizedModelFilePath needs the Node entry point, which writes files');
         writeFile(options.optimizedModelFilePath, encodeOnnx(prepared));
