@@ -229,10 +229,20 @@ export function f32_dwconv_minmax_nhwc(
   }
 }
 
-/** Scalar transpose of the block [r0, r1) x [c0, c1) of src [rows, cols] into dst [cols, rows]. */
+/**
+ * Scalar transpose of the block [r0, r1) x [c0, c1) of src [rows, cols] into dst [cols, rows], a column of
+ * src (a row of dst) at a time so the writes are consecutive.
+ */
 function transposeEdge(src: usize, rows: i32, cols: i32, dst: usize, r0: i32, r1: i32, c0: i32, c1: i32): void {
-  for (let r = r0; r < r1; r++) {
-    for (let c = c0; c < c1; c++) store<f32>(dst + (<usize>(c * rows + r) << 2), load<f32>(src + (<usize>(r * cols + c) << 2)));
+  const srcRow = <usize>cols << 2;
+  for (let c = c0; c < c1; c++) {
+    let from = src + (<usize>(r0 * cols + c) << 2);
+    let to = dst + (<usize>(c * rows + r0) << 2);
+    const end = to + (<usize>(r1 - r0) << 2);
+    for (; to < end; to += 4) {
+      store<f32>(to, load<f32>(from));
+      from += srcRow;
+    }
   }
 }
 
