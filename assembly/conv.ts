@@ -3,9 +3,18 @@
 // padding) is computed by the caller; pads are the leading pads, trailing padding follows from the sizes.
 import { clamp, madd, storeLanes } from './simd';
 
+/** Copies `bytes` (a multiple of 4) from src to dst: vectors, then single floats (memory.copy is a call in V8). */
+@inline function copyFloats(dst: usize, src: usize, bytes: usize): void {
+  const vectorEnd = dst + (bytes & ~15);
+  const end = dst + bytes;
+  for (; dst < vectorEnd; dst += 16, src += 16) v128.store(dst, v128.load(src));
+  for (; dst < end; dst += 4, src += 4) store<f32>(dst, load<f32>(src));
+}
+
 /**
  * Patches of X [h, w, channels] for output pixels [oh, ow]: one row of kh * kw * count values per pixel,
- * ordered (ky, kx, channel), for channels [first, first + count); zeros where the window leaves X.
+ * ordered (ky, kx, channel), for channels [first, first + count); zeros where the window leaves X. When the
+ * patch takes every channel without column dilation, a window row inside X is one contiguous run.
  */
 export function f32_im2col_nhwc(
   x: usize, h: i32, w: i32, channels: i32, first: i32, count: i32,
@@ -13,24 +22,31 @@ export function f32_im2col_nhwc(
   oh: i32, ow: i32, out: usize,
 ): void {
   const runBytes = <usize>count << 2;
+  const wholeRows = count == channels && dilationW == 1;
+  const windowRowBytes = <usize>kw * runBytes;
   let dst = out;
   for (let oy = 0; oy < oh; oy++) {
     for (let ox = 0; ox < ow; ox++) {
+      const ix0 = ox * strideW - padLeft;
+      const columnsInside = ix0 >= 0 && ix0 + (kw - 1) * dilationW < w;
       for (let ky = 0; ky < kh; ky++) {
         const iy = oy * strideH - padTop + ky * dilationH;
-        for (let kx = 0; kx < kw; kx++) {
-          const ix = ox * strideW - padLeft + kx * dilationW;
-          if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
-            memory.fill(dst, 0, runBytes);
-          } else {
-            const src = x + ((<usize>(iy * w + ix) * channels + first) << 2);
-            if (count < 16) {
-              for (let i: usize = 0; i < runBytes; i += 4) store<f32>(dst + i, load<f32>(src + i));
+        if (iy < 0 || iy >= h) {
+          memory.fill(dst, 0, windowRowBytes);
+          dst += windowRowBytes;
+        } else if (wholeRows && columnsInside) {
+          copyFloats(dst, x + ((<usize>(iy * w + ix0) * channels + first) << 2), windowRowBytes);
+          dst += windowRowBytes;
+        } else {
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = ix0 + kx * dilationW;
+            if (ix < 0 || ix >= w) {
+              memory.fill(dst, 0, runBytes);
             } else {
-              memory.copy(dst, src, runBytes);
+              copyFloats(dst, x + ((<usize>(iy * w + ix) * channels + first) << 2), runBytes);
             }
+            dst += runBytes;
           }
-          dst += runBytes;
         }
       }
     }
