@@ -3,9 +3,18 @@
 // padding) is computed by the caller; pads are the leading pads, trailing padding follows from the sizes.
 import { clamp, madd, storeLanes } from './simd';
 
+/** Copies `bytes` (a multiple of 4) from src to dst: vectors, then single floats (memory.copy is a call in V8). */
+@inline function copyFloats(dst: usize, src: usize, bytes: usize): void {
+  const vectorEnd = dst + (bytes & ~15);
+  const end = dst + bytes;
+  for (; dst < vectorEnd; dst += 16, src += 16) v128.store(dst, v128.load(src));
+  for (; dst < end; dst += 4, src += 4) store<f32>(dst, load<f32>(src));
+}
+
 /**
  * Patches of X [h, w, channels] for output pixels [oh, ow]: one row of kh * kw * count values per pixel,
- * ordered (ky, kx, channel), for channels [first, first + count); zeros where the window leaves X.
+ * ordered (ky, kx, channel), for channels [first, first + count); zeros where the window leaves X. When the
+ * patch takes every channel without column dilation, a window row inside X is one contiguous run.
  */
 export function f32_im2col_nhwc(
   x: usize, h: i32, w: i32, channels: i32, first: i32, count: i32,
@@ -13,24 +22,31 @@ export function f32_im2col_nhwc(
   oh: i32, ow: i32, out: usize,
 ): void {
   const runBytes = <usize>count << 2;
+  const wholeRows = count == channels && dilationW == 1;
+  const windowRowBytes = <usize>kw * runBytes;
   let dst = out;
   for (let oy = 0; oy < oh; oy++) {
     for (let ox = 0; ox < ow; ox++) {
+      const ix0 = ox * strideW - padLeft;
+      const columnsInside = ix0 >= 0 && ix0 + (kw - 1) * dilationW < w;
       for (let ky = 0; ky < kh; ky++) {
         const iy = oy * strideH - padTop + ky * dilationH;
-        for (let kx = 0; kx < kw; kx++) {
-          const ix = ox * strideW - padLeft + kx * dilationW;
-          if (iy < 0 || iy >= h || ix < 0 || ix >= w) {
-            memory.fill(dst, 0, runBytes);
-          } else {
-            const src = x + ((<usize>(iy * w + ix) * channels + first) << 2);
-            if (count < 16) {
-              for (let i: usize = 0; i < runBytes; i += 4) store<f32>(dst + i, load<f32>(src + i));
+        if (iy < 0 || iy >= h) {
+          memory.fill(dst, 0, windowRowBytes);
+          dst += windowRowBytes;
+        } else if (wholeRows && columnsInside) {
+          copyFloats(dst, x + ((<usize>(iy * w + ix0) * channels + first) << 2), windowRowBytes);
+          dst += windowRowBytes;
+        } else {
+          for (let kx = 0; kx < kw; kx++) {
+            const ix = ix0 + kx * dilationW;
+            if (ix < 0 || ix >= w) {
+              memory.fill(dst, 0, runBytes);
             } else {
-              memory.copy(dst, src, runBytes);
+              copyFloats(dst, x + ((<usize>(iy * w + ix) * channels + first) << 2), runBytes);
             }
+            dst += runBytes;
           }
-          dst += runBytes;
         }
       }
     }
@@ -66,25 +82,55 @@ export function f32_dwconv_pack(channels: i32, kh: i32, kw: i32, weights: usize,
   }
 }
 
-/** One output pixel of the depthwise convolution, every tap bounds-checked (borders and general windows). */
+/** First tap index t in [0, taps) with 0 <= origin + t * dilation, or taps. */
+@inline function firstTapInside(origin: i32, dilation: i32, taps: i32): i32 {
+  let t = 0;
+  while (t < taps && origin + t * dilation < 0) t++;
+  return t;
+}
+
+/** One past the last tap index t in [first, taps) with origin + t * dilation < size. */
+@inline function endTapInside(origin: i32, dilation: i32, taps: i32, size: i32, first: i32): i32 {
+  let t = taps;
+  while (t > first && origin + (t - 1) * dilation >= size) t--;
+  return t;
+}
+
+/**
+ * One output pixel of the depthwise convolution at borders and for general windows: the taps inside X are
+ * found once per pixel, then every 4 channels sum that sub-window with pointers stepped, no per-tap checks.
+ */
 function dwPixelChecked(
   x: usize, h: i32, w: i32, channels: i32, kh: i32, kw: i32, dilationH: i32, dilationW: i32,
   iy0: i32, ix0: i32, packed: usize, y: usize, vlow: v128, vhigh: v128,
 ): void {
-  const stride = (channels + 3) & ~3;
-  const biasAt = packed + (<usize>(kh * kw * stride) << 2);
+  const tapBytes = <usize>((channels + 3) & ~3) << 2;
+  const biasAt = packed + <usize>(kh * kw) * tapBytes;
+  const ky0 = firstTapInside(iy0, dilationH, kh);
+  const ky1 = endTapInside(iy0, dilationH, kh, h, ky0);
+  const kx0 = firstTapInside(ix0, dilationW, kw);
+  const kx1 = endTapInside(ix0, dilationW, kw, w, kx0);
+  const pixel = <usize>channels << 2;
+  const rowStep = <usize>(dilationH * w) * pixel;
+  const colStep = <usize>dilationW * pixel;
+  const inside = ky0 < ky1 && kx0 < kx1;
+  const firstInput = inside ? x + <usize>((iy0 + ky0 * dilationH) * w + ix0 + kx0 * dilationW) * pixel : x;
+  const firstWeight = packed + <usize>(ky0 * kw + kx0) * tapBytes;
   for (let c = 0; c < channels; c += 4) {
     const lane = <usize>c << 2;
     let acc = v128.load(biasAt + lane);
-    for (let ky = 0; ky < kh; ky++) {
-      const iy = iy0 + ky * dilationH;
-      if (iy < 0 || iy >= h) continue;
-      for (let kx = 0; kx < kw; kx++) {
-        const ix = ix0 + kx * dilationW;
-        if (ix < 0 || ix >= w) continue;
-        const input = v128.load(x + ((<usize>(iy * w + ix) * channels) << 2) + lane);
-        acc = madd(input, v128.load(packed + (<usize>((ky * kw + kx) * stride) << 2) + lane), acc);
+    let inputRow = firstInput + lane;
+    let weightRow = firstWeight + lane;
+    for (let ky = ky0; ky < ky1; ky++) {
+      let input = inputRow;
+      let weight = weightRow;
+      for (let kx = kx0; kx < kx1; kx++) {
+        acc = madd(v128.load(input), v128.load(weight), acc);
+        input += colStep;
+        weight += tapBytes;
       }
+      inputRow += rowStep;
+      weightRow += <usize>kw * tapBytes;
     }
     storeChannels(y + lane, clamp(acc, vlow, vhigh), channels - c);
   }
@@ -107,21 +153,13 @@ function dwPixelChecked(
 }
 
 /**
- * One input row of two neighbouring 3x3 outputs at stride 1: the left sum lives at `out` (loaded, updated,
- * stored: the store also keeps V8 from hoisting every load of the body to its top, which would spill the
- * weight registers), the right one is passed in and returned.
+ * One input row's three taps of a 3x3 window starting at `row`, added to `acc`. A stride-1 pair of outputs
+ * keeps two independent sums (the right window starts one pixel later), so no load waits on a store.
  */
-@inline function dw3x3RowPair(row: usize, pixel: usize, wa: v128, wb: v128, wc: v128, out: usize, right: v128): v128 {
-  let col = v128.load(row);
-  let left = madd(col, wa, v128.load(out));
-  col = v128.load(row + pixel);
-  left = madd(col, wb, left);
-  right = madd(col, wa, right);
-  col = v128.load(row + 2 * pixel);
-  left = madd(col, wc, left);
-  right = madd(col, wb, right);
-  v128.store(out, left);
-  return madd(v128.load(row + 3 * pixel), wc, right);
+@inline function dw3x3Row(row: usize, pixel: usize, wa: v128, wb: v128, wc: v128, acc: v128): v128 {
+  acc = madd(v128.load(row), wa, acc);
+  acc = madd(v128.load(row + pixel), wb, acc);
+  return madd(v128.load(row + 2 * pixel), wc, acc);
 }
 
 /**
@@ -159,11 +197,13 @@ function dw3x3Interior(
     if (left >= 4 && strideW == 1) {
       for (; ox + 1 < end; ox += 2) {
         const bias = v128.load(biasAt);
-        v128.store(out, bias);
-        let acc1 = dw3x3RowPair(i0, pixel, w0, w1, w2, out, bias);
-        acc1 = dw3x3RowPair(i1, pixel, w3, w4, w5, out, acc1);
-        acc1 = dw3x3RowPair(i2, pixel, w6, w7, w8, out, acc1);
-        v128.store(out, clamp(v128.load(out), vlow, vhigh));
+        let acc0 = dw3x3Row(i0, pixel, w0, w1, w2, bias);
+        let acc1 = dw3x3Row(i0 + pixel, pixel, w0, w1, w2, bias);
+        acc0 = dw3x3Row(i1, pixel, w3, w4, w5, acc0);
+        acc1 = dw3x3Row(i1 + pixel, pixel, w3, w4, w5, acc1);
+        acc0 = dw3x3Row(i2, pixel, w6, w7, w8, acc0);
+        acc1 = dw3x3Row(i2 + pixel, pixel, w6, w7, w8, acc1);
+        v128.store(out, clamp(acc0, vlow, vhigh));
         v128.store(out + pixel, clamp(acc1, vlow, vhigh));
         i0 += 2 * pixel;
         i1 += 2 * pixel;
@@ -229,10 +269,20 @@ export function f32_dwconv_minmax_nhwc(
   }
 }
 
-/** Scalar transpose of the block [r0, r1) x [c0, c1) of src [rows, cols] into dst [cols, rows]. */
+/**
+ * Scalar transpose of the block [r0, r1) x [c0, c1) of src [rows, cols] into dst [cols, rows], a column of
+ * src (a row of dst) at a time so the writes are consecutive.
+ */
 function transposeEdge(src: usize, rows: i32, cols: i32, dst: usize, r0: i32, r1: i32, c0: i32, c1: i32): void {
-  for (let r = r0; r < r1; r++) {
-    for (let c = c0; c < c1; c++) store<f32>(dst + (<usize>(c * rows + r) << 2), load<f32>(src + (<usize>(r * cols + c) << 2)));
+  const srcRow = <usize>cols << 2;
+  for (let c = c0; c < c1; c++) {
+    let from = src + (<usize>(r0 * cols + c) << 2);
+    let to = dst + (<usize>(c * rows + r0) << 2);
+    const end = to + (<usize>(r1 - r0) << 2);
+    for (; to < end; to += 4) {
+      store<f32>(to, load<f32>(from));
+      from += srcRow;
+    }
   }
 }
 

@@ -6,6 +6,7 @@ import { convOps } from './conv.js';
 import { elementwiseOps } from './elementwise.js';
 import { gemmOps } from './gemm.js';
 import { poolOps } from './pool.js';
+import { transposeOps } from './transpose.js';
 import { chooseVariant, WasmRuntime, type WasmVariant } from './runtime.js';
 
 export { wasmCapabilities, type Capabilities, type WasmVariant } from './runtime.js';
@@ -18,7 +19,7 @@ export { wasmCapabilities, type Capabilities, type WasmVariant } from './runtime
  */
 
 /** Op table: `opType` for the ONNX domain, `domain:opType` for others. */
-const OPS: Record<string, WasmOp> = { ...gemmOps, ...convOps, ...poolOps, ...elementwiseOps };
+const OPS: Record<string, WasmOp> = { ...gemmOps, ...convOps, ...poolOps, ...elementwiseOps, ...transposeOps };
 
 function opOf(info: NodeInfo): WasmOp | undefined {
   const { domain, opType } = info.node;
