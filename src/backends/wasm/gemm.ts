@@ -103,8 +103,19 @@ function matMulSupports(info: NodeInfo): boolean {
   const [a, b] = [rankOf(info, 0), rankOf(info, 1)];
   if (a === undefined || b === undefined || b < 2) return false;
   const constant = info.constants[1];
+  // FusedMatMul's Bias is packed with a constant B, so it must be a constant row of n values (or one value).
+  if ((info.node.inputs[2] ?? '') !== '' && !(constant && matMulBias(info.constants[2], constant.dims[constant.dims.length - 1]!))) return false;
   // A constant B of rank > 2 must be one matrix (leading dims 1); a B known at run needs A of rank >= 2.
   return constant ? constant.dims.slice(0, -2).every((dim) => dim === 1) : a >= 2;
+}
+
+/** FusedMatMul's constant Bias as n values when it is one value or a row of n (leading dims 1); else undefined. */
+function matMulBias(bias: Tensor | undefined, n: number): Float32Array | undefined {
+  if (!bias || bias.type !== 'float32') return undefined;
+  const size = elementCount(bias.dims);
+  if (bias.dims.slice(0, -1).some((dim) => dim !== 1) || (size !== n && size !== 1)) return undefined;
+  const values = floatsOf(bias);
+  return Float32Array.from({ length: n }, (_, j) => values[size === 1 ? 0 : j]!);
 }
 
 /** Index of the batch block `index` of `outBatch` in a tensor of batch dims `dims` (broadcast, right-aligned). */
@@ -138,7 +149,8 @@ function prepareMatMul(runtime: WasmRuntime, info: NodeInfo): Kernel {
   const epilogue = epilogueOf(info.attributes)!;
   const bConstant = info.constants[1];
   const [k, n] = bConstant ? bConstant.dims.slice(-2) : [0, 0];
-  const constant = bConstant ? packMatrix(runtime, { values: floatsOf(bConstant), k: k!, n: n!, transposed: false }) : undefined;
+  const bias = bConstant ? matMulBias(info.constants[2], n!) : undefined;
+  const constant = bConstant ? packMatrix(runtime, { values: floatsOf(bConstant), k: k!, n: n!, transposed: false }, bias) : undefined;
   const aDims = staticDims(info, 0);
   if (constant && aDims) {
     runtime.reserveScratch(Staging.bytesFor([elementCount(aDims) * 4, (elementCount(aDims) / k!) * n! * 4]));

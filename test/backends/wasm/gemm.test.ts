@@ -99,6 +99,16 @@ test('FusedGemm and FusedMatMul apply their activation, NaN and infinities pass 
   }
 });
 
+test('FusedMatMul adds its Bias (a row of n, one value, or a row with leading unit dims); a Bias at run is refused', () => {
+  const a = randomTensor([2, 5, 7], 4);
+  const b = randomTensor([7, 9], 5);
+  for (const bias of [randomTensor([9], 6), randomTensor([1], 7), randomTensor([1, 1, 9], 8)]) {
+    checkAll({ opType: 'FusedMatMul', domain: 'ai.edgerun', inputs: [a, b, bias], constants: [1, 2] }, `FusedMatMul bias [${bias.dims.join(', ')}]`);
+  }
+  const atRun = nodeInfo({ opType: 'FusedMatMul', domain: 'ai.edgerun', inputs: [a, b, randomTensor([9], 6)], constants: [1] });
+  for (const [variant, backend] of backends) assert.equal(backend.supports(atRun), false, variant);
+});
+
 test('prepare refuses a node supports() turned down, with a typed error naming it', () => {
   const backend = backends[0]![1];
   const info = nodeInfo({ opType: 'Gemm', opset: 13, inputs: [randomTensor([4, 3], 1), randomTensor([3, 5], 2), randomTensor([4, 5], 3)], constants: [1, 2] });

@@ -1,0 +1,30 @@
+import type { Kernel, NodeInfo } from '../backend.js';
+import { allFloat32, floatInput, Staging, type WasmOp } from './common.js';
+import type { WasmRuntime } from './runtime.js';
+
+/**
+ * Tanh and Erf on the vector code of assembly/activation.ts (a few float32 ulps from the exact functions).
+ * A lone Sigmoid stays on the reference kernel, which reproduces onnxruntime's float32 rational
+ * approximation bit for bit (quantizers downstream depend on it).
+ */
+
+/** The op codes of f32_unary. */
+const UNARY_OPS: Record<string, number> = { Tanh: 0, Erf: 1 };
+
+function prepareUnary(runtime: WasmRuntime, info: NodeInfo): Kernel {
+  const op = UNARY_OPS[info.node.opType]!;
+  return {
+    inPlace: new Map([[0, 0]]),
+    run(io) {
+      const x = floatInput(info, io, 0);
+      const y = io.output(0, 'float32', x.dims);
+      const staging = new Staging(runtime, [x], [y]);
+      runtime.kernels.f32_unary(op, staging.address(x), x.data.length, staging.address(y));
+      staging.finish();
+    },
+  };
+}
+
+export const activationOps: Record<string, WasmOp> = Object.fromEntries(
+  Object.keys(UNARY_OPS).map((name) => [name, { supports: allFloat32, prepare: prepareUnary }]),
+);
