@@ -85,18 +85,28 @@ const ERF_SPLIT: f32 = 0.927734375;
 
 export const UNARY_TANH = 0;
 export const UNARY_ERF = 1;
+export const UNARY_SQRT = 2;
 
 @inline function unary4(op: i32, x: v128): v128 {
-  return op == UNARY_TANH ? tanh4(x) : erf4(x);
+  switch (op) {
+    case UNARY_TANH: return tanh4(x);
+    case UNARY_ERF: return erf4(x);
+    default: return f32x4.sqrt(x);
+  }
 }
 
 /** y[i] = op(x[i]) for `count` elements; the tail goes through the same vector code one lane at a time. */
 export function f32_unary(op: i32, x: usize, count: i32, y: usize): void {
   let i = 0;
-  if (op == UNARY_TANH) {
-    for (; i + 4 <= count; i += 4) v128.store(y + (<usize>i << 2), tanh4(v128.load(x + (<usize>i << 2))));
-  } else {
-    for (; i + 4 <= count; i += 4) v128.store(y + (<usize>i << 2), erf4(v128.load(x + (<usize>i << 2))));
+  switch (op) {
+    case UNARY_TANH:
+      for (; i + 4 <= count; i += 4) v128.store(y + (<usize>i << 2), tanh4(v128.load(x + (<usize>i << 2))));
+      break;
+    case UNARY_ERF:
+      for (; i + 4 <= count; i += 4) v128.store(y + (<usize>i << 2), erf4(v128.load(x + (<usize>i << 2))));
+      break;
+    default:
+      for (; i + 4 <= count; i += 4) v128.store(y + (<usize>i << 2), f32x4.sqrt(v128.load(x + (<usize>i << 2))));
   }
   for (; i < count; i++) {
     const offset = <usize>i << 2;

@@ -8,6 +8,7 @@ import { elementwiseOps } from './elementwise.js';
 import { gemmOps } from './gemm.js';
 import { poolOps } from './pool.js';
 import { recurrentOps } from './recurrent.js';
+import { reduceOps } from './reduce.js';
 import { chooseVariant, WasmRuntime, type WasmVariant } from './runtime.js';
 
 export { wasmCapabilities, type Capabilities, type WasmVariant } from './runtime.js';
@@ -20,7 +21,7 @@ export { wasmCapabilities, type Capabilities, type WasmVariant } from './runtime
  */
 
 /** Op table: `opType` for the ONNX domain, `domain:opType` for others. */
-const OPS: Record<string, WasmOp> = { ...gemmOps, ...convOps, ...poolOps, ...elementwiseOps, ...activationOps, ...recurrentOps };
+const OPS: Record<string, WasmOp> = { ...gemmOps, ...convOps, ...poolOps, ...elementwiseOps, ...activationOps, ...recurrentOps, ...reduceOps };
 
 function opOf(info: NodeInfo): WasmOp | undefined {
   const { domain, opType } = info.node;

@@ -37,9 +37,9 @@ function specials(count: number, seed: number, scale: number): Tensor {
   return tensor;
 }
 
-test('Tanh and Erf match the reference across vector edges, with NaN and infinities', () => {
+test('Tanh, Erf and Sqrt match the reference across vector edges, with NaN and infinities', () => {
   let seed = 1;
-  for (const opType of ['Tanh', 'Erf']) {
+  for (const opType of ['Tanh', 'Erf', 'Sqrt']) {
     for (const count of [1, 3, 4, 5, 8, 17, 64, 1027]) {
       for (const scale of [0.2, 6, 30]) {
         const spec: NodeSpec = { opType, opset: 13, inputs: [specials(count, seed++, scale)] };
@@ -62,5 +62,25 @@ test('Tanh and Erf stay within a few float32 ulps of the exact functions', () =>
     const got = runNode(backends[0]![1], nodeInfo(spec), spec.inputs).data as Float32Array;
     const error = worstUlps(x, got, fn);
     assert.ok(error <= 4, `${opType}: worst error ${error.toFixed(2)} ulp`);
+  }
+});
+
+test('Pow by a constant 2 squares exactly, NaN and infinities included; other exponents stay on the reference', () => {
+  let seed = 100;
+  for (const count of [1, 3, 4, 5, 17, 1027]) {
+    const spec: NodeSpec = { opType: 'Pow', opset: 15, inputs: [specials(count, seed++, 30), new Tensor('float32', Float32Array.of(2), [])], constants: [1] };
+    const info = nodeInfo(spec);
+    const expected = runReference(info, spec.inputs);
+    for (const [variant, backend] of backends) {
+      assert.ok(backend.supports(info), `${variant} supports Pow by 2`);
+      for (const place of ['host', 'arena'] as const) assert.deepEqual(Array.from(runNode(backend, info, spec.inputs, place).data as Float32Array), Array.from(expected.data as Float32Array), `${variant}/${place} Pow of ${count}`);
+    }
+  }
+  const x = specials(5, 1, 1);
+  for (const spec of [
+    { opType: 'Pow', opset: 15, inputs: [x, new Tensor('float32', Float32Array.of(3), [])], constants: [1] },
+    { opType: 'Pow', opset: 15, inputs: [x, new Tensor('float32', Float32Array.of(2), [])] },
+  ]) {
+    for (const [variant, backend] of backends) assert.equal(backend.supports(nodeInfo(spec)), false, `${variant}: Pow ${JSON.stringify(spec.constants)}`);
   }
 });
