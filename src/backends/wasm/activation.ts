@@ -13,18 +13,23 @@ import type { WasmRuntime } from './runtime.js';
 const UNARY_OPS: Record<string, number> = { Tanh: 0, Erf: 1, Sqrt: 2 };
 const OP_MUL = 2;
 
-function prepareUnary(runtime: WasmRuntime, info: NodeInfo): Kernel {
-  const op = UNARY_OPS[info.node.opType]!;
+/** A kernel writing y = f(x) element by element (in place allowed); `compute` gets the wasm addresses. */
+function mapKernel(runtime: WasmRuntime, info: NodeInfo, compute: (x: number, count: number, y: number) => void): Kernel {
   return {
     inPlace: new Map([[0, 0]]),
     run(io) {
       const x = floatInput(info, io, 0);
       const y = io.output(0, 'float32', x.dims);
       const staging = new Staging(runtime, [x], [y]);
-      runtime.kernels.f32_unary(op, staging.address(x), x.data.length, staging.address(y));
+      compute(staging.address(x), x.data.length, staging.address(y));
       staging.finish();
     },
   };
+}
+
+function prepareUnary(runtime: WasmRuntime, info: NodeInfo): Kernel {
+  const op = UNARY_OPS[info.node.opType]!;
+  return mapKernel(runtime, info, (x, count, y) => runtime.kernels.f32_unary(op, x, count, y));
 }
 
 /** Pow whose exponent is the constant 2 (LayerNormalization's variance written out as ops). */
@@ -34,17 +39,7 @@ function squareSupports(info: NodeInfo): boolean {
 }
 
 function prepareSquare(runtime: WasmRuntime, info: NodeInfo): Kernel {
-  return {
-    inPlace: new Map([[0, 0]]),
-    run(io) {
-      const x = floatInput(info, io, 0);
-      const y = io.output(0, 'float32', x.dims);
-      const staging = new Staging(runtime, [x], [y]);
-      const address = staging.address(x);
-      runtime.kernels.f32_binary_minmax(OP_MUL, 1, x.data.length, address, 0, 1, address, 0, 1, staging.address(y), -Infinity, Infinity);
-      staging.finish();
-    },
-  };
+  return mapKernel(runtime, info, (x, count, y) => runtime.kernels.f32_binary_minmax(OP_MUL, 1, count, x, 0, 1, x, 0, 1, y, -Infinity, Infinity));
 }
 
 export const activationOps: Record<string, WasmOp> = Object.fromEntries(
