@@ -98,13 +98,20 @@ function prepareGemm(runtime: WasmRuntime, info: NodeInfo): Kernel {
   };
 }
 
-/** FusedMatMul's Bias: packed with a constant B when it is a constant row of N values; other biases are the reference's. */
+/**
+ * FusedMatMul's Bias, packed with a constant B: a constant of N values or one, whose leading dims are 1 and
+ * do not outnumber the product's (so it cannot grow the output); any other bias is the reference's.
+ */
 function matMulBias(info: NodeInfo): Float32Array | undefined | false {
   if ((info.node.inputs[2] ?? '') === '') return undefined;
-  const b = info.constants[1];
-  const bias = info.constants[2];
-  if (!b || !bias || bias.dims.length > 1) return false;
-  return gemmBias(bias, b.dims[b.dims.length - 1]!, 1);
+  const [b, bias] = [info.constants[1], info.constants[2]];
+  const outputRank = Math.max(rankOf(info, 0) ?? 0, rankOf(info, 1) ?? 0);
+  if (!b || !bias || bias.dims.length > outputRank || bias.dims.slice(0, -1).some((dim) => dim !== 1)) return false;
+  const n = b.dims[b.dims.length - 1]!;
+  const size = elementCount(bias.dims);
+  if (size !== n && size !== 1) return false;
+  const values = floatsOf(bias);
+  return Float32Array.from({ length: n }, (_, j) => values[size === 1 ? 0 : j]!);
 }
 
 function matMulSupports(info: NodeInfo): boolean {

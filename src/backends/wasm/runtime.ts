@@ -58,7 +58,12 @@ interface PoolExports {
   ): void;
 }
 
-export type WasmKernels = GemmExports & ConvExports & ElementwiseExports & PoolExports;
+interface ActivationExports {
+  f32_unary(op: number, x: number, count: number, y: number): void;
+  f32_lstm_cell(batch: number, hidden: number, gatesX: number, gatesR: number, cell: number, h: number, y: number): void;
+}
+
+export type WasmKernels = GemmExports & ConvExports & ElementwiseExports & PoolExports & ActivationExports;
 
 type ModuleName = keyof typeof WASM_MODULES;
 

@@ -8,17 +8,17 @@ import { prepareModel } from './model-runner.js';
 import { hostVariants } from './variants.js';
 import { sharedPath, skipUnlessShared } from '../../support/shared.js';
 
-for (const name of ['mobilenet_v2', 'squeezenet1_1', 'mnist_cnn']) {
+for (const name of ['mobilenet_v2', 'squeezenet1_1', 'mnist_cnn', 'tiny_bert_encoder', 'lstm_classifier']) {
   test(`${name} on the wasm backend matches its test data`, { skip: skipUnlessShared() }, async () => {
     const dir = sharedPath('models', name);
     const bytes = readFileSync(`${dir}/model.onnx`);
     const graph = decodeOnnx(bytes).graph;
-    const input = graph.inputs.find((info) => !graph.initializers.has(info.name))!;
+    const inputs = graph.inputs.filter((info) => !graph.initializers.has(info.name));
     const data = `${dir}/test_data_set_0`;
     if (!existsSync(data)) return;
-    const feeds = { [input.name]: decodeValue(readFileSync(`${data}/input_0.pb`), input.type) };
+    const feeds = Object.fromEntries(inputs.map((input, i) => [input.name, decodeValue(readFileSync(`${data}/input_${i}.pb`), input.type)]));
     const expected = decodeValue(readFileSync(`${data}/output_0.pb`), graph.outputs[0]!.type) as Tensor;
-    for (const variant of hostVariants()) {
+    for (const variant of ['reference' as const, ...hostVariants()]) {
       const model = await prepareModel(bytes, variant);
       const output = model.run(feeds)[graph.outputs[0]!.name] as Tensor;
       const { placement } = model.finish();
