@@ -12,6 +12,19 @@ export interface ConformanceCase {
   dataDir: string;
   /** The graph optimization level the model runs at (none: as loaded). */
   optimize?: OptimizationLevel;
+  /** Execution providers in priority order (none: the session's defaults). */
+  executionProviders?: string[];
+  /** intraOpNumThreads for the session (none: the session's default, one thread). */
+  threads?: number;
+}
+
+/** The session options a case asks for. */
+export function sessionOptionsOf(testCase: ConformanceCase): { graphOptimizationLevel?: OptimizationLevel; executionProviders?: string[]; intraOpNumThreads?: number } {
+  return {
+    ...(testCase.optimize ? { graphOptimizationLevel: testCase.optimize } : {}),
+    ...(testCase.executionProviders ? { executionProviders: testCase.executionProviders } : {}),
+    ...(testCase.threads ? { intraOpNumThreads: testCase.threads } : {}),
+  };
 }
 
 export const SUITES = ['onnx-node', 'simple', 'pytorch-converted', 'pytorch-operator', 'light', 'models', 'real'] as const;

@@ -27,6 +27,10 @@ const { values: args } = parseArgs({
     verbose: { type: 'boolean', short: 'v', default: false },
     /** Run every model through the graph optimizer at this level first (disabled | basic | extended | all). */
     optimize: { type: 'string' },
+    /** Execution providers in priority order, comma-separated (wasm | reference | cpu); default: the session's. */
+    ep: { type: 'string' },
+    /** intraOpNumThreads for every session. */
+    threads: { type: 'string' },
   },
 });
 
@@ -46,7 +50,8 @@ async function main(): Promise<number> {
   const filter = args.filter ? new RegExp(args.filter) : undefined;
   const cases = listCases()
     .filter((c) => suites.includes(c.suite) && (!filter || filter.test(c.id)))
-    .map((c) => (args.optimize ? { ...c, optimize: args.optimize as OptimizationLevel } : c));
+    .map((c) => ({ ...c, ...sessionChoices() }));
+  console.log(`conformance: execution providers ${args.ep ?? 'default'}, ${args.threads ?? 1} thread(s)${args.optimize ? `, optimization level ${args.optimize}` : ''}`);
   const results = await runAll(cases, Number(args.timeout), Number(args.jobs));
   const byId = new Map(results.map((result) => [result.id, result]));
   printTable(cases, byId);
@@ -60,6 +65,17 @@ async function main(): Promise<number> {
   writeFileSync(args.report!, JSON.stringify({ generated: new Date().toISOString(), cases: Object.fromEntries(byId) }, null, 1));
   console.log(`report: ${args.report}`);
   return checkExpectations(cases, byId);
+}
+
+/** The session options the command line asks every case to run with. */
+function sessionChoices(): Pick<ConformanceCase, 'optimize' | 'executionProviders' | 'threads'> {
+  const threads = args.threads === undefined ? undefined : Number(args.threads);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new Error(`--threads must be a positive integer, got '${args.threads}'`);
+  return {
+    ...(args.optimize ? { optimize: args.optimize as OptimizationLevel } : {}),
+    ...(args.ep ? { executionProviders: args.ep.split(',') } : {}),
+    ...(threads ? { threads } : {}),
+  };
 }
 
 function runAll(cases: ConformanceCase[], timeoutMs: number, jobs: number): Promise<CaseResult[]> {
