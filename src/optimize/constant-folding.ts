@@ -17,7 +17,8 @@ export const FOLD_OUTPUT_LIMIT = 1 << 20;
 export const constantFolding: GraphPass = {
   name: 'constant-folding',
   run(graph, context) {
-    const constants = constantInitializers(graph, context);
+    // Copies: the pass adds to both, and the given graph must stay as it is.
+    const constants = new Map(constantInitializers(graph, context));
     const initializers = new Map(graph.initializers);
     const outputs = new Set(graph.outputs.map((info) => info.name));
     const replacements = new Map<Node, Node[]>();

@@ -18,6 +18,11 @@ import { chainCase, generator, int64s, ints, Random, repeat, singleNodeCase, typ
  */
 /** One op: onnxruntime's float32 result rounded once, which edgerun reproduces bit for bit. */
 const EXACT: Tolerance = { rtol: 0, atol: 0 };
+/**
+ * Conv sums many products: onnxruntime adds them in float32 in its own order, edgerun's reference kernel in
+ * double; rounded once to float16 the two land in the same step but for rare ties, one step apart.
+ */
+const ONE_FLOAT16_STEP: Tolerance = { rtol: 2 ** -10, atol: 2 ** -24 };
 const FLOAT16_CHAIN: Tolerance = { rtol: 8 * 2 ** -11, atol: 4e-3 };
 
 /** A float16 tensor of values in [low, high). */
@@ -39,7 +44,7 @@ function convCase(random: Random): OpCase {
     inputs: [input('x', half(random, x, -4, 4)), input('w', half(random, [filters, channels / group, kernel, kernel]), true), input('b', half(random, [filters]), true)],
     outputs: ['y'],
     attributes: { pads: ints(pads), group: { type: 'int', value: group } },
-  }, EXACT);
+  }, ONE_FLOAT16_STEP);
 }
 
 function resizeCase(random: Random): OpCase {

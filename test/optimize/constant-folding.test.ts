@@ -36,3 +36,17 @@ test('an initializer that is also a graph input is not folded: a feed may overri
   });
   assert.deepEqual(opTypes(runPass(constantFolding, original)), ['Neg', 'Add']);
 });
+
+test('folding an IR 3 model (initializers listed as inputs, not overridable) leaves the given model as it was', async () => {
+  const original = graphModel({
+    nodes: [op('Neg', ['w'], ['v']), op('Add', ['x', 'v'], ['y'])],
+    inputs: [floatInput('x', [3]), floatInput('w', [3])],
+    outputs: [floatInput('y', [3])],
+    initializers: new Map([['w', randomTensor([3])]]),
+  });
+  original.irVersion = 3;
+  const folded = runPass(constantFolding, original);
+  assert.deepEqual(opTypes(folded), ['Add']);
+  assert.deepEqual([...original.graph.initializers.keys()], ['w'], "the given model's initializers are not added to");
+  await assertSameOutputs(original, folded, { x: randomTensor([3], 2) });
+});

@@ -85,17 +85,21 @@ function prepareBinary(runtime: WasmRuntime, info: NodeInfo): Kernel {
   };
 }
 
-/** Clip's bounds: attributes before opset 11, scalar inputs (or none) since; Relu's are [0, inf). */
+/**
+ * Clip's bounds: attributes before opset 11, scalar inputs (or none) since; Relu's are [0, inf). With
+ * min > max every value becomes max (ONNX: min(max(x, min), max)), so the low bound is lowered to max.
+ */
 function clipBounds(info: NodeInfo, inputs: readonly (Value | undefined)[]): { low: number; high: number } {
+  const ordered = (low: number, high: number) => ({ low: Math.min(low, high), high });
   if (info.node.opType === 'Relu') return { low: 0, high: Infinity };
-  if (info.opset < 11) return { low: (info.attributes.min as number | undefined) ?? -Infinity, high: (info.attributes.max as number | undefined) ?? Infinity };
+  if (info.opset < 11) return ordered((info.attributes.min as number | undefined) ?? -Infinity, (info.attributes.max as number | undefined) ?? Infinity);
   const bound = (index: number, fallback: number) => {
     const value = inputs[index];
     if (value === undefined || value === null) return fallback;
     if (!(value instanceof Tensor) || elementCount(value.dims) !== 1) shapeError(info, `Clip's input #${index} must be a scalar`);
     return (value.data as Float32Array)[0]!;
   };
-  return { low: bound(1, -Infinity), high: bound(2, Infinity) };
+  return ordered(bound(1, -Infinity), bound(2, Infinity));
 }
 
 function prepareClamp(runtime: WasmRuntime, info: NodeInfo): Kernel {

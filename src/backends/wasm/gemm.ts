@@ -98,8 +98,17 @@ function prepareGemm(runtime: WasmRuntime, info: NodeInfo): Kernel {
   };
 }
 
+/** FusedMatMul's Bias: packed with a constant B when it is a constant row of N values; other biases are the reference's. */
+function matMulBias(info: NodeInfo): Float32Array | undefined | false {
+  if ((info.node.inputs[2] ?? '') === '') return undefined;
+  const b = info.constants[1];
+  const bias = info.constants[2];
+  if (!b || !bias || bias.dims.length > 1) return false;
+  return gemmBias(bias, b.dims[b.dims.length - 1]!, 1);
+}
+
 function matMulSupports(info: NodeInfo): boolean {
-  if (!allFloat32(info) || epilogueOf(info.attributes) === undefined) return false;
+  if (!allFloat32(info) || epilogueOf(info.attributes) === undefined || matMulBias(info) === false) return false;
   const [a, b] = [rankOf(info, 0), rankOf(info, 1)];
   if (a === undefined || b === undefined || b < 2) return false;
   const constant = info.constants[1];
@@ -138,7 +147,7 @@ function prepareMatMul(runtime: WasmRuntime, info: NodeInfo): Kernel {
   const epilogue = epilogueOf(info.attributes)!;
   const bConstant = info.constants[1];
   const [k, n] = bConstant ? bConstant.dims.slice(-2) : [0, 0];
-  const constant = bConstant ? packMatrix(runtime, { values: floatsOf(bConstant), k: k!, n: n!, transposed: false }) : undefined;
+  const constant = bConstant ? packMatrix(runtime, { values: floatsOf(bConstant), k: k!, n: n!, transposed: false }, matMulBias(info) || undefined) : undefined;
   const aDims = staticDims(info, 0);
   if (constant && aDims) {
     runtime.reserveScratch(Staging.bytesFor([elementCount(aDims) * 4, (elementCount(aDims) / k!) * n! * 4]));
@@ -150,7 +159,9 @@ function prepareMatMul(runtime: WasmRuntime, info: NodeInfo): Kernel {
         const innerK = a.dims[a.dims.length - 1]!;
         if (innerK !== k) shapeError(info, `MatMul inner dimensions differ: A [${a.dims.join(', ')}], B has ${k} rows`);
         const m = elementCount(a.dims) / k!;
-        const y = io.output(0, 'float32', a.dims.length === 1 ? [n!] : [...a.dims.slice(0, -1), n!]);
+        // B's leading dims are all 1 (supports() checked): they broadcast against A's batch dims, numpy-style.
+        const batch = broadcastBatch(info, a.dims.slice(0, -2), bConstant!.dims.slice(0, -2));
+        const y = io.output(0, 'float32', [...batch, ...(a.dims.length === 1 ? [] : [a.dims[a.dims.length - 2]!]), n!]);
         const staging = new Staging(runtime, [a], [y]);
         runtime.gemm(m, n!, k!, staging.address(a), k!, constant.pointer, staging.address(y), n!, epilogue.low, epilogue.high);
         staging.finish(epilogue.activation);

@@ -53,4 +53,8 @@ test('FusedAdd applies its activation; Relu and Clip clamp', () => {
   checkAll({ opType: 'Clip', opset: 13, inputs: [x, undefined, new Tensor('float32', [0.5], [])], constants: [2] }, 'Clip 13 max only');
   checkAll({ opType: 'Clip', opset: 13, inputs: [x, new Tensor('float32', [-0.5], []), new Tensor('float32', [0.25], [])] }, 'Clip 13 bounds at run');
   checkAll({ opType: 'Clip', opset: 6, attributes: { min: float(-1), max: float(2) }, inputs: [x] }, 'Clip 6');
+  // min > max gives max everywhere (ONNX and onnxruntime), in the SIMD body and the scalar tail alike.
+  const odd = new Tensor('float32', (x.data as Float32Array).slice(0, 39), [39]);
+  checkAll({ opType: 'Clip', opset: 13, inputs: [odd, new Tensor('float32', [1], []), new Tensor('float32', [0], [])], constants: [1, 2] }, 'Clip 13 min > max');
+  checkAll({ opType: 'Clip', opset: 6, attributes: { min: float(0.5), max: float(-0.75) }, inputs: [odd] }, 'Clip 6 min > max');
 });

@@ -104,3 +104,21 @@ test('prepare refuses a node supports() turned down, with a typed error naming i
   const info = nodeInfo({ opType: 'Gemm', opset: 13, inputs: [randomTensor([4, 3], 1), randomTensor([3, 5], 2), randomTensor([4, 5], 3)], constants: [1, 2] });
   assert.throws(() => backend.prepare(info), (error: unknown) => error instanceof EdgerunError && error.code === 'UNSUPPORTED_OP' && /test_Gemm/.test(error.message));
 });
+
+test('FusedMatMul adds its Bias (packed with a constant B) and leaves a bias it cannot pack to the reference', () => {
+  const a = randomTensor([2, 5, 7], 4);
+  const b = randomTensor([7, 9], 5);
+  const bias = randomTensor([9], 6);
+  const attributes = { activation: str('Relu'), activation_params: floats([]) };
+  const spec = { domain: 'ai.edgerun', opType: 'FusedMatMul', inputs: [a, b, bias], constants: [1, 2], attributes, opset: 1 };
+  // The expected values come from the op's reference kernel (MatMul + Bias + Relu), which the wasm kernel must equal.
+  checkAll(spec, 'FusedMatMul with Bias');
+  const biasAtRun = nodeInfo({ ...spec, constants: [1] });
+  for (const [variant, backend] of backends) assert.equal(backend.supports(biasAtRun), false, `${variant} refuses a Bias known only at run`);
+});
+
+test('MatMul with a constant B of leading dims 1 broadcasts them into the output, as numpy does', () => {
+  const b = randomTensor([1, 9, 5], 8);
+  checkAll({ opType: 'MatMul', inputs: [randomTensor([7, 9], 9), b], constants: [1] }, 'MatMul [7,9] x [1,9,5]');
+  checkAll({ opType: 'MatMul', inputs: [randomTensor([9], 10), b], constants: [1] }, 'MatMul [9] x [1,9,5]');
+});
