@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { sharedPath } from '../support/shared.js';
 import type { OptimizationLevel } from '../../src/optimize/index.js';
+import { availableBackends } from '../../src/runtime/backends.js';
 
 /** One conformance case: a model and where its inputs and expected outputs come from. */
 export interface ConformanceCase {
@@ -16,6 +17,19 @@ export interface ConformanceCase {
   executionProviders?: string[];
   /** intraOpNumThreads for the session (none: the session's default, one thread). */
   threads?: number;
+}
+
+/**
+ * The command line's `--ep LIST` and `--threads N` as session options (both harnesses take them); an
+ * unknown provider or a thread count that is not a positive integer stops the harness before any case runs.
+ */
+export function sessionOptionsFromArgs(ep: string | undefined, threads: string | undefined): { executionProviders?: string[]; intraOpNumThreads?: number } {
+  const providers = ep?.split(',');
+  const unknown = providers?.filter((name) => !availableBackends().includes(name)) ?? [];
+  if (unknown.length > 0) throw new Error(`--ep: unknown execution provider(s) ${unknown.join(', ')}; available: ${availableBackends().join(', ')}`);
+  const count = threads === undefined ? undefined : Number(threads);
+  if (count !== undefined && !(Number.isInteger(count) && count >= 1)) throw new Error(`--threads must be a positive integer, got '${threads}'`);
+  return { ...(providers ? { executionProviders: providers } : {}), ...(count ? { intraOpNumThreads: count } : {}) };
 }
 
 /** The session options a case asks for. */

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { runInWorkers } from '../support/worker-pool.js';
 import { missingPrerequisite } from '../support/prerequisites.js';
 import { HAVE_SHARED, MISSING_SHARED, REPO_ROOT, sharedPath } from '../support/shared.js';
-import { SUITES, listCases, type ConformanceCase } from './cases.js';
+import { SUITES, listCases, sessionOptionsFromArgs, type ConformanceCase } from './cases.js';
 import type { CaseResult } from './run-case.js';
 import type { OptimizationLevel } from '../../src/optimize/index.js';
 
@@ -69,12 +69,11 @@ async function main(): Promise<number> {
 
 /** The session options the command line asks every case to run with. */
 function sessionChoices(): Pick<ConformanceCase, 'optimize' | 'executionProviders' | 'threads'> {
-  const threads = args.threads === undefined ? undefined : Number(args.threads);
-  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1)) throw new Error(`--threads must be a positive integer, got '${args.threads}'`);
+  const { executionProviders, intraOpNumThreads } = sessionOptionsFromArgs(args.ep, args.threads);
   return {
     ...(args.optimize ? { optimize: args.optimize as OptimizationLevel } : {}),
-    ...(args.ep ? { executionProviders: args.ep.split(',') } : {}),
-    ...(threads ? { threads } : {}),
+    ...(executionProviders ? { executionProviders } : {}),
+    ...(intraOpNumThreads ? { threads: intraOpNumThreads } : {}),
   };
 }
 

@@ -6,6 +6,7 @@ import { ortOutputs } from '../support/ort-reference.js';
 import { Random, type OpGenerator } from './harness.js';
 import { generators } from './generators.js';
 import { judgeRefusal } from './ort-refusals.js';
+import { sessionOptionsFromArgs } from '../conformance/cases.js';
 
 /**
  * `npm run differential`: seeded random single-op models, edgerun beside onnxruntime-node, outputs compared
@@ -24,10 +25,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const sessionOptions = {
-  ...(args.ep ? { executionProviders: args.ep.split(',') } : {}),
-  ...(args.threads ? { intraOpNumThreads: Number(args.threads) } : {}),
-};
+const sessionOptions = sessionOptionsFromArgs(args.ep, args.threads);
 
 async function main(): Promise<number> {
   console.log(`differential: edgerun on execution providers ${args.ep ?? 'default'}, ${args.threads ?? 1} thread(s)`);
