@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { runInWorkers } from '../support/worker-pool.js';
 import { missingPrerequisite } from '../support/prerequisites.js';
 import { HAVE_SHARED, MISSING_SHARED, REPO_ROOT, sharedPath } from '../support/shared.js';
-import { SUITES, listCases, sessionOptionsFromArgs, type ConformanceCase } from './cases.js';
+import { checkWasmThreads, SUITES, listCases, sessionOptionsFromArgs, type ConformanceCase } from './cases.js';
 import type { CaseResult } from './run-case.js';
 import type { OptimizationLevel } from '../../src/optimize/index.js';
 
@@ -52,6 +52,7 @@ async function main(): Promise<number> {
     .filter((c) => suites.includes(c.suite) && (!filter || filter.test(c.id)))
     .map((c) => ({ ...c, ...sessionChoices() }));
   console.log(`conformance: execution providers ${args.ep ?? 'default'}, ${args.threads ?? 1} thread(s)${args.optimize ? `, optimization level ${args.optimize}` : ''}`);
+  await checkWasmThreads(sessionOptionsFromArgs(args.ep, args.threads));
   const results = await runAll(cases, Number(args.timeout), Number(args.jobs));
   const byId = new Map(results.map((result) => [result.id, result]));
   printTable(cases, byId);

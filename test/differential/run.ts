@@ -6,7 +6,7 @@ import { ortOutputs } from '../support/ort-reference.js';
 import { Random, type OpGenerator } from './harness.js';
 import { generators } from './generators.js';
 import { judgeRefusal } from './ort-refusals.js';
-import { sessionOptionsFromArgs } from '../conformance/cases.js';
+import { checkWasmThreads, sessionOptionsFromArgs } from '../conformance/cases.js';
 
 /**
  * `npm run differential`: seeded random single-op models, edgerun beside onnxruntime-node, outputs compared
@@ -29,6 +29,7 @@ const sessionOptions = sessionOptionsFromArgs(args.ep, args.threads);
 
 async function main(): Promise<number> {
   console.log(`differential: edgerun on execution providers ${args.ep ?? 'default'}, ${args.threads ?? 1} thread(s)`);
+  await checkWasmThreads(sessionOptions);
   const count = Number(args.cases);
   let passed = 0;
   let failed = 0;
