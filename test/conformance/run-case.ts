@@ -7,7 +7,7 @@ import { InferenceSession } from '../../src/node.js';
 import type { InferenceSession as Session } from '../../src/runtime/session.js';
 import { compareValues } from '../support/compare.js';
 import { checkInference, type InferenceCoverage } from '../support/inference.js';
-import type { ConformanceCase } from './cases.js';
+import { sessionOptionsOf, type ConformanceCase } from './cases.js';
 import { runRealCase } from './real-cases.js';
 
 export type CaseStatus = 'pass' | 'fail' | 'skip';
@@ -28,7 +28,7 @@ export async function runCase(testCase: ConformanceCase): Promise<CaseResult> {
   const finish = (result: Omit<CaseResult, 'id' | 'ms'>): CaseResult => ({ id: testCase.id, ...result, ms: Math.round(performance.now() - started) });
   let session: Session;
   try {
-    session = await InferenceSession.create(testCase.model, testCase.optimize ? { graphOptimizationLevel: testCase.optimize } : {});
+    session = await InferenceSession.create(testCase.model, sessionOptionsOf(testCase));
   } catch (error) {
     const code = error instanceof EdgerunError ? error.code : undefined;
     return finish({ status: 'fail', reason: code === 'UNSUPPORTED_OP' ? 'unsupported_op' : 'load_error', detail: messageOf(error) });
@@ -60,6 +60,9 @@ export async function runCase(testCase: ConformanceCase): Promise<CaseResult> {
     return finish({ status: 'pass', inference: inference.coverage });
   } catch (error) {
     return finish({ status: 'fail', reason: 'harness_error', detail: messageOf(error) });
+  } finally {
+    // Frees the session's wasm memory and stops its worker threads before the next case.
+    await session.release();
   }
 }
 

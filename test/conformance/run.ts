@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { runInWorkers } from '../support/worker-pool.js';
 import { missingPrerequisite } from '../support/prerequisites.js';
 import { HAVE_SHARED, MISSING_SHARED, REPO_ROOT, sharedPath } from '../support/shared.js';
-import { SUITES, listCases, type ConformanceCase } from './cases.js';
+import { checkWasmThreads, SUITES, listCases, sessionOptionsFromArgs, type ConformanceCase } from './cases.js';
 import type { CaseResult } from './run-case.js';
 import type { OptimizationLevel } from '../../src/optimize/index.js';
 
@@ -27,6 +27,10 @@ const { values: args } = parseArgs({
     verbose: { type: 'boolean', short: 'v', default: false },
     /** Run every model through the graph optimizer at this level first (disabled | basic | extended | all). */
     optimize: { type: 'string' },
+    /** Execution providers in priority order, comma-separated (wasm | reference | cpu); default: the session's. */
+    ep: { type: 'string' },
+    /** intraOpNumThreads for every session. */
+    threads: { type: 'string' },
   },
 });
 
@@ -46,7 +50,9 @@ async function main(): Promise<number> {
   const filter = args.filter ? new RegExp(args.filter) : undefined;
   const cases = listCases()
     .filter((c) => suites.includes(c.suite) && (!filter || filter.test(c.id)))
-    .map((c) => (args.optimize ? { ...c, optimize: args.optimize as OptimizationLevel } : c));
+    .map((c) => ({ ...c, ...sessionChoices() }));
+  console.log(`conformance: execution providers ${args.ep ?? 'default'}, ${args.threads ?? 1} thread(s)${args.optimize ? `, optimization level ${args.optimize}` : ''}`);
+  await checkWasmThreads(sessionOptionsFromArgs(args.ep, args.threads));
   const results = await runAll(cases, Number(args.timeout), Number(args.jobs));
   const byId = new Map(results.map((result) => [result.id, result]));
   printTable(cases, byId);
@@ -60,6 +66,16 @@ async function main(): Promise<number> {
   writeFileSync(args.report!, JSON.stringify({ generated: new Date().toISOString(), cases: Object.fromEntries(byId) }, null, 1));
   console.log(`report: ${args.report}`);
   return checkExpectations(cases, byId);
+}
+
+/** The session options the command line asks every case to run with. */
+function sessionChoices(): Pick<ConformanceCase, 'optimize' | 'executionProviders' | 'threads'> {
+  const { executionProviders, intraOpNumThreads } = sessionOptionsFromArgs(args.ep, args.threads);
+  return {
+    ...(args.optimize ? { optimize: args.optimize as OptimizationLevel } : {}),
+    ...(executionProviders ? { executionProviders } : {}),
+    ...(intraOpNumThreads ? { threads: intraOpNumThreads } : {}),
+  };
 }
 
 function runAll(cases: ConformanceCase[], timeoutMs: number, jobs: number): Promise<CaseResult[]> {

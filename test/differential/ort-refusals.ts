@@ -1,6 +1,6 @@
 import { EdgerunError } from '../../src/core/errors.js';
 import type { Value } from '../../src/core/graph.js';
-import { InferenceSession } from '../../src/node.js';
+import { InferenceSession, type SessionOptions } from '../../src/node.js';
 import { checkInference } from '../support/inference.js';
 import type { OpCase } from './harness.js';
 
@@ -32,16 +32,23 @@ export interface RefusalVerdict {
   problem?: string;
 }
 
-export async function judgeRefusal(op: string, testCase: OpCase, ortMessage: string, expectations = EXPECTED_ORT_REFUSALS): Promise<RefusalVerdict> {
+export async function judgeRefusal(
+  op: string,
+  testCase: OpCase,
+  ortMessage: string,
+  expectations = EXPECTED_ORT_REFUSALS,
+  sessionOptions: SessionOptions = {},
+): Promise<RefusalVerdict> {
   const expected = expectations.find((entry) => entry.op === op && entry.label.test(testCase.label));
   const ort = `onnxruntime refused it (${ortMessage.split('\n')[0]!.slice(0, 200)})`;
   let verdict: RefusalVerdict;
   try {
-    const session = await InferenceSession.create(testCase.model);
+    const session = await InferenceSession.create(testCase.model, sessionOptions);
     const outputs: Record<string, Value> = await session.run(testCase.feeds);
     const missing = session.outputNames.filter((name) => outputs[name] === undefined);
     const typing = checkInference(session, outputs).problem;
     verdict = { edgerun: 'runs', ...(missing.length > 0 || typing ? { problem: `edgerun ran it, but ${typing ?? `left out ${missing.join(', ')}`}` } : {}) };
+    await session.release();
   } catch (error) {
     if (!(error instanceof EdgerunError)) return { edgerun: 'refuses', problem: `${ort}; edgerun crashed: ${String(error)}` };
     verdict = { edgerun: 'refuses' };

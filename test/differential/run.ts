@@ -6,15 +6,30 @@ import { ortOutputs } from '../support/ort-reference.js';
 import { Random, type OpGenerator } from './harness.js';
 import { generators } from './generators.js';
 import { judgeRefusal } from './ort-refusals.js';
+import { checkWasmThreads, sessionOptionsFromArgs } from '../conformance/cases.js';
 
 /**
  * `npm run differential`: seeded random single-op models, edgerun beside onnxruntime-node, outputs compared
  * within rtol 1e-3 / atol 1e-4 (exact for integers). A case ORT itself cannot run is counted on a line of
  * its own and must be one ort-refusals.ts expects, with edgerun running or refusing it as the entry says.
  */
-const { values: args } = parseArgs({ options: { cases: { type: 'string', default: '40' }, seed: { type: 'string', default: '1' }, filter: { type: 'string' } } });
+const { values: args } = parseArgs({
+  options: {
+    cases: { type: 'string', default: '40' },
+    seed: { type: 'string', default: '1' },
+    filter: { type: 'string' },
+    /** Execution providers for edgerun's sessions, comma-separated in priority order (wasm | reference); default: the session's. */
+    ep: { type: 'string' },
+    /** intraOpNumThreads for edgerun's sessions. */
+    threads: { type: 'string' },
+  },
+});
+
+const sessionOptions = sessionOptionsFromArgs(args.ep, args.threads);
 
 async function main(): Promise<number> {
+  console.log(`differential: edgerun on execution providers ${args.ep ?? 'default'}, ${args.threads ?? 1} thread(s)`);
+  await checkWasmThreads(sessionOptions);
   const count = Number(args.cases);
   let passed = 0;
   let failed = 0;
@@ -28,7 +43,7 @@ async function main(): Promise<number> {
       try {
         expected = await ortOutputs(testCase.model, testCase.feeds, { graphOptimizationLevel: 'disabled', logSeverityLevel: 4 });
       } catch (error) {
-        const verdict = await judgeRefusal(generator.op, testCase, (error as Error).message);
+        const verdict = await judgeRefusal(generator.op, testCase, (error as Error).message, undefined, sessionOptions);
         const tally = refusedBy.get(generator.op) ?? { runs: 0, refuses: 0 };
         tally[verdict.edgerun]++;
         refusedBy.set(generator.op, tally);
@@ -40,10 +55,12 @@ async function main(): Promise<number> {
       }
       let problem: string | undefined;
       try {
-        const actual = await (await InferenceSession.create(testCase.model)).run(testCase.feeds);
+        const session = await InferenceSession.create(testCase.model, sessionOptions);
+        const actual = await session.run(testCase.feeds);
         for (const [name, value] of Object.entries(expected)) {
           problem ??= compareValues(actual[name], value, testCase.tolerance ?? DEFAULT_TOLERANCE, `output '${name}'`);
         }
+        await session.release();
       } catch (error) {
         problem = `edgerun failed: ${(error as Error).message}`;
       }

@@ -36,6 +36,11 @@ export interface WasmBackendOptions {
   warn?: (message: string) => void;
 }
 
+export interface WasmBackend extends Backend {
+  /** Threads its kernels run on: 1 until init starts workers (and when they cannot start). */
+  readonly threads: number;
+}
+
 function refuse(info: NodeInfo, why: string): never {
   throw new EdgerunError('UNSUPPORTED_OP', why, [describeNode(info.node)]);
 }
@@ -46,10 +51,11 @@ let warnedOneThread = false;
 /** Why this runtime cannot have worker threads, or undefined when it can. */
 function threadsUnavailable(runtime: WasmRuntime): string | undefined {
   if (runtime.variant === 'threads') return undefined;
-  if (typeof SharedArrayBuffer === 'undefined') return 'SharedArrayBuffer is not available here';
+  // First: a page that is not isolated has no SharedArrayBuffer either, and this says what to change.
   if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
     return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';
   }
+  if (typeof SharedArrayBuffer === 'undefined') return 'SharedArrayBuffer is not available here';
   return `the ${runtime.variant} build in use has no shared memory`;
 }
 
@@ -58,13 +64,13 @@ function threadsUnavailable(runtime: WasmRuntime): string | undefined {
  * fresh memory. Without WebAssembly SIMD it supports nothing, so the reference backend runs every node,
  * and says so once.
  */
-export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<Backend> {
+export async function createWasmBackend(options: WasmBackendOptions = {}): Promise<WasmBackend> {
   const variant = options.variant ?? chooseVariant();
   const warn = options.warn ?? ((message: string) => console.warn(message));
   if (!variant) {
     if (!warnedNoSimd) warn('edgerun: this host has no WebAssembly SIMD; the wasm backend is off and the reference kernels run every node');
     warnedNoSimd = true;
-    return { name: 'wasm', device: HOST_DEVICE, supports: () => false, prepare: (info) => refuse(info, 'the wasm backend is off on this host (no WebAssembly SIMD)') };
+    return { name: 'wasm', device: HOST_DEVICE, threads: 1, supports: () => false, prepare: (info) => refuse(info, 'the wasm backend is off on this host (no WebAssembly SIMD)') };
   }
   const runtime = await WasmRuntime.create(variant);
   const kernels = new Set<Kernel>();
@@ -76,6 +82,9 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     name: 'wasm',
     device: HOST_DEVICE,
     preferredLayout: 'NHWC',
+    get threads() {
+      return runtime.threads;
+    },
     /** `threads` > 1 starts threads - 1 workers on the shared memory, or warns once why it cannot. */
     async init(options: BackendOptions) {
       if (options.threads <= 1) return;
