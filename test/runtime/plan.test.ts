@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { EdgerunError, InferenceSession, Tensor, registerBackend, type Backend } from '../../src/node.js';
 import type { Model } from '../../src/core/graph.js';
@@ -167,12 +170,13 @@ test('a backend may claim a run of nodes and run it as one kernel', async () => 
     },
   };
   registerBackend('fuser', () => fused);
-  const session = await InferenceSession.create(bytes, { executionProviders: ['fuser'], enableProfiling: true });
+  const profileFilePrefix = join(tmpdir(), `edgerun-plan-test-${process.pid}`);
+  const session = await InferenceSession.create(bytes, { executionProviders: ['fuser'], enableProfiling: true, profileFilePrefix });
   const x = new Tensor('float32', Float32Array.from({ length: 1024 }, (_, i) => Math.cos(i)), [4, 256]);
   const y = (await session.run({ x })).y as Tensor;
   assert.equal(compareValues(y, (await ortOutputs(bytes, { x })).y!), undefined);
   assert.deepEqual(claimedRuns, [['n0', 'n1'], ['n2', 'n3']]);
-  session.endProfiling();
+  rmSync(session.endProfiling(), { force: true });
   assert.deepEqual(
     session.profileTrace.filter((event) => event.cat === 'Node').map((event) => event.args['provider']),
     ['fuser', 'fuser'],

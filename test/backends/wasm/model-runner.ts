@@ -1,3 +1,6 @@
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Value } from '../../../src/core/graph.js';
 import { InferenceSession } from '../../../src/runtime/session.js';
 import { registerBackend } from '../../../src/runtime/backends.js';
@@ -24,11 +27,13 @@ export async function prepareModel(bytes: Uint8Array, variant: WasmVariant | 're
     registerBackend(name, () => createWasmBackend({ variant }));
     providers.push(name);
   }
-  const session = await InferenceSession.create(bytes, { executionProviders: providers, intraOpNumThreads: threads, enableProfiling: true });
+  // The trace file endProfiling writes goes to the temporary folder, not the working directory.
+  const profileFilePrefix = join(tmpdir(), `edgerun-wasm-model-${process.pid}`);
+  const session = await InferenceSession.create(bytes, { executionProviders: providers, intraOpNumThreads: threads, enableProfiling: true, profileFilePrefix });
   return {
     run: (feeds) => session.runSync(feeds),
     finish() {
-      session.endProfiling();
+      rmSync(session.endProfiling(), { force: true });
       const profile = new Map<string, number>();
       const placement: Record<string, Record<string, number>> = {};
       for (const node of nodeTimings(session.profileTrace)) {
