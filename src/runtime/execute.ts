@@ -1,10 +1,10 @@
 import { EdgerunError, asEdgerunError } from '../core/errors.js';
 import { DATA_TYPES, arrayLengthFor, type DataType, type TensorData } from '../core/dtype.js';
-import { describeNode, type Graph, type Value, type ValueType } from '../core/graph.js';
+import type { Graph, Value, ValueType } from '../core/graph.js';
 import { Tensor, elementCount } from '../core/tensor.js';
 import { tryInfer } from '../ops/common.js';
 import type { KernelIO } from '../backends/backend.js';
-import type { Plan, Step } from './plan.js';
+import { outputLimitError, type Plan, type Step } from './plan.js';
 import type { Profiler } from './profile.js';
 
 /** Limits and hooks of one run. */
@@ -237,20 +237,8 @@ function checkOutputSizes(step: Step, inputs: readonly (Value | undefined)[], ma
       constant: (index) => (inputs[index] instanceof Tensor ? (inputs[index] as Tensor) : undefined),
     }),
   );
-  if (!outputs) return;
-  outputs.forEach((type, index) => {
-    if (type?.kind !== 'tensor' || !type.shape?.every((dim) => typeof dim === 'number')) return;
-    const dims = type.shape as number[];
-    const bytes = (elementCount(dims) * DATA_TYPES[type.dtype].bits) / 8;
-    if (bytes > maxBytes) {
-      const gib = (value: number) => `${(value / 2 ** 30).toFixed(2)} GiB`;
-      throw new EdgerunError(
-        'LIMIT_EXCEEDED',
-        `output '${node.outputs[index]}' would be ${type.dtype}[${dims.join(', ')}] (${gib(bytes)}), over the ${gib(maxBytes)} limit (SessionOptions.maxTensorBytes)`,
-        [describeNode(node)],
-      );
-    }
-  });
+  const error = outputs && outputLimitError(node, outputs, maxBytes);
+  if (error) throw error;
 }
 
 function typeOfValue(value: Value | undefined): ValueType | undefined {

@@ -274,7 +274,7 @@ function placeSteps(infos: readonly NodeInfo[], context: PlanContext, idOf: (nam
       info,
       inputs: info.node.inputs.map(idOf),
       outputs: info.node.outputs.map(idOf),
-      overLimit: limitError(info.node, sizes, context.maxTensorBytes),
+      overLimit: outputLimitError(info.node, info.outputTypes, context.maxTensorBytes),
       checkSizes: sizes.some((size, index) => size === undefined && info.node.outputs[index] !== ''),
     });
   }
@@ -302,7 +302,7 @@ function claimedStep(
     info: first,
     inputs: run.flatMap((info) => info.node.inputs.map((name) => (madeInside.has(name) ? -1 : idOf(name)))),
     outputs: run.flatMap((info) => info.node.outputs.map((name) => (name !== '' && (readLater.has(name) || !consumedInside(run, name)) ? idOf(name) : -1))),
-    overLimit: run.map((info) => limitError(info.node, staticSizes(info.outputTypes), context.maxTensorBytes)).find((error) => error),
+    overLimit: run.map((info) => outputLimitError(info.node, info.outputTypes, context.maxTensorBytes)).find((error) => error),
     checkSizes: false,
   };
 }
@@ -491,13 +491,20 @@ function staticDims(type: ValueType | undefined): number[] | undefined {
   return type.shape.every((dim) => typeof dim === 'number') ? (type.shape as number[]) : undefined;
 }
 
-function limitError(node: Node, sizes: readonly (number | undefined)[], maxBytes: number): EdgerunError | undefined {
+/**
+ * The error for the first output whose type is a tensor of known dims larger than `maxBytes`, naming the
+ * node, the output and its size; undefined when every known output fits. Planning checks the static types;
+ * the executor checks the types an op's inference gives for the actual inputs.
+ */
+export function outputLimitError(node: Node, types: readonly (ValueType | undefined)[], maxBytes: number): EdgerunError | undefined {
+  const sizes = staticSizes(types);
   const index = sizes.findIndex((bytes) => bytes !== undefined && bytes > maxBytes);
   if (index < 0) return undefined;
+  const type = types[index] as { dtype: string; shape: number[] };
   const gib = (value: number) => `${(value / 2 ** 30).toFixed(2)} GiB`;
   return new EdgerunError(
     'LIMIT_EXCEEDED',
-    `output '${node.outputs[index]}' would be ${gib(sizes[index]!)}, over the ${gib(maxBytes)} limit (SessionOptions.maxTensorBytes)`,
+    `output '${node.outputs[index]}' would be ${type.dtype}[${type.shape.join(', ')}] (${gib(sizes[index]!)}), over the ${gib(maxBytes)} limit (SessionOptions.maxTensorBytes)`,
     [describeNode(node)],
   );
 }
