@@ -12,7 +12,7 @@ export class InferenceSession extends BaseSession {
   /** A session from a file path (external data is read beside it) or from bytes. */
   static override async create(source: string | Uint8Array | ArrayBuffer, options: SessionOptions = {}): Promise<BaseSession> {
     const bytes = typeof source === 'string' ? readModelFile(source) : source instanceof Uint8Array ? source : new Uint8Array(source);
-    const environment = typeof source === 'string' ? { readExternal: externalDataBeside(source) } : {};
+    const environment = typeof source === 'string' ? { readExternal: externalDataBeside(source), ownsBytes: true } : {};
     return InferenceSession.fromBytes(bytes, options, { ...environment, saveProfile: writeProfile, writeFile: writeModelFile });
   }
 }

@@ -1,5 +1,5 @@
 import { readNumbers, type DataType } from '../core/dtype.js';
-import type { AttributeWithDoc, Graph, Node } from '../core/graph.js';
+import type { AttributeWithDoc, Graph, Node, ValueType } from '../core/graph.js';
 import { Tensor } from '../core/tensor.js';
 import { analyze, constantInitializers, namer, type GraphPass } from './pass.js';
 import { consumersOf, outerReadsOf, producersOf, subgraphsOf, topologicalNodes } from './topology.js';
@@ -43,6 +43,8 @@ interface Entry {
 export const float16Compute: GraphPass = {
   name: 'float16-compute',
   run(graph, context) {
+    // Type inference costs as much as the rest of the optimizer: skip it where no value can be float16.
+    if (!mayHoldFloat16(graph)) return graph;
     const dtypes = new Map<string, DataType>();
     for (const [name, type] of analyze(graph, context).types) if (type.kind === 'tensor') dtypes.set(name, type.dtype);
     const isHalf = (name: string) => name !== '' && dtypes.get(name) === 'float16';
@@ -62,6 +64,62 @@ export const float16Compute: GraphPass = {
     return upcastInitializers(graph, constantInitializers(graph, context), entries, dtypes);
   },
 };
+
+/** Attributes that name an output element type (Cast's `to`, RandomNormal's `dtype`, ...). */
+const TYPE_ATTRIBUTES = new Set(['to', 'dtype', 'output_dtype']);
+
+function typeMentionsFloat16(type: ValueType | undefined): boolean {
+  if (!type) return false;
+  switch (type.kind) {
+    case 'tensor':
+    case 'sparse_tensor':
+      return type.dtype === 'float16';
+    case 'sequence':
+      return typeMentionsFloat16(type.elem) || (type.elements ?? []).some(typeMentionsFloat16);
+    case 'optional':
+      return typeMentionsFloat16(type.elem);
+    case 'map':
+      return typeMentionsFloat16(type.value);
+  }
+}
+
+function attributeMayMakeFloat16(name: string, attribute: AttributeWithDoc): boolean {
+  switch (attribute.type) {
+    case 'tensor':
+    case 'sparse_tensor':
+      return attribute.value.type === 'float16';
+    case 'tensors':
+      return attribute.value.some((tensor) => tensor.type === 'float16');
+    case 'int':
+      return TYPE_ATTRIBUTES.has(name) && attribute.value === FLOAT16;
+    case 'graph':
+      return mayHoldFloat16(attribute.value);
+    case 'graphs':
+      return attribute.value.some(mayHoldFloat16);
+    case 'type_proto':
+      return typeMentionsFloat16(attribute.value);
+    case 'type_protos':
+      return attribute.value.some(typeMentionsFloat16);
+    default:
+      return false;
+  }
+}
+
+/**
+ * False only when no value of the graph can be float16 and it has no Cast to remove: no float16 initializer,
+ * declared type or attribute, and every node an ONNX op (a custom op's output types are not known here).
+ */
+function mayHoldFloat16(graph: Graph): boolean {
+  if ([...graph.initializers.values()].some((tensor) => tensor.type === 'float16')) return true;
+  if ([...graph.inputs, ...graph.outputs, ...graph.valueInfo].some((info) => typeMentionsFloat16(info.type))) return true;
+  return graph.nodes.some(
+    (node) =>
+      node.domain !== '' ||
+      node.opType === 'Cast' ||
+      node.opType === 'CastLike' ||
+      Object.entries(node.attributes).some(([name, attribute]) => attributeMayMakeFloat16(name, attribute)),
+  );
+}
 
 function hasFloat16Kernel(node: Node): boolean {
   return node.domain === '' && FLOAT16_KERNEL_OPS.has(node.opType);

@@ -59,6 +59,8 @@ export interface ValueMetadata {
 /** Loading steps that depend on the environment (files, external data) are injected by the entry point. */
 export interface LoadEnvironment {
   readExternal?: ExternalDataReader;
+  /** The model bytes belong to the loader (it read them from a file): tensor data may be realigned inside them. */
+  ownsBytes?: boolean;
   /** Stores a profile when profiling ends and returns its name (Node writes a file). */
   saveProfile?: (fileName: string, trace: readonly TraceEvent[]) => string;
   /** Writes bytes to a path (the optimized model); only the Node entry point can. */
@@ -71,7 +73,7 @@ export function loadModel(bytes: Uint8Array, options: SessionOptions, environmen
     throw new EdgerunError('UNSUPPORTED_FORMAT', `${format === 'tflite' ? 'TFLite' : 'PyTorch Mobile'} models are not supported by this version yet`);
   }
   const readExternal = environment.readExternal ?? externalFromOptions(options);
-  return decodeOnnx(bytes, readExternal ? { readExternal } : {});
+  return decodeOnnx(bytes, { ...(readExternal ? { readExternal } : {}), ownsBytes: environment.ownsBytes ?? false });
 }
 
 function externalFromOptions(options: SessionOptions): ExternalDataReader | undefined {

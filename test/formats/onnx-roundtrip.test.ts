@@ -30,6 +30,29 @@ test('ONNX decode -> encode -> decode is the identity on the IR', { skip: skipUn
   assert.ok(cases.length >= 1431 + 6 + 3, `expected every conformance, test and real model, found ${cases.length}`);
 });
 
+/** The tensor's bytes when it holds numbers (strings have none). */
+function bytesOf(tensor: Tensor): ArrayBufferView | undefined {
+  return Array.isArray(tensor.data) ? undefined : (tensor.data as ArrayBufferView);
+}
+
+test('decoding bytes the loader owns (tensor data realigned in place) gives the same IR and views the file', { skip: skipUnlessShared() }, () => {
+  let viewed = 0;
+  for (const { id, model } of uniqueModels()) {
+    const bytes = readFileSync(model);
+    const copied = decodeOnnx(bytes.slice());
+    const owned = decodeOnnx(bytes, { ownsBytes: true });
+    assert.deepStrictEqual(owned, copied, `${id}: realigning in place changed the IR`);
+    for (const tensor of owned.graph.initializers.values()) if (bytesOf(tensor)?.buffer === bytes.buffer) viewed += bytesOf(tensor)!.byteLength;
+  }
+  // Most weights are large float32 tensors at odd offsets: without realignment few would be views.
+  const mobilenet = readFileSync(sharedPath('models', 'mobilenet_v2', 'model.onnx'));
+  const tensors = [...decodeOnnx(mobilenet, { ownsBytes: true }).graph.initializers.values()];
+  const inFile = tensors.filter((tensor) => bytesOf(tensor)?.buffer === mobilenet.buffer).reduce((sum, tensor) => sum + bytesOf(tensor)!.byteLength, 0);
+  const total = tensors.reduce((sum, tensor) => sum + (bytesOf(tensor)?.byteLength ?? 0), 0);
+  assert.ok(inFile > 0.99 * total, `mobilenet_v2: ${inFile} of ${total} weight bytes are views into the file`);
+  assert.ok(viewed > 0);
+});
+
 const ORT_TYPES = new Set(['float32', 'float64', 'float16', 'int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'int64', 'uint64', 'bool', 'string']);
 
 function feedsFor(testCase: ConformanceCase): Record<string, Value> {

@@ -24,10 +24,12 @@ import {
   type ValueType,
 } from '../../core/graph.js';
 import type { Tensor } from '../../core/tensor.js';
-import { tensorFromProto, tensorFromSparseProto, type ExternalDataReader } from './tensor-proto.js';
+import { tensorFromProto, tensorFromSparseProto, type ExternalDataReader, type TensorSource } from './tensor-proto.js';
 
 export interface OnnxDecodeOptions {
   readExternal?: ExternalDataReader;
+  /** The bytes are the loader's own (read from a file): tensor data may be realigned inside them. */
+  ownsBytes?: boolean;
 }
 
 const utf8 = new TextDecoder('utf-8');
@@ -47,7 +49,7 @@ export function decodeOnnx(bytes: Uint8Array, options: OnnxDecodeOptions = {}): 
   }
   if (!proto.graph) throw new EdgerunError('MODEL_INVALID', 'ONNX model has no graph');
   try {
-    return translateModel(proto, options);
+    return translateModel(proto, { readExternal: options.readExternal, ownedBuffer: options.ownsBytes ? bytes.buffer : undefined });
   } catch (error) {
     if (error instanceof RangeError && /call stack/i.test(error.message)) {
       throw new EdgerunError('MODEL_INVALID', 'ONNX model nests subgraphs too deeply');
@@ -56,7 +58,7 @@ export function decodeOnnx(bytes: Uint8Array, options: OnnxDecodeOptions = {}): 
   }
 }
 
-function translateModel(proto: ModelProto, options: OnnxDecodeOptions): Model {
+function translateModel(proto: ModelProto, options: TensorSource): Model {
   const model: Model = {
     format: 'onnx',
     irVersion: Number(proto.irVersion),
@@ -73,12 +75,12 @@ function translateModel(proto: ModelProto, options: OnnxDecodeOptions): Model {
   return model;
 }
 
-export function translateGraph(proto: GraphProto, options: OnnxDecodeOptions): Graph {
+export function translateGraph(proto: GraphProto, options: TensorSource): Graph {
   const where = `graph '${proto.name}'`;
   const initializers = new Map<string, Tensor>();
   for (const tensor of proto.initializer) {
     try {
-      initializers.set(tensor.name, tensorFromProto(tensor, options.readExternal));
+      initializers.set(tensor.name, tensorFromProto(tensor, options));
     } catch (error) {
       throw asEdgerunError(error, 'MODEL_INVALID').withContext(`${where}, initializer '${tensor.name}'`);
     }
@@ -87,7 +89,7 @@ export function translateGraph(proto: GraphProto, options: OnnxDecodeOptions): G
   for (const sparse of proto.sparseInitializer) {
     const name = sparse.values?.name ?? '';
     try {
-      initializers.set(name, tensorFromSparseProto(sparse, options.readExternal));
+      initializers.set(name, tensorFromSparseProto(sparse, options));
     } catch (error) {
       throw asEdgerunError(error, 'MODEL_INVALID').withContext(`${where}, sparse initializer '${name}'`);
     }
@@ -104,7 +106,7 @@ export function translateGraph(proto: GraphProto, options: OnnxDecodeOptions): G
   return graph;
 }
 
-function translateNode(proto: NodeProto, options: OnnxDecodeOptions): Node {
+function translateNode(proto: NodeProto, options: TensorSource): Node {
   const node: Node = {
     name: proto.name,
     opType: proto.opType,
@@ -126,7 +128,7 @@ function translateNode(proto: NodeProto, options: OnnxDecodeOptions): Node {
 }
 
 /** Int attributes are JS numbers; int64 extremes (used as "to the end") keep their meaning as +-2^63. */
-function translateAttribute(proto: AttributeProto, options: OnnxDecodeOptions): AttributeWithDoc {
+function translateAttribute(proto: AttributeProto, options: TensorSource): AttributeWithDoc {
   const withDoc = (attribute: AttributeWithDoc): AttributeWithDoc =>
     proto.docString ? { ...attribute, docString: proto.docString } : attribute;
   if (proto.refAttrName) return withDoc({ type: 'ref', value: proto.refAttrName, refType: AttrType[proto.type] ?? 'UNDEFINED' });
@@ -138,9 +140,9 @@ function translateAttribute(proto: AttributeProto, options: OnnxDecodeOptions): 
     case AttrType.STRING:
       return withDoc({ type: 'string', value: utf8.decode(proto.s) });
     case AttrType.TENSOR:
-      return withDoc({ type: 'tensor', value: tensorFromProto(required(proto.t, 't'), options.readExternal) });
+      return withDoc({ type: 'tensor', value: tensorFromProto(required(proto.t, 't'), options) });
     case AttrType.SPARSE_TENSOR:
-      return withDoc({ type: 'sparse_tensor', value: tensorFromSparseProto(required(proto.sparseTensor, 'sparse_tensor'), options.readExternal) });
+      return withDoc({ type: 'sparse_tensor', value: tensorFromSparseProto(required(proto.sparseTensor, 'sparse_tensor'), options) });
     case AttrType.GRAPH:
       return withDoc({ type: 'graph', value: translateGraph(required(proto.g, 'g'), options) });
     case AttrType.FLOATS:
@@ -150,7 +152,7 @@ function translateAttribute(proto: AttributeProto, options: OnnxDecodeOptions): 
     case AttrType.STRINGS:
       return withDoc({ type: 'strings', value: proto.strings.map((bytes) => utf8.decode(bytes)) });
     case AttrType.TENSORS:
-      return withDoc({ type: 'tensors', value: proto.tensors.map((tensor) => tensorFromProto(tensor, options.readExternal)) });
+      return withDoc({ type: 'tensors', value: proto.tensors.map((tensor) => tensorFromProto(tensor, options)) });
     case AttrType.GRAPHS:
       return withDoc({ type: 'graphs', value: proto.graphs.map((graph) => translateGraph(graph, options)) });
     case AttrType.TYPE_PROTO:
@@ -207,7 +209,7 @@ export function translateType(proto: TypeProto | undefined): ValueType | undefin
   }
 }
 
-function translateFunction(proto: FunctionProto, options: OnnxDecodeOptions): ModelFunction {
+function translateFunction(proto: FunctionProto, options: TensorSource): ModelFunction {
   const attributeDefaults: Record<string, AttributeWithDoc> = {};
   for (const attribute of proto.attributeProto) attributeDefaults[attribute.name] = translateAttribute(attribute, options);
   const fn: ModelFunction = {

@@ -7,6 +7,15 @@ import { Tensor, elementCount } from '../../core/tensor.js';
 /** Where external tensor data lives: returns `length` bytes (or the rest) of `location` from `offset`. */
 export type ExternalDataReader = (location: string, offset: number, length: number | undefined) => Uint8Array;
 
+/**
+ * Where a tensor's bytes come from: external data, and the model file's buffer when the loader owns it (read
+ * from a path, not handed in by a caller), which raw data may then be realigned in (see alignedInPlace).
+ */
+export interface TensorSource {
+  readExternal?: ExternalDataReader;
+  ownedBuffer?: ArrayBufferLike;
+}
+
 /** Tensors larger than this are refused before anything is allocated (hostile length fields). */
 export const MAX_TENSOR_ELEMENTS = 2 ** 31 - 1;
 
@@ -27,17 +36,17 @@ export function checkedDims(dims: readonly bigint[], where: string): number[] {
 }
 
 /** TensorProto -> Tensor. raw_data is viewed in place when its alignment allows (no copy). */
-export function tensorFromProto(proto: TensorProto, readExternal?: ExternalDataReader): Tensor {
+export function tensorFromProto(proto: TensorProto, source: TensorSource = {}): Tensor {
   const where = `tensor '${proto.name}'`;
   const type = dataTypeFromOnnx(proto.dataType, where);
   const dims = checkedDims(proto.dims, where);
   const elements = elementCount(dims);
   if (proto.segment) throw new EdgerunError('MODEL_INVALID', `${where}: segmented tensors are not supported`);
   if (proto.dataLocation === TensorProto_DataLocation.EXTERNAL) {
-    return new Tensor(type, fromRawBytes(type, readExternalData(proto, readExternal, where), elements, where), dims);
+    return new Tensor(type, fromRawBytes(type, readExternalData(proto, source.readExternal, where), elements, where), dims);
   }
   if (type !== 'string' && proto.rawData.length > 0) {
-    return new Tensor(type, fromRawBytes(type, proto.rawData, elements, where), dims);
+    return new Tensor(type, fromRawBytes(type, proto.rawData, elements, where, source.ownedBuffer), dims);
   }
   return new Tensor(type, fromTypedFields(type, proto, elements, where), dims);
 }
@@ -67,7 +76,32 @@ function rawByteLength(type: DataType, elements: number): number {
   return Math.ceil((elements * DATA_TYPES[type].bits) / 8);
 }
 
-function fromRawBytes(type: DataType, bytes: Uint8Array, elements: number, where: string): TensorData {
+/** Bytes of the varint that encodes `value` (a protobuf length). */
+function varintBytes(value: number): number {
+  let bytes = 1;
+  while (value >= 128) {
+    value = Math.floor(value / 128);
+    bytes++;
+  }
+  return bytes;
+}
+
+/**
+ * raw_data moved down in the model's own buffer to the element alignment, when that only overwrites its own
+ * field header (the 1-byte tag of field 9 and the length varint, already parsed): a large model then needs no
+ * second copy of its weights, which on a cold process costs as much as reading the file (fresh pages).
+ */
+function alignedInPlace(bytes: Uint8Array, elementBytes: number, owned: ArrayBufferLike | undefined): Uint8Array | undefined {
+  const shift = bytes.byteOffset % elementBytes;
+  const header = 1 + varintBytes(bytes.length);
+  if (owned === undefined || bytes.buffer !== owned || shift > header) return undefined;
+  const whole = new Uint8Array(owned);
+  const target = bytes.byteOffset - shift;
+  whole.copyWithin(target, bytes.byteOffset, bytes.byteOffset + bytes.length);
+  return whole.subarray(target, target + bytes.length);
+}
+
+function fromRawBytes(type: DataType, bytes: Uint8Array, elements: number, where: string, owned?: ArrayBufferLike): TensorData {
   if (type === 'string') throw new EdgerunError('MODEL_INVALID', `${where}: string tensors cannot use raw_data`);
   const expected = rawByteLength(type, elements);
   if (bytes.length !== expected) {
@@ -79,6 +113,8 @@ function fromRawBytes(type: DataType, bytes: Uint8Array, elements: number, where
   if (bytes.byteOffset % Ctor.BYTES_PER_ELEMENT === 0) {
     return new Ctor(bytes.buffer as ArrayBuffer, bytes.byteOffset, length);
   }
+  const moved = alignedInPlace(bytes, Ctor.BYTES_PER_ELEMENT, owned);
+  if (moved) return new Ctor(moved.buffer as ArrayBuffer, moved.byteOffset, length);
   const aligned = new Uint8Array(bytes.length);
   aligned.set(bytes);
   return new Ctor(aligned.buffer, 0, length);
@@ -164,11 +200,11 @@ export function tensorToProto(tensor: Tensor, name = ''): TensorProto {
  * SparseTensorProto -> dense Tensor. `indices` are either linear ([NNZ]) or coordinates ([NNZ, rank]);
  * every element not listed is zero (or '' for strings).
  */
-export function tensorFromSparseProto(proto: SparseTensorProto, readExternal?: ExternalDataReader): Tensor {
+export function tensorFromSparseProto(proto: SparseTensorProto, source: TensorSource = {}): Tensor {
   const where = `sparse tensor '${proto.values?.name ?? ''}'`;
   if (!proto.values || !proto.indices) throw new EdgerunError('MODEL_INVALID', `${where}: values and indices are required`);
-  const values = tensorFromProto(proto.values, readExternal);
-  const indices = tensorFromProto(proto.indices, readExternal);
+  const values = tensorFromProto(proto.values, source);
+  const indices = tensorFromProto(proto.indices, source);
   const dims = checkedDims(proto.dims, where);
   const count = elementCount(dims);
   const nonZero = values.size;
