@@ -67,6 +67,10 @@ export interface LoadEnvironment {
   writeFile?: (path: string, bytes: Uint8Array) => void;
 }
 
+function disposeAll(backends: readonly Backend[]): void {
+  for (const backend of backends) backend.dispose?.();
+}
+
 export function loadModel(bytes: Uint8Array, options: SessionOptions, environment: LoadEnvironment = {}): Model {
   const format = detectFormat(bytes);
   if (format !== 'onnx') {
@@ -143,10 +147,18 @@ export class InferenceSession {
 
   protected static async fromBytes(bytes: Uint8Array, options: SessionOptions, environment: LoadEnvironment = {}): Promise<InferenceSession> {
     const profiler = options.enableProfiling ? new Profiler() : undefined;
+    // Backends start first: the wasm modules compile on background threads while the model decodes.
+    const backends = createBackends(options);
     const started = performance.now();
-    const model = loadModel(bytes, options, environment);
+    let model: Model;
+    try {
+      model = loadModel(bytes, options, environment);
+    } catch (error) {
+      void backends.then(disposeAll, () => undefined);
+      throw error;
+    }
     profiler?.recordSession('model_loading', started, performance.now());
-    const session = await InferenceSession.fromModel(model, options, profiler, environment.writeFile);
+    const session = await InferenceSession.fromModel(model, options, profiler, environment.writeFile, backends);
     if (environment.saveProfile) session.saveProfile = environment.saveProfile;
     return session;
   }
@@ -155,14 +167,21 @@ export class InferenceSession {
    * A session from a model already in the IR. Everything is decided here, once: functions inlined, the
    * graph optimized, a backend chosen and a kernel prepared for every node, the arena laid out.
    */
-  static async fromModel(model: Model, options: SessionOptions = {}, profiler?: Profiler, writeFile?: LoadEnvironment['writeFile']): Promise<InferenceSession> {
+  static async fromModel(
+    model: Model,
+    options: SessionOptions = {},
+    profiler?: Profiler,
+    writeFile?: LoadEnvironment['writeFile'],
+    backendsStarted?: Promise<Backend[]>,
+  ): Promise<InferenceSession> {
     const started = performance.now();
     const maxTensorBytes = options.maxTensorBytes ?? DEFAULT_MAX_TENSOR_BYTES;
     const level = options.graphOptimizationLevel ?? 'all';
     if (!OPTIMIZATION_LEVELS.includes(level)) {
+      void backendsStarted?.then(disposeAll, () => undefined);
       throw new EdgerunError('INVALID_ARGUMENT', `graphOptimizationLevel '${String(level)}' is not one of ${OPTIMIZATION_LEVELS.join(', ')}`);
     }
-    const backends = await createBackends(options);
+    const backends = await (backendsStarted ?? createBackends(options));
     try {
       // float16 nodes compute in float32 as onnxruntime's CPU provider runs them, at every level.
       const prepared = computeFloat16LikeOnnxruntime(optimizeGraph(inlineFunctions(model), { level, preferNhwc: backends[0]?.preferredLayout === 'NHWC' }));
@@ -175,7 +194,7 @@ export class InferenceSession {
       session.profiler?.recordSession('session_initialization', started, performance.now());
       return session;
     } catch (error) {
-      for (const backend of backends) backend.dispose?.();
+      disposeAll(backends);
       throw error;
     }
   }

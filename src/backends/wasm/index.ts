@@ -4,6 +4,7 @@ import { HOST_DEVICE, type Backend, type BackendOptions, type Kernel, type Memor
 import type { WasmOp } from './common.js';
 import { activationOps } from './activation.js';
 import { convOps } from './conv.js';
+import { copyOps } from './copy.js';
 import { elementwiseOps } from './elementwise.js';
 import { gemmOps } from './gemm.js';
 import { poolOps } from './pool.js';
@@ -22,7 +23,7 @@ export { wasmCapabilities, type Capabilities, type WasmVariant } from './runtime
  */
 
 /** Op table: `opType` for the ONNX domain, `domain:opType` for others. */
-const OPS: Record<string, WasmOp> = { ...gemmOps, ...convOps, ...poolOps, ...elementwiseOps, ...transposeOps, ...activationOps, ...recurrentOps, ...reduceOps };
+const OPS: Record<string, WasmOp> = { ...gemmOps, ...convOps, ...poolOps, ...elementwiseOps, ...transposeOps, ...activationOps, ...recurrentOps, ...reduceOps, ...copyOps };
 
 function opOf(info: NodeInfo): WasmOp | undefined {
   const { domain, opType } = info.node;
