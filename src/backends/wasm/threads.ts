@@ -48,7 +48,14 @@ async function startWorker(init: WorkerInit): Promise<WorkerHandle> {
 
 /** Chunks per thread a task is cut into: enough for a thread to take over a descheduled one's share. */
 const CHUNKS_PER_THREAD = 4;
-const SPINS = 2000;
+/**
+ * How long the caller polls for the last chunks before it blocks. A wake from Atomics.wait costs tens of
+ * microseconds (more in a virtual machine), as much as a whole small task: the caller has nothing else to do,
+ * so it spins through a chunk's worth of time and blocks only when a worker is held up for longer.
+ */
+const SPIN_MS = 0.5;
+/** Polls between two reads of the clock. */
+const POLLS_PER_CLOCK = 64;
 
 /** Whether this thread may block in Atomics.wait (not a browser's main thread). */
 function canBlock(control: Int32Array): boolean {
@@ -104,9 +111,12 @@ export class ThreadPool {
     Atomics.store(control, CONTROL_SEQUENCE, sequence);
     Atomics.notify(control, CONTROL_SEQUENCE);
     claimChunks(control, this.runtime.kernels, slots, sequence);
-    for (let spin = 0; Atomics.load(control, CONTROL_COMPLETED) < chunks; spin++) {
+    const spinUntil = performance.now() + SPIN_MS;
+    let spinning = true;
+    for (let poll = 1; Atomics.load(control, CONTROL_COMPLETED) < chunks; poll++) {
+      if (spinning && poll % POLLS_PER_CLOCK === 0) spinning = performance.now() < spinUntil;
       const completed = Atomics.load(control, CONTROL_COMPLETED);
-      if (this.blocking && spin > SPINS && completed < chunks) Atomics.wait(control, CONTROL_COMPLETED, completed);
+      if (this.blocking && !spinning && completed < chunks) Atomics.wait(control, CONTROL_COMPLETED, completed);
     }
   }
 

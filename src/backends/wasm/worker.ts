@@ -24,8 +24,14 @@ async function parentPort(): Promise<Port> {
   return { onMessage: (handler) => port.on('message', handler), post: (message) => port.postMessage(message) };
 }
 
-/** Spins this many polls before sleeping in Atomics.wait: a task usually follows the last within microseconds. */
-const SPINS = 20000;
+/**
+ * How long a worker polls for the next task before it sleeps in Atomics.wait: within one inference a task
+ * follows the last within microseconds to a few hundred (a node on another backend between two), and a wake
+ * from Atomics.wait costs tens of microseconds. Between inferences it sleeps.
+ */
+const SPIN_MS = 1;
+/** Polls between two reads of the clock. */
+const POLLS_PER_CLOCK = 64;
 
 async function serve(): Promise<void> {
   const port = await parentPort();
@@ -37,7 +43,10 @@ async function serve(): Promise<void> {
     port.post('ready');
     let seen = Atomics.load(control, CONTROL_SEQUENCE);
     for (;;) {
-      for (let spin = 0; spin < SPINS && Atomics.load(control, CONTROL_SEQUENCE) === seen; spin++);
+      const spinUntil = performance.now() + SPIN_MS;
+      for (let poll = 1; Atomics.load(control, CONTROL_SEQUENCE) === seen; poll++) {
+        if (poll % POLLS_PER_CLOCK === 0 && performance.now() > spinUntil) break;
+      }
       while (Atomics.load(control, CONTROL_SEQUENCE) === seen) Atomics.wait(control, CONTROL_SEQUENCE, seen);
       seen = Atomics.load(control, CONTROL_SEQUENCE);
       if (Atomics.load(control, CONTROL_TASK) === TASK_STOP) return;
