@@ -1,8 +1,9 @@
 // f32 matrix product C = clamp(A * B + bias, min, max), with B packed once into panels of 8 columns:
 // per panel, 8 bias values, then for each k the 8 values of row k (zero-filled past n). The main micro-kernel
 // keeps a 4x8 tile of C in 8 registers (two f32x4 per row) and broadcasts A elements from memory with
-// load32_splat; larger tiles or an unrolled k loop make V8 spill (16 xmm registers). A single row (m < 4:
-// a matrix-vector product) runs 1x24 tiles instead: six independent accumulators over three panels.
+// load32_splat; larger tiles or an unrolled k loop make V8 spill (16 xmm registers). Rows past the last
+// multiple of 4 (every row when m < 4, as in a matrix-vector product) run 1x24 tiles instead: six
+// independent accumulators over three panels. Panels are walked in blocks that stay in L2.
 import { madd, storeLanes } from './simd';
 
 /** Bytes of B packed for `n` columns and depth `k`. */
