@@ -6,7 +6,7 @@ import type { WasmBlock, WasmRuntime } from './runtime.js';
 
 /**
  * Gemm, MatMul and their fused forms (ai.edgerun FusedGemm / FusedMatMul: the same plus `activation`) on
- * the f32_gemm_minmax_4x8 micro-kernel. A constant B is packed once at prepare with the bias (Gemm's C
+ * the f32_gemm_minmax kernel. A constant B is packed once at prepare with the bias (Gemm's C
  * times beta) and alpha folded in; a B known only at run is packed per run into scratch.
  */
 

@@ -25,7 +25,7 @@ const PARALLEL_WORK = 1 << 17;
 interface GemmExports {
   f32_gemm_packed_size(n: number, k: number): number;
   f32_gemm_pack(n: number, k: number, b: number, rowStride: number, colStride: number, bias: number, packed: number): void;
-  f32_gemm_minmax_4x8(m: number, n: number, k: number, a: number, lda: number, packed: number, c: number, ldc: number, low: number, high: number): void;
+  f32_gemm_minmax(m: number, n: number, k: number, a: number, lda: number, packed: number, c: number, ldc: number, low: number, high: number): void;
 }
 
 interface ConvExports {
@@ -264,7 +264,8 @@ export class WasmRuntime {
     const kernels = this.kernels;
     for (let i = 0; i < WARM_UP_CALLS; i++) {
       kernels.f32_gemm_pack(16, 16, a, 16, 1, 0, packed);
-      kernels.f32_gemm_minmax_4x8(8, 16, 16, a, 16, packed, out, 16, 0, 6);
+      kernels.f32_gemm_minmax(5, 13, 16, a, 16, packed, out, 16, 0, 6);
+      kernels.f32_gemm_minmax(1, 13, 16, a, 16, packed, out, 16, 0, 6);
       kernels.f32_dwconv_minmax_nhwc(a, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 6, 6, packed, out, 0, 6);
       kernels.f32_im2col_nhwc(a, 6, 6, 3, 0, 3, 3, 3, 2, 2, 1, 1, 1, 1, 3, 3, out);
       kernels.f32_transpose(a, 8, 36, out);
@@ -296,10 +297,10 @@ export class WasmRuntime {
     }
   }
 
-  /** f32_gemm_minmax_4x8 over the pool's threads, split by rows of C. */
+  /** f32_gemm_minmax over the pool's threads, split by rows of C or, when m < n, by its panels of 8 columns. */
   gemm(m: number, n: number, k: number, a: number, lda: number, packed: number, c: number, ldc: number, low: number, high: number): void {
     if (this.pool && m * n * k >= PARALLEL_WORK) this.pool.run(TASK_GEMM, [m, n, k, a, lda, packed, c, ldc, low, high]);
-    else this.kernels.f32_gemm_minmax_4x8(m, n, k, a, lda, packed, c, ldc, low, high);
+    else this.kernels.f32_gemm_minmax(m, n, k, a, lda, packed, c, ldc, low, high);
   }
 
   /** f32_dwconv_minmax_nhwc over the pool's threads, split by output rows (arguments in its order). */

@@ -65,12 +65,22 @@ export function claimChunks(control: Int32Array, kernels: WasmKernels, args: Flo
   }
 }
 
-/** Runs chunk `index` of `count` of a task on rows of the output (GEMM: rows of C in fours; depthwise: output rows). */
+/**
+ * Runs chunk `index` of `count` of a task on part of the output. GEMM: rows of C in fours, or, when C has fewer
+ * rows than columns, its panels of 8 columns (each thread then reads its own share of packed B, not all of
+ * it); depthwise: output rows.
+ */
 export function runTask(kernels: WasmKernels, task: number, args: Float64Array, index: number, count: number): void {
   if (task === TASK_GEMM) {
     const [m, n, k, a, lda, packed, c, ldc, low, high] = args as unknown as number[];
-    const [begin, end] = share(m!, count, index, 4);
-    if (begin < end) kernels.f32_gemm_minmax_4x8(end - begin, n!, k!, a! + begin * lda! * 4, lda!, packed!, c! + begin * ldc! * 4, ldc!, low!, high!);
+    if (m! < n!) {
+      const [begin, end] = share(n!, count, index, 8);
+      const panelBytes = (k! + 1) * 32;
+      if (begin < end) kernels.f32_gemm_minmax(m!, end - begin, k!, a!, lda!, packed! + (begin / 8) * panelBytes, c! + begin * 4, ldc!, low!, high!);
+    } else {
+      const [begin, end] = share(m!, count, index, 4);
+      if (begin < end) kernels.f32_gemm_minmax(end - begin, n!, k!, a! + begin * lda! * 4, lda!, packed!, c! + begin * ldc! * 4, ldc!, low!, high!);
+    }
   } else if (task === TASK_DWCONV) {
     const [x, h, w, channels, kh, kw, strideH, strideW, dilationH, dilationW, padTop, padLeft, oh, ow, packed, y, low, high] = args as unknown as number[];
     const [begin, end] = share(oh!, count, index, 1);

@@ -8,9 +8,12 @@ import { backendsByVariant, hostVariants } from './variants.js';
 
 const backends = await backendsByVariant();
 
-/** Sizes around the 4x8 tile: below, equal, above and multiples of each tile edge. */
-const M_SIZES = [1, 3, 4, 5, 8, 13];
-const N_SIZES = [1, 7, 8, 9, 16, 19];
+/**
+ * Sizes around the tiles: m below 4 (the row-by-row 1x24 / 1x8 path), equal, above and between multiples of 4
+ * (the last block of four rows overlaps the one before); n around 8 and 24.
+ */
+const M_SIZES = [1, 2, 3, 4, 5, 6, 7, 8, 13];
+const N_SIZES = [1, 7, 8, 9, 16, 19, 24, 25, 33];
 const K_SIZES = [1, 2, 17];
 
 function checkAll(spec: NodeSpec, label: string, expected = runReference(nodeInfo(spec), spec.inputs)): void {
@@ -35,6 +38,16 @@ test('MatMul with constant B walks the tile edges in m, n and k', () => {
         checkAll({ opType: 'MatMul', inputs: [a, b], constants: [1] }, `MatMul ${m}x${k} * ${k}x${n}`);
       }
     }
+  }
+});
+
+test('MatMul with a packed B wider than one cache block: every column block, full and partial panels', () => {
+  // k = 600: a panel is 19,232 bytes, so a block of 256 KiB holds 13 panels (104 columns); n = 300 makes three blocks.
+  let seed = 500;
+  for (const m of [1, 2, 3, 6]) {
+    const a = randomTensor([m, 600], seed++);
+    const b = randomTensor([600, 300], seed++);
+    checkAll({ opType: 'MatMul', inputs: [a, b], constants: [1] }, `MatMul ${m}x600 * 600x300`);
   }
 });
 
@@ -83,19 +96,23 @@ function fusedExpected(plain: NodeSpec, activation: string, params: number[]): T
 }
 
 test('FusedGemm and FusedMatMul apply their activation, NaN and infinities pass as in the unfused ops', () => {
-  const a = randomTensor([9, 7], 1);
-  const values = a.data as Float32Array;
-  values[0] = Number.NaN;
-  values[8] = Number.POSITIVE_INFINITY;
-  values[20] = Number.NEGATIVE_INFINITY;
-  const b = randomTensor([7, 10], 2);
-  const bias = randomTensor([10], 3);
-  for (const [activation, params] of [['', []], ['Relu', []], ['Clip', [0, 6]], ['Clip', [-0.25, 0.5]], ['LeakyRelu', [0.1]], ['Sigmoid', []], ['HardSwish', []]] as const) {
-    const attributes = { activation: str(activation), activation_params: floats([...params]) };
-    const gemm = { opType: 'Gemm', opset: 13, inputs: [a, b, bias], constants: [1, 2] };
-    checkAll({ ...gemm, domain: 'ai.edgerun', opType: 'FusedGemm', attributes }, `FusedGemm ${activation}`, fusedExpected(gemm, activation, [...params]));
-    const matmul = { opType: 'MatMul', inputs: [a, b], constants: [1] };
-    checkAll({ ...matmul, domain: 'ai.edgerun', opType: 'FusedMatMul', attributes }, `FusedMatMul ${activation}`, fusedExpected(matmul, activation, [...params]));
+  // 9 rows: two blocks of four rows and an overlapping last block; 2 rows: the row-by-row path, 1x24 and 1x8 tiles.
+  for (const [m, n, k] of [[9, 10, 7], [2, 30, 7]] as const) {
+    const a = randomTensor([m, k], 1);
+    const values = a.data as Float32Array;
+    values[0] = Number.NaN;
+    values[8] = Number.POSITIVE_INFINITY;
+    values[m * k - 3] = Number.NEGATIVE_INFINITY;
+    const b = randomTensor([k, n], 2);
+    const bias = randomTensor([n], 3);
+    for (const [activation, params] of [['', []], ['Relu', []], ['Clip', [0, 6]], ['Clip', [-0.25, 0.5]], ['LeakyRelu', [0.1]], ['Sigmoid', []], ['HardSwish', []]] as const) {
+      const attributes = { activation: str(activation), activation_params: floats([...params]) };
+      const label = `${m}x${n}x${k} ${activation} ${params.join(',')}`;
+      const gemm = { opType: 'Gemm', opset: 13, inputs: [a, b, bias], constants: [1, 2] };
+      checkAll({ ...gemm, domain: 'ai.edgerun', opType: 'FusedGemm', attributes }, `FusedGemm ${label}`, fusedExpected(gemm, activation, [...params]));
+      const matmul = { opType: 'MatMul', inputs: [a, b], constants: [1] };
+      checkAll({ ...matmul, domain: 'ai.edgerun', opType: 'FusedMatMul', attributes }, `FusedMatMul ${label}`, fusedExpected(matmul, activation, [...params]));
+    }
   }
 });
 

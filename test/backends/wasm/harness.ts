@@ -63,6 +63,13 @@ export type OutputPlace = 'host' | 'arena';
 
 /** Runs the node on `backend`; with 'arena', inputs and outputs live in the backend's memory. */
 export function runNode(backend: Backend, info: NodeInfo, inputs: readonly (Tensor | undefined)[], place: OutputPlace = 'host'): Tensor {
+  // Prepared, then the memory grown to hold every region before the first is placed, as a session lays out
+  // its arena: growing a private memory detaches the views made before.
+  const kernel = backend.prepare(info);
+  if (place === 'arena') {
+    const inputBytes = inputs.reduce((sum, tensor) => sum + (tensor?.data.length ?? 0) * 4, 0);
+    backend.allocate!(4 * inputBytes + (1 << 20)).release();
+  }
   const regions: { release(): void }[] = [];
   const inArena = (type: Tensor['type'], dims: readonly number[], values?: Float32Array): Tensor => {
     const length = dims.reduce((a, b) => a * b, 1);
@@ -88,7 +95,6 @@ export function runNode(backend: Backend, info: NodeInfo, inputs: readonly (Tens
       throw new Error('no subgraphs here');
     },
   };
-  const kernel = backend.prepare(info);
   kernel.run(io);
   kernel.dispose?.();
   assert.ok(result instanceof Tensor, 'the kernel produced a tensor');

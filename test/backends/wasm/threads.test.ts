@@ -21,7 +21,9 @@ test('two threads on shared memory give the reference results for GEMM and depth
   const backend = await createWasmBackend({ variant: 'threads' });
   await backend.init!({ threads: 2 });
   const cases: [string, NodeSpec][] = [
-    ['MatMul 203x67x45', { opType: 'MatMul', inputs: [randomTensor([203, 45], 1), randomTensor([45, 67], 2)], constants: [1] }],
+    ['MatMul 203x67x45 (split by rows)', { opType: 'MatMul', inputs: [randomTensor([203, 45], 1), randomTensor([45, 67], 2)], constants: [1] }],
+    ['MatMul 7x203x150 (split by columns)', { opType: 'MatMul', inputs: [randomTensor([7, 150], 11), randomTensor([150, 203], 12)], constants: [1] }],
+    ['Gemm 1x500x300 (split by columns)', { opType: 'Gemm', opset: 13, inputs: [randomTensor([1, 300], 13), randomTensor([300, 500], 14), randomTensor([500], 15)], constants: [1, 2] }],
     ['pointwise conv', { opType: 'Conv', opset: 11, inputs: [randomTensor([1, 24, 29, 31], 3), randomTensor([40, 24, 1, 1], 4), randomTensor([40], 5)], constants: [1, 2] }],
     ['depthwise stride 2', {
       opType: 'Conv', opset: 11, attributes: { group: int(48), strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) },
