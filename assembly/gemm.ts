@@ -4,7 +4,7 @@
 // load32_splat; larger tiles or an unrolled k loop make V8 spill (16 xmm registers). Rows past the last
 // multiple of 4 (every row when m < 4, as in a matrix-vector product) run 1x24 tiles instead: six
 // independent accumulators over three panels. Panels are walked in blocks that stay in L2.
-import { madd, storeLanes } from './simd';
+import { clamp, madd, storeLanes } from './simd';
 
 /** Bytes of B packed for `n` columns and depth `k`. */
 export function f32_gemm_packed_size(n: i32, k: i32): i32 {
@@ -29,15 +29,6 @@ export function f32_gemm_pack(n: i32, k: i32, b: usize, rowStride: i32, colStrid
       out += 32;
     }
   }
-}
-
-/**
- * min/max clamp with the pseudo-min/max instructions: one x86 minps/maxps each, where f32x4.min/max cost
- * eight instructions (their NaN and -0 rules). The value is the operand returned on an unordered compare,
- * so NaN passes through as in ONNX; -0 against a bound of 0 stays -0 (equal values).
- */
-@inline function clampKeepNaN(value: v128, low: v128, high: v128): v128 {
-  return f32x4.pmin(f32x4.pmax(value, low), high);
 }
 
 @inline function storeRow(ptr: usize, low: v128, high: v128, width: i32): void {
@@ -89,13 +80,13 @@ export function f32_gemm_pack(n: i32, k: i32, b: usize, rowStride: i32, colStrid
     p3 += 4;
   }
   let c = c0;
-  storeRow(c, clampKeepNaN(acc0l, vlow, vhigh), clampKeepNaN(acc0h, vlow, vhigh), width);
+  storeRow(c, clamp(acc0l, vlow, vhigh), clamp(acc0h, vlow, vhigh), width);
   c += cStride;
-  storeRow(c, clampKeepNaN(acc1l, vlow, vhigh), clampKeepNaN(acc1h, vlow, vhigh), width);
+  storeRow(c, clamp(acc1l, vlow, vhigh), clamp(acc1h, vlow, vhigh), width);
   c += cStride;
-  storeRow(c, clampKeepNaN(acc2l, vlow, vhigh), clampKeepNaN(acc2h, vlow, vhigh), width);
+  storeRow(c, clamp(acc2l, vlow, vhigh), clamp(acc2h, vlow, vhigh), width);
   c += cStride;
-  storeRow(c, clampKeepNaN(acc3l, vlow, vhigh), clampKeepNaN(acc3h, vlow, vhigh), width);
+  storeRow(c, clamp(acc3l, vlow, vhigh), clamp(acc3h, vlow, vhigh), width);
 }
 
 /** One row of C over one panel: the columns a 1x24 tile does not cover. */
@@ -111,7 +102,7 @@ export function f32_gemm_pack(n: i32, k: i32, b: usize, rowStride: i32, colStrid
     w += 32;
     p0 += 4;
   }
-  storeRow(c0, clampKeepNaN(accl, vlow, vhigh), clampKeepNaN(acch, vlow, vhigh), width);
+  storeRow(c0, clamp(accl, vlow, vhigh), clamp(acch, vlow, vhigh), width);
 }
 
 /** One row of C over three whole panels (24 columns): six independent accumulators. */
@@ -139,12 +130,12 @@ export function f32_gemm_pack(n: i32, k: i32, b: usize, rowStride: i32, colStrid
     acc2h = madd(x, v128.load(w2, 16), acc2h);
     p0 += 4;
   }
-  v128.store(c0, clampKeepNaN(acc0l, vlow, vhigh));
-  v128.store(c0, clampKeepNaN(acc0h, vlow, vhigh), 16);
-  v128.store(c0, clampKeepNaN(acc1l, vlow, vhigh), 32);
-  v128.store(c0, clampKeepNaN(acc1h, vlow, vhigh), 48);
-  v128.store(c0, clampKeepNaN(acc2l, vlow, vhigh), 64);
-  v128.store(c0, clampKeepNaN(acc2h, vlow, vhigh), 80);
+  v128.store(c0, clamp(acc0l, vlow, vhigh));
+  v128.store(c0, clamp(acc0h, vlow, vhigh), 16);
+  v128.store(c0, clamp(acc1l, vlow, vhigh), 32);
+  v128.store(c0, clamp(acc1h, vlow, vhigh), 48);
+  v128.store(c0, clamp(acc2l, vlow, vhigh), 64);
+  v128.store(c0, clamp(acc2h, vlow, vhigh), 80);
 }
 
 /** Bytes of packed B one pass over the rows of A reads: columns are blocked so a block stays in L2. */
