@@ -14,7 +14,8 @@ export interface QuantizedMultiplier {
 
 /** The significand in [0.5, 1) and exponent of a positive finite `value` (C's frexp). */
 function frexp(value: number): [number, number] {
-  let exponent = Math.ceil(Math.log2(value));
+  // `| 0`: Math.ceil of a small negative logarithm is -0, and a shift is an integer.
+  let exponent = Math.ceil(Math.log2(value)) | 0;
   // log2 can be off by one at powers of two: fix the exponent by exact power-of-two comparisons.
   if (2 ** exponent <= value) exponent += 1;
   if (2 ** (exponent - 1) > value) exponent -= 1;

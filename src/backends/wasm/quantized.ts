@@ -216,16 +216,16 @@ function unblocked(info: NodeInfo): boolean {
   return ((info.attributes.block_size as number | undefined) ?? 0) === 0;
 }
 
+/** QuantizeLinear's y type (output_dtype 0): y_zero_point's, uint8 without one. */
 function quantizeOutputType(info: NodeInfo): DataType | undefined {
-  return dtypeOf(info.outputTypes[0]);
+  return present(info, 2) ? dtypeOf(info.inputTypes[2]) : 'uint8';
 }
 
 const quantizeLinear: WasmOp = {
   supports(info) {
     const outputDtype = (info.attributes.output_dtype as number | undefined) ?? 0;
     const out = quantizeOutputType(info);
-    const zeroOk = !present(info, 2) || dtypeOf(info.inputTypes[2]) === out;
-    return unblocked(info) && outputDtype === 0 && isType(info.inputTypes[0], 'float32') && isType(info.inputTypes[1], 'float32') && isEightBit(info.outputTypes[0]) && zeroOk;
+    return unblocked(info) && outputDtype === 0 && isType(info.inputTypes[0], 'float32') && isType(info.inputTypes[1], 'float32') && out !== undefined && EIGHT_BIT[out] !== undefined;
   },
   prepare(runtime, info) {
     const out = quantizeOutputType(info)!;
