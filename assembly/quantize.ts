@@ -6,6 +6,7 @@
 //               s = 31 - shift, one rounding (half up) in 64-bit integers
 // Scales and zero points are per channel of [outer, channels, inner] (per tensor: channels = 1). Saturation
 // clamps in float before rounding: the bounds are integers, so that equals clamping the rounded value.
+// NaN (quantize only: an accumulator times a finite multiplier is never NaN) passes the clamp and is masked.
 import { storeLanes } from './simd';
 
 /** The low byte of each i32 lane (values already clamped to the 8-bit range, signed or not) in lanes 0-3. */
@@ -23,10 +24,19 @@ import { storeLanes } from './simd';
   else v128.store8_lane(ptr, bytes, 0);
 }
 
-/** roundHalfEven(clamp(value, low - zeroPoint, high - zeroPoint)) + zeroPoint as i32 lanes. */
-@inline function saturateRound(value: v128, low: v128, high: v128, zeroPoint: v128): v128 {
-  const clamped = f32x4.min(f32x4.max(value, low), high);
-  return i32x4.add(i32x4.trunc_sat_f32x4_s(f32x4.nearest(clamped)), zeroPoint);
+/** 1.5 * 2^23: adding it to a float of magnitude below 2^22 rounds it to an integer, half to even, in the low bits. */
+const MAGIC: f32 = 12582912;
+const MAGIC_BITS: i32 = 0x4b400000;
+
+/**
+ * roundHalfEven(clamp(value, low - zeroPoint, high - zeroPoint)) + zeroPoint as i32 lanes, where low and high
+ * are the float bounds and `offset` is MAGIC_BITS - zeroPoint: the clamped value (|value| <= 510) plus MAGIC
+ * holds the rounded integer in its low mantissa bits, so one integer subtraction converts and adds the zero
+ * point (XNNPACK's 'fp32 magic' conversion; pmin / pmax are single instructions where min / max are not).
+ */
+@inline function saturateRound(value: v128, low: v128, high: v128, offset: v128): v128 {
+  const clamped = f32x4.pmin(f32x4.pmax(value, low), high);
+  return i32x4.sub(f32x4.add(clamped, f32x4.splat(MAGIC)), offset);
 }
 
 /**
@@ -40,13 +50,13 @@ export function f32_quantize(x: usize, outer: i32, channels: i32, inner: i32, sc
     for (let channel = 0; channel < channels; channel++) {
       const scale = f32x4.splat(load<f32>(scales + (<usize>channel << 2)));
       const zeroPoint = load<i32>(zeroPoints + (<usize>channel << 2));
-      const vzero = i32x4.splat(zeroPoint);
+      const offset = i32x4.splat(MAGIC_BITS - zeroPoint);
       const vlow = f32x4.splat(<f32>(low - zeroPoint));
       const vhigh = f32x4.splat(<f32>(high - zeroPoint));
       for (let i = 0; i < inner; i += 4) {
         const value = f32x4.div(v128.load(from), scale);
         // NaN lanes compare unequal to themselves: the mask clears them to 0.
-        const quantized = v128.and(saturateRound(value, vlow, vhigh, vzero), f32x4.eq(value, value));
+        const quantized = v128.and(saturateRound(value, vlow, vhigh, offset), f32x4.eq(value, value));
         storeBytes(to, lowBytes(quantized), inner - i);
         from += 16;
         to += 4;
@@ -98,7 +108,7 @@ export function u8_dequantize(x: usize, outer: i32, channels: i32, inner: i32, s
  * requantized the ONNX way with multipliers[col] (f32, one per column, padded with zeros to a multiple of 4).
  */
 export function qs32_requantize_fp32(acc: usize, rows: i32, cols: i32, ldAcc: i32, multipliers: usize, zeroPoint: i32, low: i32, high: i32, y: usize, ldy: i32): void {
-  const vzero = i32x4.splat(zeroPoint);
+  const offset = i32x4.splat(MAGIC_BITS - zeroPoint);
   const vlow = f32x4.splat(<f32>(low - zeroPoint));
   const vhigh = f32x4.splat(<f32>(high - zeroPoint));
   for (let row = 0; row < rows; row++) {
@@ -107,7 +117,7 @@ export function qs32_requantize_fp32(acc: usize, rows: i32, cols: i32, ldAcc: i3
     let multiplier = multipliers;
     for (let col = 0; col < cols; col += 4) {
       const value = f32x4.mul(f32x4.convert_i32x4_s(v128.load(from)), v128.load(multiplier));
-      storeBytes(to, lowBytes(saturateRound(value, vlow, vhigh, vzero)), cols - col);
+      storeBytes(to, lowBytes(saturateRound(value, vlow, vhigh, offset)), cols - col);
       from += 16;
       multiplier += 16;
       to += 4;

@@ -98,7 +98,8 @@ function perColumn(info: NodeInfo, tensor: Tensor | undefined, columns: number, 
 
 const PANEL_HEADER = 64;
 
-function packedBytes(k: number, n: number): number {
+/** Bytes of B packed for the int8 GEMM, depth k and n columns. */
+export function packedBytes(k: number, n: number): number {
   return Math.ceil(n / 8) * (PANEL_HEADER + ((k + 1) >> 1) * 32);
 }
 
