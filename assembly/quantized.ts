@@ -6,7 +6,7 @@
 // with a zero row in the panel, so the kernel reads one byte past the end of an A row and multiplies it by zero.
 // Also here: the int8 im2col (padding with the input's zero point, which the correction above cancels) and
 // a byte transpose for NCHW <-> NHWC.
-import { storeLanes } from './simd';
+import { storeRow } from './simd';
 
 /** Bytes of the packed header (column sums and bias) of one panel. */
 const HEADER = 64;
@@ -19,18 +19,6 @@ const HEADER = 64;
 /** acc + the i32 dot products of lane pairs of x (A[k], A[k+1] repeated) and a packed B' vector. */
 @inline function dot(x: v128, b: v128, acc: v128): v128 {
   return i32x4.add(acc, i32x4.dot_i16x8_s(x, b));
-}
-
-@inline function storeRow(ptr: usize, low: v128, high: v128, width: i32): void {
-  if (width >= 8) {
-    v128.store(ptr, low);
-    v128.store(ptr, high, 16);
-  } else if (width >= 4) {
-    v128.store(ptr, low);
-    storeLanes(ptr + 16, high, width - 4);
-  } else {
-    storeLanes(ptr, low, width);
-  }
 }
 
 @inline function gemm4x8c2(signed: bool, m: i32, n: i32, k: i32, a: usize, lda: i32, aZeroPoint: i32, packed: usize, c: usize, ldc: i32): void {
@@ -109,8 +97,27 @@ export function qu8_gemm_4x8c2(m: i32, n: i32, k: i32, a: usize, lda: i32, aZero
 }
 
 /**
+ * Copies `count` bytes in 16-byte vectors, the last one whole: it may write up to 15 bytes past the run,
+ * which the next run overwrites (the caller leaves 16 bytes of room after the last). Runs here are a few
+ * channels long, where memory.copy's call costs more than the copy.
+ */
+@inline function copyRun(to: usize, from: usize, count: usize): void {
+  let offset: usize = 0;
+  for (; offset + 16 < count; offset += 16) v128.store(to + offset, v128.load(from + offset));
+  v128.store(to + offset, v128.load(from + offset));
+}
+
+/** copyRun's fill: `count` bytes of `value`, up to 15 more past them. */
+@inline function fillRun(to: usize, value: v128, count: usize): void {
+  let offset: usize = 0;
+  for (; offset + 16 < count; offset += 16) v128.store(to + offset, value);
+  v128.store(to + offset, value);
+}
+
+/**
  * 8-bit im2col of NHWC x [h, w, channels]: one row per output pixel of kh * kw * count bytes, ordered
  * (ky, kx, c) over channels [first, first + count); taps in the padding get `padValue` (x's zero point).
+ * Writes up to 15 bytes past the last row.
  */
 export function x8_im2col_nhwc(
   x: usize, h: i32, w: i32, channels: i32, first: i32, count: i32,
@@ -119,14 +126,15 @@ export function x8_im2col_nhwc(
 ): void {
   let to = out;
   const run = <usize>count;
+  const pad = i8x16.splat(<i8>padValue);
   for (let oy = 0; oy < oh; oy++) {
     for (let ox = 0; ox < ow; ox++) {
       for (let ky = 0; ky < kh; ky++) {
         const iy = oy * strideH - padTop + ky * dilationH;
         for (let kx = 0; kx < kw; kx++) {
           const ix = ox * strideW - padLeft + kx * dilationW;
-          if (iy < 0 || iy >= h || ix < 0 || ix >= w) memory.fill(to, <u8>padValue, run);
-          else memory.copy(to, x + <usize>((iy * w + ix) * channels + first), run);
+          if (iy < 0 || iy >= h || ix < 0 || ix >= w) fillRun(to, pad, run);
+          else copyRun(to, x + <usize>((iy * w + ix) * channels + first), run);
           to += run;
         }
       }

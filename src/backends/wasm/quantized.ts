@@ -6,7 +6,7 @@ import { dynamicQuantizationParameters, requantizationMultiplier } from '../../k
 import { effectiveScale, quantizeMultiplier } from '../../kernels/fixed-point.js';
 import { spatialAxes, type ConvAttrs, type WindowAxis } from '../../kernels/window.js';
 import type { Kernel, KernelIO, NodeInfo } from '../backend.js';
-import { Staging, staticDims, type WasmOp } from './common.js';
+import { rankOf, Staging, staticDims, type WasmOp } from './common.js';
 import type { WasmBlock, WasmRuntime } from './runtime.js';
 
 /**
@@ -131,7 +131,7 @@ function packWeights(runtime: WasmRuntime, k: number, n: number, valueAt: (row: 
 /** How a prepared kernel turns int32 accumulators [rows, columns] into its 8-bit output. */
 interface Requantizer {
   range: IntegerRange;
-  /** Bytes of the per-column parameters in wasm memory. */
+  /** Frees the per-column parameters in wasm memory. */
   release(): void;
   run(acc: number, rows: number, columns: number, y: number): void;
 }
@@ -212,6 +212,18 @@ function writeParameters(runtime: WasmRuntime, at: number, scales: readonly numb
 
 const parameterBytes = (count: number) => Math.ceil(count / 4) * 32;
 
+/**
+ * Reserves at prepare the scratch a run of an elementwise conversion needs when x's dims are static (a run
+ * must not grow the memory: that detaches a private memory's views): x and y staged, parameters for up to
+ * the largest dim's channels, and `extra` bytes.
+ */
+function reserveConversion(runtime: WasmRuntime, info: NodeInfo, bytesPerElement: number, extra: number[] = []): void {
+  const dims = staticDims(info, 0);
+  if (!dims) return;
+  const count = elementCount(dims);
+  runtime.reserveScratch(Staging.bytesFor([count * 4, count * bytesPerElement], [...extra, parameterBytes(Math.max(1, ...dims))]));
+}
+
 /** Both ops: blocked quantization (opset 21 block_size) and other element types are the reference's. */
 function unblocked(info: NodeInfo): boolean {
   return ((info.attributes.block_size as number | undefined) ?? 0) === 0;
@@ -231,6 +243,7 @@ const quantizeLinear: WasmOp = {
   prepare(runtime, info) {
     const out = quantizeOutputType(info)!;
     const range = EIGHT_BIT[out]!;
+    reserveConversion(runtime, info, 1);
     return {
       run(io) {
         const [x, scale] = [tensorInput(info, io, 0), tensorInput(info, io, 1)];
@@ -254,6 +267,7 @@ const dequantizeLinear: WasmOp = {
   prepare(runtime, info) {
     const { signed } = EIGHT_BIT[dtypeOf(info.inputTypes[0])!]!;
     const dequantize = signed ? runtime.kernels.s8_dequantize : runtime.kernels.u8_dequantize;
+    reserveConversion(runtime, info, 1);
     return {
       run(io) {
         const [x, scale] = [tensorInput(info, io, 0), tensorInput(info, io, 1)];
@@ -273,6 +287,7 @@ const dynamicQuantizeLinear: WasmOp = {
   supports: (info) => isType(info.inputTypes[0], 'float32'),
   prepare(runtime, info) {
     const { low, high } = EIGHT_BIT.uint8!;
+    reserveConversion(runtime, info, 1, [16]);
     return {
       run(io) {
         const x = tensorInput(info, io, 0);
@@ -331,6 +346,11 @@ function prepareMatMul(runtime: WasmRuntime, info: NodeInfo, where: MatMulInputs
   const aType = dtypeOf(info.inputTypes[where.a])!;
   const gemm = EIGHT_BIT[aType]!.signed ? runtime.kernels.qs8_gemm_4x8c2 : runtime.kernels.qu8_gemm_4x8c2;
   const outType: DataType = requantize ? (requantize.range.signed ? 'int8' : 'uint8') : 'int32';
+  const aDims = staticDims(info, where.a);
+  if (aDims) {
+    const m = elementCount(aDims) / k;
+    runtime.reserveScratch(Staging.bytesFor([m * k, m * n * (requantize ? 1 : 4)], requantize ? [m * n * 4] : []));
+  }
   return {
     run(io) {
       const a = tensorInput(info, io, where.a);
@@ -379,22 +399,10 @@ const QLINEAR_CONV_BIAS = 8;
 function convSupported(info: NodeInfo, where: MatMulInputs): boolean {
   const w = info.constants[where.b];
   if (!isEightBit(info.inputTypes[where.a]) || !w || w.dims.length !== 4 || EIGHT_BIT[w.type] === undefined) return false;
-  const rank = staticDims(info, where.a)?.length ?? (info.inputTypes[where.a] as { shape?: unknown[] } | undefined)?.shape?.length;
   const aZeroOk = !present(info, where.aZeroPoint) || isScalar(info, where.aZeroPoint);
   const wZero = info.constants[where.bZeroPoint];
   const wZeroOk = !present(info, where.bZeroPoint) || (wZero !== undefined && (wZero.size === 1 || wZero.size === w.dims[0]));
-  return (rank === undefined || rank === 4) && aZeroOk && wZeroOk;
-}
-
-interface ConvGeometry {
-  batch: number;
-  height: number;
-  width: number;
-  channels: number;
-  outHeight: number;
-  outWidth: number;
-  rows: WindowAxis;
-  cols: WindowAxis;
+  return rankOf(info, where.a) === 4 && aZeroOk && wZeroOk;
 }
 
 /** ConvInteger and QLinearConv (requantizer present): NCHW in and out, NHWC in between. */
@@ -422,7 +430,7 @@ function prepareConv(runtime: WasmRuntime, info: NodeInfo, where: MatMulInputs, 
   const outType: DataType = requantize ? (requantize.range.signed ? 'int8' : 'uint8') : 'int32';
   const failWith = (code: EdgerunError['code'], detail: string): never => fail(info, code, detail);
 
-  const geometryOf = (dims: readonly number[]): ConvGeometry => {
+  const geometryOf = (dims: readonly number[]) => {
     if (dims.length !== 4) fail(info, 'INVALID_ARGUMENT', `input x must have rank 4, got [${dims.join(', ')}]`);
     const [batch, channels, height, width] = dims as [number, number, number, number];
     if (channels !== perGroup * group) fail(info, 'SHAPE_MISMATCH', `x has ${channels} channels, w expects ${perGroup} x ${group} groups`);
@@ -430,9 +438,10 @@ function prepareConv(runtime: WasmRuntime, info: NodeInfo, where: MatMulInputs, 
     return { batch, height, width, channels, outHeight: rows.output, outWidth: cols.output, rows, cols };
   };
   /** Work buffers: x of one image in NHWC, im2col patches, int32 accumulators, requantized NHWC bytes. */
-  const workBytes = ({ height, width, channels, outHeight, outWidth }: ConvGeometry): number[] => {
+  const workBytes = ({ height, width, channels, outHeight, outWidth }: ReturnType<typeof geometryOf>): number[] => {
     const pixels = outHeight * outWidth;
-    return [height * width * channels, pointwise ? 0 : pixels * depth, pixels * outChannels * 4, requantize ? pixels * outChannels : 0];
+    // im2col writes up to 15 bytes past its patches.
+    return [height * width * channels, pointwise ? 0 : pixels * depth + 16, pixels * outChannels * 4, requantize ? pixels * outChannels : 0];
   };
   const xDims = staticDims(info, where.a);
   if (xDims) {
