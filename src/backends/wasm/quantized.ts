@@ -84,9 +84,9 @@ function scalarInput(info: NodeInfo, io: KernelIO, index: number, what: string):
   return numbers(tensor)[0]!;
 }
 
-/** Per-column values of an optional parameter of 1 or `columns` values (`fallback` when absent). */
-function perColumn(info: NodeInfo, tensor: Tensor | undefined, columns: number, what: string, fallback = 0): number[] {
-  if (!tensor) return new Array<number>(columns).fill(fallback);
+/** Per-column values of an optional parameter of 1 or `columns` values (zeros when absent). */
+function perColumn(info: NodeInfo, tensor: Tensor | undefined, columns: number, what: string): number[] {
+  if (!tensor) return new Array<number>(columns).fill(0);
   const values = numbers(tensor);
   if (tensor.size === 1) return new Array<number>(columns).fill(values[0]!);
   if (tensor.size !== columns) fail(info, 'SHAPE_MISMATCH', `${what} must have 1 or ${columns} values, got dims [${tensor.dims.join(', ')}]`);
@@ -155,10 +155,14 @@ function requantizer(runtime: WasmRuntime, mode: RequantizationMode, scales: { a
       run: (acc, rows, cols, y) => kernels.qs32_requantize_fp32(acc, rows, cols, cols, block.pointer, zeroPoint, range.low, range.high, y, cols),
     };
   }
+  const pairs = scales.b.map((b) => {
+    const scale = effectiveScale(scales.a, b, scales.y);
+    if (!(scale >= 0 && Number.isFinite(scale))) throw new EdgerunError('INVALID_ARGUMENT', `a fixed-point requantization needs finite scales of one sign, got ${scales.a} * ${b} / ${scales.y}`);
+    return quantizeMultiplier(scale);
+  });
   const block = runtime.alloc(columns * 8);
   const words = new Int32Array(runtime.buffer, block.pointer, columns * 2);
-  scales.b.forEach((b, col) => {
-    const { multiplier, shift } = quantizeMultiplier(effectiveScale(scales.a, b, scales.y));
+  pairs.forEach(({ multiplier, shift }, col) => {
     words[col] = multiplier;
     words[columns + col] = shift;
   });
@@ -177,11 +181,16 @@ function qlinearRequantizer(runtime: WasmRuntime, info: NodeInfo, mode: Requanti
   return requantizer(runtime, mode, scales, numbers(zero!)[0]!, range);
 }
 
-/** QLinear*'s scales and y_zero_point: float32 constants, one value each except b's (1 or per column). */
+/**
+ * QLinear*'s scales and y_zero_point: float32 constants, one value each except b's (1 or per column), whose
+ * multipliers are finite (a zero or subnormal y_scale is the reference's: NaN and infinity saturate there).
+ */
 function qlinearParametersSupported(info: NodeInfo, [aScale, bScale, yScale, yZeroPoint]: number[]): boolean {
-  const scalesOk = [aScale!, bScale!, yScale!].every((index) => info.constants[index] && info.constants[index].type === 'float32');
-  const zero = info.constants[yZeroPoint!];
-  return scalesOk && zero !== undefined && zero.size === 1 && EIGHT_BIT[zero.type] !== undefined && info.constants[aScale!]!.size === 1 && info.constants[yScale!]!.size === 1;
+  const [a, b, y, zero] = [aScale!, bScale!, yScale!, yZeroPoint!].map((index) => info.constants[index]);
+  if (![a, b, y].every((scale) => scale?.type === 'float32') || a!.size !== 1 || y!.size !== 1) return false;
+  if (!zero || zero.size !== 1 || EIGHT_BIT[zero.type] === undefined) return false;
+  const [aValue, yValue] = [numbers(a!)[0]!, numbers(y!)[0]!];
+  return numbers(b!).every((bValue) => Number.isFinite(requantizationMultiplier(aValue, bValue, yValue)));
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -282,6 +282,13 @@ test('the wasm backend leaves to the reference what it does not cover', () => {
     ['a per-row A zero point', { opType: 'MatMulInteger', opset: 10, inputs: [a, b, randomInts('uint8', [3], next)], constants: [1, 2] }],
     ['blocked quantization', { opType: 'QuantizeLinear', opset: 21, attributes: { block_size: int(2) }, inputs: [tensorOf('float32', [4, 4], new Float32Array(16)), tensorOf('float32', [4, 2], new Float32Array(8).fill(1))] }],
     ['int32 DequantizeLinear', { opType: 'DequantizeLinear', opset: 13, inputs: [randomInts('int32', [4], next), scalar('float32', 1)] }],
+    [
+      'a zero y_scale (an infinite multiplier)',
+      {
+        opType: 'QLinearMatMul', opset: 10, constants: [1, 2, 3, 4, 5, 6, 7],
+        inputs: [a, scalar('float32', 1), scalar('uint8', 0), b, scalar('float32', 1), scalar('uint8', 0), scalar('float32', 0), scalar('uint8', 0)],
+      },
+    ],
   ];
   for (const [why, spec] of refused) assert.equal(backend.supports(nodeInfo(spec)), false, `${variant} refuses ${why}`);
 });
