@@ -4,7 +4,7 @@
 // load32_splat; larger tiles or an unrolled k loop make V8 spill (16 xmm registers). Rows past the last
 // multiple of 4 (every row when m < 4, as in a matrix-vector product) run 1x24 tiles instead: six
 // independent accumulators over three panels. Panels are walked in blocks that stay in L2.
-import { clamp, madd, storeLanes } from './simd';
+import { clamp, madd, storeRow } from './simd';
 
 /** Bytes of B packed for `n` columns and depth `k`. */
 export function f32_gemm_packed_size(n: i32, k: i32): i32 {
@@ -28,18 +28,6 @@ export function f32_gemm_pack(n: i32, k: i32, b: usize, rowStride: i32, colStrid
       }
       out += 32;
     }
-  }
-}
-
-@inline function storeRow(ptr: usize, low: v128, high: v128, width: i32): void {
-  if (width >= 8) {
-    v128.store(ptr, low);
-    v128.store(ptr, high, 16);
-  } else if (width >= 4) {
-    v128.store(ptr, low);
-    storeLanes(ptr + 16, high, width - 4);
-  } else {
-    storeLanes(ptr, low, width);
   }
 }
 

@@ -26,3 +26,16 @@
     v128.store32_lane(ptr, value, 0);
   }
 }
+
+/** Stores the first `width` (1 to 8) lanes of a row of two vectors of 32-bit lanes at `ptr`. */
+@inline export function storeRow(ptr: usize, low: v128, high: v128, width: i32): void {
+  if (width >= 8) {
+    v128.store(ptr, low);
+    v128.store(ptr, high, 16);
+  } else if (width >= 4) {
+    v128.store(ptr, low);
+    storeLanes(ptr + 16, high, width - 4);
+  } else {
+    storeLanes(ptr, low, width);
+  }
+}

@@ -74,6 +74,12 @@ export function shapeError(info: NodeInfo, detail: string): never {
   throw new EdgerunError('SHAPE_MISMATCH', detail, [describeNode(info.node)]);
 }
 
+/** The bytes of a tensor's typed array (float32 and the 8-bit and 32-bit integer types the kernels take). */
+function bytesOf(tensor: Tensor): Uint8Array {
+  const data = tensor.data as Float32Array;
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
 const ROUND = 64;
 const roundUp = (bytes: number) => Math.ceil(bytes / ROUND) * ROUND;
 
@@ -93,7 +99,7 @@ export class Staging {
     for (const tensor of [...inputs, ...outputs]) {
       if (runtime.addressOf(tensor) !== undefined || offsets.has(tensor)) continue;
       offsets.set(tensor, total);
-      total += roundUp(tensor.data.length * 4);
+      total += roundUp(bytesOf(tensor).byteLength);
     }
     const workOffsets = extra.map((bytes) => {
       const offset = total;
@@ -103,7 +109,7 @@ export class Staging {
     const base = total > 0 ? runtime.scratch(total) : 0;
     for (const tensor of [...inputs, ...outputs]) this.addresses.set(tensor, runtime.addressOf(tensor) ?? base + offsets.get(tensor)!);
     for (const tensor of inputs) {
-      if (offsets.has(tensor)) runtime.f32(this.address(tensor), tensor.data.length).set(tensor.data as Float32Array);
+      if (offsets.has(tensor)) new Uint8Array(runtime.buffer, this.address(tensor), bytesOf(tensor).byteLength).set(bytesOf(tensor));
     }
     this.outputs = outputs.map((tensor) => ({ tensor, address: this.address(tensor), staged: offsets.has(tensor) }));
     this.works = workOffsets.map((offset) => base + offset);
@@ -125,9 +131,8 @@ export class Staging {
   /** Applies a host-side activation to the outputs and copies staged outputs out of wasm memory. */
   finish(activation?: Activation): void {
     for (const { tensor, address, staged } of this.outputs) {
-      const view = this.runtime.f32(address, tensor.data.length);
-      if (activation) applyActivation(view, 0, view.length, activation);
-      if (staged) (tensor.data as Float32Array).set(view);
+      if (activation) applyActivation(this.runtime.f32(address, tensor.data.length), 0, tensor.data.length, activation);
+      if (staged) bytesOf(tensor).set(new Uint8Array(this.runtime.buffer, address, bytesOf(tensor).byteLength));
     }
   }
 }

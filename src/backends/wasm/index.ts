@@ -11,6 +11,7 @@ import { poolOps } from './pool.js';
 import { transposeOps } from './transpose.js';
 import { recurrentOps } from './recurrent.js';
 import { reduceOps } from './reduce.js';
+import { quantizedOps } from './quantized.js';
 import { chooseVariant, WasmRuntime, type WasmVariant } from './runtime.js';
 
 export { wasmCapabilities, type Capabilities, type WasmVariant } from './runtime.js';
@@ -23,7 +24,7 @@ export { wasmCapabilities, type Capabilities, type WasmVariant } from './runtime
  */
 
 /** Op table: `opType` for the ONNX domain, `domain:opType` for others. */
-const OPS: Record<string, WasmOp> = { ...gemmOps, ...convOps, ...poolOps, ...elementwiseOps, ...transposeOps, ...activationOps, ...recurrentOps, ...reduceOps, ...copyOps };
+const OPS: Record<string, WasmOp> = { ...gemmOps, ...convOps, ...poolOps, ...elementwiseOps, ...transposeOps, ...activationOps, ...recurrentOps, ...reduceOps, ...copyOps, ...quantizedOps };
 
 function opOf(info: NodeInfo): WasmOp | undefined {
   const { domain, opType } = info.node;

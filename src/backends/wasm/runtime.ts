@@ -67,7 +67,29 @@ interface CopyExports {
   copy_rows(rows: number, rowBytes: number, src: number, srcStride: number, dst: number, dstStride: number): void;
 }
 
-export type WasmKernels = GemmExports & ConvExports & ElementwiseExports & PoolExports & ActivationExports & CopyExports;
+interface QuantizedExports {
+  qs8_gemm_4x8c2(m: number, n: number, k: number, a: number, lda: number, aZeroPoint: number, packed: number, c: number, ldc: number): void;
+  qu8_gemm_4x8c2(m: number, n: number, k: number, a: number, lda: number, aZeroPoint: number, packed: number, c: number, ldc: number): void;
+  x8_im2col_nhwc(
+    x: number, h: number, w: number, channels: number, first: number, count: number,
+    kh: number, kw: number, strideH: number, strideW: number, dilationH: number, dilationW: number, padTop: number, padLeft: number,
+    oh: number, ow: number, padValue: number, out: number,
+  ): void;
+  x8_transpose(src: number, rows: number, cols: number, dst: number): void;
+}
+
+interface QuantizeExports {
+  f32_quantize(x: number, outer: number, channels: number, inner: number, scales: number, zeroPoints: number, low: number, high: number, y: number): void;
+  s8_dequantize(x: number, outer: number, channels: number, inner: number, scales: number, zeroPoints: number, y: number): void;
+  u8_dequantize(x: number, outer: number, channels: number, inner: number, scales: number, zeroPoints: number, y: number): void;
+  qs32_requantize_fp32(acc: number, rows: number, cols: number, ldAcc: number, multipliers: number, zeroPoint: number, low: number, high: number, y: number, ldy: number): void;
+  qs32_requantize_rndnu(
+    acc: number, rows: number, cols: number, ldAcc: number, multipliers: number, shifts: number, zeroPoint: number, low: number, high: number, y: number, ldy: number,
+  ): void;
+  f32_range(x: number, count: number, out: number): void;
+}
+
+export type WasmKernels = GemmExports & ConvExports & ElementwiseExports & PoolExports & ActivationExports & CopyExports & QuantizedExports & QuantizeExports;
 
 type ModuleName = keyof typeof WASM_MODULES;
 
@@ -271,6 +293,8 @@ export class WasmRuntime {
       kernels.f32_transpose(a, 8, 36, out);
       kernels.f32_binary_minmax(0, 4, 64, a, 64, 1, packed, 0, 1, out, -Infinity, Infinity);
       kernels.f32_clamp(a, 256, out, 0, 6);
+      kernels.qu8_gemm_4x8c2(8, 16, 16, a, 16, 0, packed, out, 16);
+      kernels.qs32_requantize_fp32(a, 8, 16, 16, packed, 0, 0, 255, out, 16);
     }
     block.release();
   }
