@@ -39,11 +39,10 @@ const { values: args } = parseArgs({
 
 const ONNX_MODELS = ['mobilenet_v2', 'squeezenet1_1', 'tiny_bert_encoder', 'lstm_classifier', 'mnist_cnn'];
 /**
- * The models scripts/onnx-to-tflite.ts converts: the TFLite peers run each one's float32 .tflite twin (same
- * weights, same NCHW input), so their ratios are like for like. The twins are written at bench time into
- * reports/tflite/ (not committed), from the current converter and model, so they never go stale.
+ * The TFLite peers run each ONNX model's float32 .tflite twin from scripts/onnx-to-tflite.ts (same weights,
+ * same inputs: NCHW images, token ids as int32), so their ratios are like for like. The twins are written at
+ * bench time into reports/tflite/ (not committed), from the current converter and model, so they never go stale.
  */
-const TWIN_MODELS = ['mobilenet_v2', 'squeezenet1_1', 'mnist_cnn'];
 const TWIN_DIR = resolve(REPO_ROOT, 'reports/tflite');
 /**
  * A real MobileNetV2 1.0/224 as published for TFLite: uint8, so its times say what the TFLite peers do on
@@ -64,7 +63,7 @@ async function loadModel(name: string): Promise<BenchModel> {
     };
   }
   const onnx = modelFile(name);
-  return { name, onnx, tflite: TWIN_MODELS.includes(name) ? tfliteTwin(name, onnx) : undefined, inputs: await benchInputs(onnx) };
+  return { name, onnx, tflite: tfliteTwin(name, onnx), inputs: await benchInputs(onnx) };
 }
 
 /** The model's .tflite twin, converted now; undefined (the TFLite peers then show 'no .tflite') if conversion fails. */

@@ -18,15 +18,30 @@ export const BuiltinOperator = {
   DEPTHWISE_CONV_2D: 4,
   FULLY_CONNECTED: 9,
   MAX_POOL_2D: 17,
+  MUL: 18,
   RESHAPE: 22,
+  SOFTMAX: 25,
+  TANH: 28,
   PAD: 34,
+  GATHER: 36,
   TRANSPOSE: 39,
   MEAN: 40,
+  SUB: 41,
+  DIV: 42,
+  UNIDIRECTIONAL_SEQUENCE_LSTM: 44,
+  CAST: 53,
+  SQRT: 75,
+  POW: 78,
+  BATCH_MATMUL: 126,
+  GELU: 150,
 } as const;
+
+/** OperatorCode.deprecated_builtin_code holds codes up to 127; larger ones say 127 there and the real code in builtin_code. */
+const PLACEHOLDER_FOR_GREATER_OP_CODES = 127;
 
 export const Padding = { SAME: 0, VALID: 1 } as const;
 
-export const ActivationFunction = { NONE: 0, RELU: 1, RELU_N1_TO_1: 2, RELU6: 3 } as const;
+export const ActivationFunction = { NONE: 0, RELU: 1, RELU_N1_TO_1: 2, RELU6: 3, TANH: 4 } as const;
 
 /** A builtin options table: its index in the BuiltinOptions union and how to write it. */
 export interface BuiltinOptions {
@@ -37,6 +52,7 @@ export interface BuiltinOptions {
 type FieldWriter = (builder: Builder) => void;
 const int8 = (slot: number, value: number, fallback = 0): FieldWriter => (builder) => builder.addFieldInt8(slot, value, fallback);
 const int32 = (slot: number, value: number, fallback = 0): FieldWriter => (builder) => builder.addFieldInt32(slot, value, fallback);
+const float32 = (slot: number, value: number, fallback = 0): FieldWriter => (builder) => builder.addFieldFloat32(slot, value, fallback);
 const offset = (slot: number, value: number): FieldWriter => (builder) => builder.addFieldOffset(slot, value, 0);
 
 function table(builder: Builder, slots: number, fields: readonly FieldWriter[]): number {
@@ -69,14 +85,40 @@ export const depthwiseConv2dOptions = (o: WindowOptions & { depthMultiplier: num
 export const pool2dOptions = (o: WindowOptions & { filterW: number; filterH: number }) =>
   options(5, 6, () => [int8(0, o.padding), int32(1, o.strideW), int32(2, o.strideH), int32(3, o.filterW), int32(4, o.filterH), int8(5, o.activation)]);
 
-/** FullyConnectedOptions (8): fused_activation_function (weights_format left DEFAULT). */
-export const fullyConnectedOptions = (activation: number) => options(8, 1, () => [int8(0, activation)]);
+/** FullyConnectedOptions (8): fused_activation_function, weights_format (left DEFAULT), keep_num_dims (operator version 5). */
+export const fullyConnectedOptions = (activation: number, keepNumDims: boolean) => options(8, 3, () => [int8(0, activation), int8(2, keepNumDims ? 1 : 0)]);
+
+/** SoftmaxOptions (9): beta. */
+export const softmaxOptions = (beta: number) => options(9, 1, () => [float32(0, beta)]);
 
 /** ConcatenationOptions (10): axis, fused_activation_function. */
 export const concatenationOptions = (axis: number) => options(10, 2, () => [int32(0, axis)]);
 
 /** AddOptions (11): fused_activation_function. */
 export const addOptions = (activation: number) => options(11, 1, () => [int8(0, activation)]);
+
+/** MulOptions (21), SubOptions (28), DivOptions (29): fused_activation_function. */
+export const mulOptions = (activation: number) => options(21, 1, () => [int8(0, activation)]);
+export const subOptions = (activation: number) => options(28, 1, () => [int8(0, activation)]);
+export const divOptions = (activation: number) => options(29, 1, () => [int8(0, activation)]);
+
+/** GatherOptions (23): axis. */
+export const gatherOptions = (axis: number) => options(23, 1, () => [int32(0, axis)]);
+
+/** CastOptions (37): in_data_type, out_data_type. */
+export const castOptions = (from: number, to: number) => options(37, 2, () => [int8(0, from), int8(1, to)]);
+
+/** PowOptions (56): no fields. */
+export const powOptions = () => options(56, 0, () => []);
+
+/** BatchMatMulOptions (101): adj_x, adj_y. */
+export const batchMatMulOptions = () => options(101, 2, () => []);
+
+/** GeluOptions (116): approximate (false: the erf form). */
+export const geluOptions = () => options(116, 1, () => []);
+
+/** UnidirectionalSequenceLSTMOptions (71): fused_activation_function (the cell and output activation), cell_clip, proj_clip, time_major. */
+export const sequenceLstmOptions = (activation: number, timeMajor: boolean) => options(71, 4, () => [int8(0, activation), int8(3, timeMajor ? 1 : 0)]);
 
 /** ReshapeOptions (17): new_shape. */
 export const reshapeOptions = (newShape: readonly number[]) => options(17, 1, (builder) => [offset(0, int32Vector(builder, newShape))]);
@@ -96,6 +138,8 @@ export interface TfliteTensor {
   type: number;
   /** Constant contents, little-endian; absent for activations. */
   data?: Uint8Array;
+  /** State an op keeps across time steps (an LSTM's), zeros when the interpreter starts. */
+  isVariable?: boolean;
 }
 
 export interface TfliteOperator {
@@ -149,8 +193,8 @@ export function writeTfliteModel(model: TfliteModel): Uint8Array {
   const tensorOffsets = model.tensors.map((tensor, index) => {
     const name = builder.createString(tensor.name);
     const shape = int32Vector(builder, tensor.shape);
-    // Tensor: shape, type, buffer, name.
-    return table(builder, 4, [offset(0, shape), int8(1, tensor.type), int32(2, bufferOf[index]!), offset(3, name)]);
+    // Tensor: shape, type, buffer, name, quantization, is_variable.
+    return table(builder, 6, [offset(0, shape), int8(1, tensor.type), int32(2, bufferOf[index]!), offset(3, name), int8(5, tensor.isVariable ? 1 : 0)]);
   });
 
   const codes: { opcode: number; version: number }[] = [];
@@ -169,7 +213,7 @@ export function writeTfliteModel(model: TfliteModel): Uint8Array {
     return table(builder, 5, fields);
   });
   // OperatorCode: deprecated_builtin_code (the byte every reader knows), custom_code, version, builtin_code.
-  const codeOffsets = codes.map((code) => table(builder, 4, [int8(0, code.opcode), int32(2, code.version, 1), int32(3, code.opcode)]));
+  const codeOffsets = codes.map((code) => table(builder, 4, [int8(0, Math.min(code.opcode, PLACEHOLDER_FOR_GREATER_OP_CODES)), int32(2, code.version, 1), int32(3, code.opcode)]));
 
   const subgraphName = builder.createString('main');
   const subgraph = table(builder, 5, [

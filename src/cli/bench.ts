@@ -581,7 +581,7 @@ const LOADERS: Record<RuntimeName, Loader> = {
       return {
         ran: `${loaded.filter((file) => file.endsWith('.wasm')).join(' + ')}, XNNPACK, 1 thread`,
         infer: () => {
-          model.inputs.forEach((input, index) => inputs[index]!.data().set(input.data as never));
+          model.inputs.forEach((input, index) => inputs[index]!.data().set(tfliteFeed(input)));
           if (!modelRunner.infer()) throw new Error('TFLite infer() returned false');
           return modelRunner.getOutputs().map((output) => ({ name: output.name, type: output.dataType, dims: output.shape.split(',').map(Number), data: output.data().slice() }));
         },
@@ -597,7 +597,7 @@ const LOADERS: Record<RuntimeName, Loader> = {
     await litert.loadLiteRt(`${wasmDir}/`);
     return async () => {
       const compiled = await litert.loadAndCompile(new Uint8Array(readFileSync(model.tflite!)), { accelerator: 'wasm', cpuOptions: { numThreads: threads } });
-      const inputs = model.inputs.map((input) => new litert.Tensor(input.data as Float32Array, input.dims));
+      const inputs = model.inputs.map((input) => new litert.Tensor(tfliteFeed(input) as Float32Array, input.dims));
       return {
         ran: `${loaded.join(' + ')}, XNNPACK, 1 thread`,
         infer: async () => {
@@ -610,6 +610,12 @@ const LOADERS: Record<RuntimeName, Loader> = {
     };
   },
 };
+
+/** An input as the TFLite peers take it: int64 (token ids) as int32, which is what a .tflite twin declares (LiteRT.js has no int64). */
+function tfliteFeed(input: PlainTensor): Float32Array | Int32Array | Uint8Array {
+  if (input.data instanceof BigInt64Array) return Int32Array.from(input.data, Number);
+  return input.data as Float32Array | Int32Array | Uint8Array;
+}
 
 interface TfliteTensorInfo {
   name: string;
