@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { convertFile } from '../scripts/onnx-to-tflite.js';
 import {
   RUNTIMES,
   benchInputs,
@@ -38,8 +39,14 @@ const { values: args } = parseArgs({
 
 const ONNX_MODELS = ['mobilenet_v2', 'squeezenet1_1', 'tiny_bert_encoder', 'lstm_classifier', 'mnist_cnn'];
 /**
- * There is no .tflite of the models above, so the TFLite peers get a real MobileNetV2 1.0/224 of their own:
- * uint8, so its times say what they do on that architecture, not a like-for-like ratio with the float row.
+ * The TFLite peers run each ONNX model's float32 .tflite twin from scripts/onnx-to-tflite.ts (same weights,
+ * same inputs: NCHW images, token ids as int32), so their ratios are like for like. The twins are written at
+ * bench time into reports/tflite/ (not committed), from the current converter and model, so they never go stale.
+ */
+const TWIN_DIR = resolve(REPO_ROOT, 'reports/tflite');
+/**
+ * A real MobileNetV2 1.0/224 as published for TFLite: uint8, so its times say what the TFLite peers do on
+ * that architecture quantized, not a like-for-like ratio with the float rows.
  */
 const TFLITE_MODEL = 'mobilenet_v2_quant_tflite';
 const TFLITE_FILE = 'real/tflite/mobilenet_v2_1.0_224_quant.tflite';
@@ -56,7 +63,17 @@ async function loadModel(name: string): Promise<BenchModel> {
     };
   }
   const onnx = modelFile(name);
-  return { name, onnx, inputs: await benchInputs(onnx) };
+  return { name, onnx, tflite: tfliteTwin(name, onnx), inputs: await benchInputs(onnx) };
+}
+
+/** The model's .tflite twin, converted now; undefined (the TFLite peers then show 'no .tflite') if conversion fails. */
+function tfliteTwin(name: string, onnx: string): string | undefined {
+  try {
+    return convertFile(onnx, resolve(TWIN_DIR, `${name}.tflite`));
+  } catch (error) {
+    console.error(`bench: no .tflite twin of ${name}: ${(error as Error).message}`);
+    return undefined;
+  }
 }
 
 async function main(): Promise<void> {
@@ -109,6 +126,7 @@ async function main(): Promise<void> {
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(out, `${JSON.stringify(report, null, 1)}\n`);
   const mismatches = results.filter((result) => result.outputCheck && !result.outputCheck.matches);
+  const twinMismatches = results.flatMap((result) => (result.peerChecks ?? []).filter((check) => !check.matches).map((check) => `${check.runtime} on ${result.model} (${check.detail})`));
   if (args.json) {
     console.log(JSON.stringify(report, null, 1));
   } else {
@@ -120,6 +138,10 @@ async function main(): Promise<void> {
   }
   if (mismatches.length) {
     console.error(`bench: edgerun's outputs differ from the reference on ${mismatches.map((result) => `${result.model} (${result.threads} thread)`).join(', ')}`);
+    process.exitCode = 1;
+  }
+  if (twinMismatches.length) {
+    console.error(`bench: a .tflite twin computes something else than its ONNX model: ${twinMismatches.join('; ')}`);
     process.exitCode = 1;
   }
 }

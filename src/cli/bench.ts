@@ -84,7 +84,20 @@ export interface ModelResult {
   warmups: number;
   results: RuntimeResult[];
   /** edgerun's outputs against the reference runtime's: undefined when not checked. */
-  outputCheck?: { against: RuntimeName; matches: boolean; detail: string };
+  outputCheck?: OutputCheck;
+  /**
+   * The TFLite peers' outputs against onnxruntime-node's, where both ran: a .tflite converted from the ONNX
+   * file must compute the same function, or its times compare nothing.
+   */
+  peerChecks?: (OutputCheck & { runtime: RuntimeName })[];
+}
+
+export interface OutputCheck {
+  against: RuntimeName;
+  matches: boolean;
+  detail: string;
+  /** Largest |actual - expected| over every float output element (Infinity when shapes differ). */
+  maxAbsDiff: number;
 }
 
 // ---------------------------------------------------------------------------------------------- statistics
@@ -284,17 +297,39 @@ export async function benchModel(model: BenchModel, settings: BenchSettings, onR
     runs: settings.runs,
     warmups: settings.warmups,
     results: settings.runtimes.map((runtime) => results.get(runtime)!),
-    outputCheck: checkOutputs(outputs),
+    outputCheck: checkOutputs(outputs, 'edgerun', ['onnxruntime-node', 'tfjs-tflite']),
+    peerChecks: TFLITE_RUNTIMES.flatMap((runtime) => {
+      const check = checkOutputs(outputs, runtime, ['onnxruntime-node']);
+      return check ? [{ runtime, ...check }] : [];
+    }),
   };
 }
 
-/** edgerun against onnxruntime-node when it ran (the ONNX reference), else against TFLite itself. */
-function checkOutputs(outputs: Map<RuntimeName, PlainTensor[]>): ModelResult['outputCheck'] {
-  const mine = outputs.get('edgerun');
-  const against = (['onnxruntime-node', 'tfjs-tflite'] as const).find((runtime) => outputs.has(runtime));
+/** `runtime`'s outputs against the first of `references` that ran (edgerun: onnxruntime-node, else TFLite itself). */
+function checkOutputs(outputs: Map<RuntimeName, PlainTensor[]>, runtime: RuntimeName, references: readonly RuntimeName[]): OutputCheck | undefined {
+  const mine = outputs.get(runtime);
+  const against = references.find((reference) => outputs.has(reference));
   if (!mine || !against) return undefined;
   const problem = compareOutputs(mine, outputs.get(against)!);
-  return { against, matches: !problem, detail: problem ?? 'within rtol 1e-3, atol 1e-4 (integers: 1 step)' };
+  const maxAbsDiff = maxAbsDifference(mine, outputs.get(against)!);
+  return { against, matches: !problem, maxAbsDiff, detail: problem ?? 'within rtol 1e-3, atol 1e-4 (integers: 1 step)' };
+}
+
+/** The largest |a - e| over all elements of all outputs; Infinity when their count or dims differ or a NaN is on one side only. */
+export function maxAbsDifference(actual: readonly PlainTensor[], expected: readonly PlainTensor[]): number {
+  if (actual.length !== expected.length) return Infinity;
+  let worst = 0;
+  expected.forEach((e, k) => {
+    const a = actual[k]!;
+    if (a.dims.join() !== e.dims.join()) worst = Infinity;
+    for (let i = 0; i < e.data.length && worst < Infinity; i++) {
+      const got = Number(a.data[i]);
+      const want = Number(e.data[i]);
+      const difference = Number.isNaN(got) && Number.isNaN(want) ? 0 : Math.abs(got - want);
+      worst = Number.isNaN(difference) ? Infinity : Math.max(worst, difference);
+    }
+  });
+  return worst;
 }
 
 // ---------------------------------------------------------------------------------------------- inputs
@@ -372,7 +407,9 @@ export function summaryTable(models: readonly ModelResult[]): string {
       ...peers.map((peer) => {
         const result = find(peer);
         if (!result || result.unavailable) return result?.unavailable ?? '';
-        return result.edgerunRatio === undefined ? `no ratio (${peer} ${fixed(result.stats?.medianMs, 2)} ms)` : `${fixed(result.edgerunRatio, 2)}x`;
+        const ratio = result.edgerunRatio === undefined ? `no ratio (${peer} ${fixed(result.stats?.medianMs, 2)} ms)` : `${fixed(result.edgerunRatio, 2)}x`;
+        const peerCheck = model.peerChecks?.find((check) => check.runtime === peer);
+        return peerCheck && !peerCheck.matches ? `${ratio} (**its outputs differ** from ${peerCheck.against}: ${peerCheck.detail})` : ratio;
       }),
       check ? `${check.matches ? 'match' : '**MISMATCH**'} (${check.against}${check.matches ? '' : `: ${check.detail}`})` : 'not checked',
     ];
@@ -544,7 +581,7 @@ const LOADERS: Record<RuntimeName, Loader> = {
       return {
         ran: `${loaded.filter((file) => file.endsWith('.wasm')).join(' + ')}, XNNPACK, 1 thread`,
         infer: () => {
-          model.inputs.forEach((input, index) => inputs[index]!.data().set(input.data as never));
+          model.inputs.forEach((input, index) => inputs[index]!.data().set(tfliteFeed(input)));
           if (!modelRunner.infer()) throw new Error('TFLite infer() returned false');
           return modelRunner.getOutputs().map((output) => ({ name: output.name, type: output.dataType, dims: output.shape.split(',').map(Number), data: output.data().slice() }));
         },
@@ -560,7 +597,7 @@ const LOADERS: Record<RuntimeName, Loader> = {
     await litert.loadLiteRt(`${wasmDir}/`);
     return async () => {
       const compiled = await litert.loadAndCompile(new Uint8Array(readFileSync(model.tflite!)), { accelerator: 'wasm', cpuOptions: { numThreads: threads } });
-      const inputs = model.inputs.map((input) => new litert.Tensor(input.data as Float32Array, input.dims));
+      const inputs = model.inputs.map((input) => new litert.Tensor(tfliteFeed(input) as Float32Array, input.dims));
       return {
         ran: `${loaded.join(' + ')}, XNNPACK, 1 thread`,
         infer: async () => {
@@ -573,6 +610,12 @@ const LOADERS: Record<RuntimeName, Loader> = {
     };
   },
 };
+
+/** An input as the TFLite peers take it: int64 (token ids) as int32, which is what a .tflite twin declares (LiteRT.js has no int64). */
+function tfliteFeed(input: PlainTensor): Float32Array | Int32Array | Uint8Array {
+  if (input.data instanceof BigInt64Array) return Int32Array.from(input.data, Number);
+  return input.data as Float32Array | Int32Array | Uint8Array;
+}
 
 interface TfliteTensorInfo {
   name: string;

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { benchInputs, benchModel, compareOutputs, median, pairedRatio, parseCounts, quantile, summarize, type ModelResult, type PlainTensor } from '../../src/cli/bench.js';
+import { benchInputs, benchModel, compareOutputs, maxAbsDifference, median, pairedRatio, parseCounts, quantile, summarize, type ModelResult, type PlainTensor } from '../../src/cli/bench.js';
 import { Tensor } from '../../src/core/tensor.js';
 import { REPO_ROOT } from '../support/shared.js';
 import { addReluModel } from '../support/tiny-models.js';
@@ -44,6 +44,10 @@ test('outputs are compared within rtol/atol, integers within one step, NaN only 
   assert.equal(compareOutputs([tensor([5, 7], 'uint8')], [tensor([6, 7], 'uint8')]), undefined);
   assert.match(compareOutputs([tensor([4], 'uint8')], [tensor([6], 'uint8')]) ?? '', /element 0: 4, expected 6/);
   assert.match(compareOutputs([tensor([1, 2])], [{ ...tensor([1, 2]), dims: [1, 2] }]) ?? '', /dims/);
+  assert.ok(Math.abs(maxAbsDifference([tensor([1, 2.25, -3])], [tensor([1, 2, -3.5])]) - 0.5) < 1e-6);
+  assert.equal(maxAbsDifference([tensor([Number.NaN, 1])], [tensor([Number.NaN, 1])]), 0);
+  assert.equal(maxAbsDifference([tensor([Number.NaN])], [tensor([0])]), Infinity);
+  assert.equal(maxAbsDifference([tensor([1, 2])], [{ ...tensor([1, 2]), dims: [1, 2] }]), Infinity);
 });
 
 test('each runtime runs in its own process, interleaved, and edgerun is checked against onnxruntime-node', async () => {
