@@ -5,7 +5,9 @@ import type { WasmOp } from './common.js';
 import { activationOps } from './activation.js';
 import { convOps } from './conv.js';
 import { elementwiseOps } from './elementwise.js';
+import { gatherOps } from './gather.js';
 import { gemmOps } from './gemm.js';
+import { normalizeOps } from './normalize.js';
 import { poolOps } from './pool.js';
 import { transposeOps } from './transpose.js';
 import { recurrentOps } from './recurrent.js';
@@ -22,7 +24,7 @@ export { wasmCapabilities, type Capabilities, type WasmVariant } from './runtime
  */
 
 /** Op table: `opType` for the ONNX domain, `domain:opType` for others. */
-const OPS: Record<string, WasmOp> = { ...gemmOps, ...convOps, ...poolOps, ...elementwiseOps, ...transposeOps, ...activationOps, ...recurrentOps, ...reduceOps };
+const OPS: Record<string, WasmOp> = { ...gemmOps, ...convOps, ...poolOps, ...elementwiseOps, ...transposeOps, ...activationOps, ...recurrentOps, ...reduceOps, ...normalizeOps, ...gatherOps };
 
 function opOf(info: NodeInfo): WasmOp | undefined {
   const { domain, opType } = info.node;

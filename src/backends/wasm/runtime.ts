@@ -63,7 +63,16 @@ interface ActivationExports {
   f32_lstm_cell(batch: number, hidden: number, gatesX: number, gatesR: number, cell: number, h: number, y: number): void;
 }
 
-export type WasmKernels = GemmExports & ConvExports & ElementwiseExports & PoolExports & ActivationExports;
+interface NormalizeExports {
+  f32_softmax(x: number, outer: number, n: number, inner: number, y: number): void;
+  f32_layer_norm(x: number, rows: number, cols: number, scale: number, bias: number, epsilon: number, y: number): void;
+}
+
+interface LayoutExports {
+  f32_permute(x: number, rank: number, table: number, y: number): void;
+}
+
+export type WasmKernels = GemmExports & ConvExports & ElementwiseExports & PoolExports & ActivationExports & NormalizeExports & LayoutExports;
 
 type ModuleName = keyof typeof WASM_MODULES;
 
@@ -258,6 +267,9 @@ export class WasmRuntime {
       kernels.f32_transpose(a, 8, 36, out);
       kernels.f32_binary_minmax(0, 4, 64, a, 64, 1, packed, 0, 1, out, -Infinity, Infinity);
       kernels.f32_clamp(a, 256, out, 0, 6);
+      kernels.f32_softmax(a, 8, 32, 1, out);
+      kernels.f32_layer_norm(a, 8, 32, packed, packed, 1e-5, out);
+      kernels.f32_unary(3, a, 256, out);
     }
     block.release();
   }
