@@ -11,6 +11,7 @@ import { normalizeOps } from './normalize.js';
 import { poolOps } from './pool.js';
 import { transposeOps } from './transpose.js';
 import { recurrentOps } from './recurrent.js';
+import { reshapeOps } from './reshape.js';
 import { reduceOps } from './reduce.js';
 import { chooseVariant, WasmRuntime, type WasmVariant } from './runtime.js';
 
@@ -24,7 +25,7 @@ export { wasmCapabilities, type Capabilities, type WasmVariant } from './runtime
  */
 
 /** Op table: `opType` for the ONNX domain, `domain:opType` for others. */
-const OPS: Record<string, WasmOp> = { ...gemmOps, ...convOps, ...poolOps, ...elementwiseOps, ...transposeOps, ...activationOps, ...recurrentOps, ...reduceOps, ...normalizeOps, ...gatherOps };
+const OPS: Record<string, WasmOp> = { ...gemmOps, ...convOps, ...poolOps, ...elementwiseOps, ...transposeOps, ...activationOps, ...recurrentOps, ...reduceOps, ...normalizeOps, ...gatherOps, ...reshapeOps };
 
 function opOf(info: NodeInfo): WasmOp | undefined {
   const { domain, opType } = info.node;

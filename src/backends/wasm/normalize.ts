@@ -1,7 +1,7 @@
 import { elementCount, type Tensor } from '../../core/tensor.js';
 import type { Kernel, KernelIO, NodeInfo } from '../backend.js';
-import { allFloat32, floatInput, shapeError, Staging, staticDims, type WasmOp } from './common.js';
-import type { WasmBlock, WasmRuntime } from './runtime.js';
+import { allFloat32, floatInput, residentConstants, shapeError, Staging, staticDims, type WasmOp } from './common.js';
+import type { WasmRuntime } from './runtime.js';
 
 /**
  * Softmax (ONNX-13: along one axis; before 13: the input coerced to 2-D at the axis) and
@@ -57,19 +57,16 @@ function prepareLayerNorm(runtime: WasmRuntime, info: NodeInfo): Kernel {
   const epsilon = info.attributes.epsilon as number;
   const hasBias = (info.node.inputs[2] ?? '') !== '';
   // Constant scale and bias go into wasm memory once, not at every run.
-  const uploaded: (WasmBlock | undefined)[] = [1, 2].map((index) => {
-    const constant = info.constants[index];
-    return constant ? runtime.upload(constant.data as Float32Array) : undefined;
-  });
-  const parameterAddress = (staging: Staging, index: number, tensor: Tensor | undefined) => uploaded[index - 1]?.pointer ?? (tensor ? staging.address(tensor) : 0);
+  const resident = residentConstants(runtime, info);
+  const parameterAddress = (staging: Staging, index: number, tensor: Tensor | undefined) => resident[index]?.pointer ?? (tensor ? staging.address(tensor) : 0);
   return {
     inPlace: new Map([[0, 0]]),
     run(io: KernelIO) {
       const x = floatInput(info, io, 0);
       const axis = normalizedAxis(info.attributes.axis as number, x.dims.length);
       const cols = elementCount(x.dims.slice(axis));
-      const scale = uploaded[0] ? undefined : floatInput(info, io, 1);
-      const bias = uploaded[1] || !hasBias ? undefined : floatInput(info, io, 2);
+      const scale = resident[1] ? undefined : floatInput(info, io, 1);
+      const bias = resident[2] || !hasBias ? undefined : floatInput(info, io, 2);
       for (const parameter of [scale, bias]) {
         if (parameter && parameter.data.length !== cols) shapeError(info, `Scale and B must hold the ${cols} normalized elements, got [${parameter.dims.join(', ')}]`);
       }
@@ -81,7 +78,7 @@ function prepareLayerNorm(runtime: WasmRuntime, info: NodeInfo): Kernel {
       staging.finish();
     },
     dispose() {
-      for (const block of uploaded) block?.release();
+      for (const block of resident) block?.release();
     },
   };
 }

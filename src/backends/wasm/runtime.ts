@@ -337,7 +337,8 @@ export class WasmRuntime {
   /** The byte address of a float32 tensor that lives in this memory, else undefined. */
   addressOf(tensor: Tensor): number | undefined {
     const data = tensor.data as Float32Array;
-    if (data.buffer === this.memory.buffer || this.buffers.has(data.buffer)) return data.byteOffset;
+    // The set first: reading memory.buffer is a call into the engine, and this runs for every tensor of every kernel.
+    if (this.buffers.has(data.buffer) || data.buffer === this.buffer) return data.byteOffset;
     return undefined;
   }
 
