@@ -9,12 +9,18 @@ const LN2_LOW: f32 = -2.12194440e-4;
 // Inputs are clamped where 2^n stays a normal float (the results are 0-ish / huge-but-finite there).
 const EXP_LOW: f32 = -87.0;
 const EXP_HIGH: f32 = 88.0;
+// 1.5 * 2^23: adding it rounds a float of magnitude below 2^22 to an integer (to nearest, ties to even) and
+// leaves that integer in the low mantissa bits, so n comes without a rounding or a conversion instruction.
+const ROUNDER: f32 = 12582912.0;
+const ROUNDER_BITS: i32 = 0x4b400000;
 // Below this |x|, tanh's odd series beats 1 - 2 / (e^2x + 1), which cancels there.
 const TANH_SERIES_LIMIT: f32 = 0.4;
 
 @inline export function exp4(x: v128): v128 {
-  const clamped = f32x4.min(f32x4.max(x, f32x4.splat(EXP_LOW)), f32x4.splat(EXP_HIGH));
-  const n = f32x4.nearest(f32x4.mul(clamped, f32x4.splat(LOG2E)));
+  // pmax / pmin are one instruction each; with x first, a NaN x passes through both (the comparisons fail).
+  const clamped = f32x4.pmin(f32x4.pmax(x, f32x4.splat(EXP_LOW)), f32x4.splat(EXP_HIGH));
+  const rounded = f32x4.add(f32x4.mul(clamped, f32x4.splat(LOG2E)), f32x4.splat(ROUNDER));
+  const n = f32x4.sub(rounded, f32x4.splat(ROUNDER));
   let r = f32x4.sub(clamped, f32x4.mul(n, f32x4.splat(LN2_HIGH)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LOW)));
   let p = f32x4.splat(1.9875691500e-4);
@@ -24,8 +30,9 @@ const TANH_SERIES_LIMIT: f32 = 0.4;
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
   const expR = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
-  // 2^n built in the exponent bits; n is in [-126, 127] after the clamp (NaN converts to 0, r stays NaN).
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  // 2^n built in the exponent bits from n's integer bits; n is in [-126, 127] after the clamp (a NaN
+  // lane's garbage scale does not matter: expR is NaN there).
+  const scale = i32x4.shl(i32x4.add(rounded, i32x4.splat(127 - ROUNDER_BITS)), 23);
   return f32x4.mul(expR, scale);
 }
 
