@@ -49,8 +49,8 @@ import {
  * and layout (NCHW in, a TRANSPOSE to NHWC first), so every runtime is fed the same tensors.
  *
  * Covers the ops of convolutional classifiers (Conv, pooling, Add, Concat, Flatten/Reshape, Gemm) and of
- * BERT-style encoders (Gather, MatMul, Softmax, the element-wise arithmetic of LayerNorm, the erf GELU as
- * TFLite's GELU) and forward LSTMs (UNIDIRECTIONAL_SEQUENCE_LSTM); any other op is refused with
+ * BERT-style encoders (Gather, MatMul, Softmax, LayerNormalization written out as TFLite arithmetic, Gelu
+ * as TFLite's GELU; the optimizer has fused both from their written-out forms) and forward LSTMs (UNIDIRECTIONAL_SEQUENCE_LSTM); any other op is refused with
  * UNSUPPORTED_OP naming it. int64 inputs become int32.
  *
  * `node build/scripts/onnx-to-tflite.js model.onnx [out.tflite]`
@@ -76,47 +76,10 @@ class SubgraphWriter {
   readonly operators: TfliteOperator[] = [];
   private readonly indexOf = new Map<string, number>();
 
-  /** GELU chains: the node that starts each (it becomes one GELU op) and the nodes it replaces. */
-  private readonly gelus: Map<Node, { x: string; y: string }>;
-  private readonly fusedAway = new Set<Node>();
-
   constructor(
     private readonly graph: Graph,
     private readonly inferred: InferredGraph,
-  ) {
-    this.gelus = this.findGelus();
-  }
-
-  /**
-   * The exact GELU as exporters write it, x·0.5·(1 + erf(x/√2)): Div(x, √2) -> Erf -> Add(1) -> Mul(x) ->
-   * Mul(0.5), each intermediate used once. TFLite has no ERF, but it has GELU.
-   */
-  private findGelus(): Map<Node, { x: string; y: string }> {
-    const consumers = new Map<string, Node[]>();
-    for (const node of this.graph.nodes) for (const input of node.inputs) consumers.set(input, [...(consumers.get(input) ?? []), node]);
-    const onlyUse = (value: string, opType: string) => {
-      const users = consumers.get(value) ?? [];
-      return users.length === 1 && users[0]!.opType === opType && users[0]!.domain === '' ? users[0] : undefined;
-    };
-    const isScalar = (value: string | undefined, expected: number) => {
-      const constant = this.inferred.constants.get(value ?? '');
-      return constant?.data.length === 1 && Math.abs(Number(constant.data[0]) - expected) < 1e-6;
-    };
-    const otherInput = (node: Node, value: string) => (node.inputs[0] === value ? node.inputs[1] : node.inputs[0]);
-    const gelus = new Map<Node, { x: string; y: string }>();
-    for (const divide of this.graph.nodes) {
-      if (divide.opType !== 'Div' || divide.domain !== '' || !isScalar(divide.inputs[1], Math.SQRT2)) continue;
-      const x = divide.inputs[0]!;
-      const erf = onlyUse(divide.outputs[0]!, 'Erf');
-      const plusOne = erf && onlyUse(erf.outputs[0]!, 'Add');
-      const timesX = plusOne && isScalar(otherInput(plusOne, erf.outputs[0]!), 1) ? onlyUse(plusOne.outputs[0]!, 'Mul') : undefined;
-      const half = timesX && otherInput(timesX, plusOne!.outputs[0]!) === x ? onlyUse(timesX.outputs[0]!, 'Mul') : undefined;
-      if (!half || !isScalar(otherInput(half, timesX!.outputs[0]!), 0.5)) continue;
-      gelus.set(divide, { x, y: half.outputs[0]! });
-      for (const node of [erf!, plusOne!, timesX!, half]) this.fusedAway.add(node);
-    }
-    return gelus;
-  }
+  ) {}
 
   /** The tensor of an IR value: a graph input, a value an earlier node produced, or a float constant as it is. */
   value(name: string): number {
@@ -166,7 +129,44 @@ class SubgraphWriter {
   }
 
   emit(opcode: number, inputs: readonly number[], output: string, options?: BuiltinOptions, version = 1): void {
-    this.operators.push({ opcode, version, inputs, outputs: [this.activation(output)], options });
+    this.emitInto(opcode, inputs, this.activation(output), options, version);
+  }
+
+  /** An operator writing a tensor that has no IR value (a step of an op written as several TFLite ops). */
+  emitInto(opcode: number, inputs: readonly number[], output: number, options?: BuiltinOptions, version = 1): number {
+    this.operators.push({ opcode, version, inputs, outputs: [output], options });
+    return output;
+  }
+
+  /** A float32 tensor of `shape` between the TFLite ops that one IR node becomes. */
+  intermediate(name: string, shape: readonly number[]): number {
+    return this.add(name, { name, shape, type: TensorType.FLOAT32 });
+  }
+
+  /**
+   * LayerNormalization (the ONNX op, or edgerun's form of it for older opsets) as the arithmetic exporters
+   * write it out: mean, centre, mean of squares, add epsilon, square root, divide, scale, shift.
+   */
+  private layerNormalization(node: Node, attributes: Attributes): void {
+    const [x, scale, bias] = node.inputs;
+    const y = node.outputs[0]!;
+    const dims = this.shapeOf(x!);
+    const axis = (((attributes.axis as number | undefined) ?? -1) + dims.length) % dims.length;
+    const axes = this.int32(`${y}_axes`, dims.map((_, d) => d).slice(axis));
+    const reduced = dims.map((dim, d) => (d >= axis ? 1 : dim));
+    const input = this.value(x!);
+    const mean = this.emitInto(BuiltinOperator.MEAN, [input, axes], this.intermediate(`${y}_mean`, reduced), reducerOptions(true));
+    const centred = this.emitInto(BuiltinOperator.SUB, [input, mean], this.intermediate(`${y}_centred`, dims), subOptions(ActivationFunction.NONE));
+    const squares = this.emitInto(BuiltinOperator.MUL, [centred, centred], this.intermediate(`${y}_squares`, dims), mulOptions(ActivationFunction.NONE));
+    const variance = this.emitInto(BuiltinOperator.MEAN, [squares, axes], this.intermediate(`${y}_variance`, reduced), reducerOptions(true));
+    const epsilon = this.constant(`${y}_epsilon`, new Tensor('float32', Float32Array.of((attributes.epsilon as number | undefined) ?? 1e-5), []));
+    const shifted = this.emitInto(BuiltinOperator.ADD, [variance, epsilon], this.intermediate(`${y}_shifted`, reduced), addOptions(ActivationFunction.NONE));
+    const deviation = this.emitInto(BuiltinOperator.SQRT, [shifted], this.intermediate(`${y}_deviation`, reduced));
+    const normalized = this.emitInto(BuiltinOperator.DIV, [centred, deviation], this.intermediate(`${y}_normalized`, dims), divOptions(ActivationFunction.NONE));
+    const hasBias = (bias ?? '') !== '';
+    const scaled = hasBias ? this.intermediate(`${y}_scaled`, dims) : this.activation(y);
+    this.emitInto(BuiltinOperator.MUL, [normalized, this.value(scale!)], scaled, mulOptions(ActivationFunction.NONE));
+    if (hasBias) this.emit(BuiltinOperator.ADD, [scaled, this.value(bias!)], y, addOptions(ActivationFunction.NONE));
   }
 
   private add(name: string, tensor: TfliteTensor): number {
@@ -176,9 +176,6 @@ class SubgraphWriter {
   }
 
   convert(node: Node, resolve: NodeResolver): void {
-    const gelu = this.gelus.get(node);
-    if (gelu) return this.emit(BuiltinOperator.GELU, [this.value(gelu.x)], gelu.y, geluOptions());
-    if (this.fusedAway.has(node)) return;
     const resolved = resolve(node);
     if (!resolved) throw new EdgerunError('UNSUPPORTED_OP', `no definition of ${node.domain || 'ai.onnx'}:${node.opType}`);
     const attributes = resolved.attributes;
@@ -186,6 +183,13 @@ class SubgraphWriter {
     const [x, ...rest] = node.inputs;
     const y = node.outputs[0]!;
     switch (op) {
+      case 'Gelu':
+      case 'edgerun:Gelu':
+        if ((attributes.approximate ?? 'none') !== 'none') throw new EdgerunError('UNSUPPORTED_ATTRIBUTE', 'only the erf Gelu is written');
+        return this.emit(BuiltinOperator.GELU, [this.value(x!)], y, geluOptions());
+      case 'LayerNormalization':
+      case 'edgerun:LayerNormalization':
+        return this.layerNormalization(node, attributes);
       case 'Transpose':
         return this.emit(BuiltinOperator.TRANSPOSE, [this.value(x!), this.int32(`${y}_perm`, attributes.perm as number[])], y, transposeOptions());
       case 'edgerun:FusedConv':

@@ -8,13 +8,17 @@ import { ops as convOps } from './conv.js';
 import { CONV_ATTRIBUTES } from './geometry.js';
 import { ops as matmulOps } from './matmul.js';
 import { ops as mathBinaryOps } from './math-binary.js';
+import { ops as mathUnaryOps } from './math-unary.js';
+import { ops as normalizationOps } from './normalization.js';
 import { ops as poolOps } from './pool.js';
 
 /**
  * Fused ops of the `ai.edgerun` domain, written by the graph optimizer: a producer with the activation that
  * followed it (FusedConv, FusedGemm, FusedMatMul, FusedAdd, as onnxruntime's com.microsoft FusedConv names
- * them: `activation` + `activation_params`), and NHWC forms of convolution and pooling for the layout pass
- * (X and Y are [N, spatial..., C]; convolution weights keep ONNX's [M, C/group, kernel...]).
+ * them: `activation` + `activation_params`), NHWC forms of convolution and pooling for the layout pass
+ * (X and Y are [N, spatial..., C]; convolution weights keep ONNX's [M, C/group, kernel...]), and the ONNX
+ * ops newer than a model's opset that the optimizer finds written out as smaller ops
+ * (LayerNormalization-17, Gelu-20), with the newer op's semantics.
  *
  * Each reference kernel is the ONNX op's reference kernel followed by the activation, in the layout the op
  * names: the living definition of what the fused graph means.
@@ -255,7 +259,17 @@ function nhwcPool(name: string, base: OpDef): OpDef {
   });
 }
 
+// ---------------------------------------------------------------------------------------------------------
+// ONNX ops from newer opsets, for models importing an older one
+
+/** The ONNX op `base` in the ai.edgerun domain since version 1: its schema, inference and kernel. */
+function backported(base: OpDef): OpDef {
+  return { ...base, domain: EDGERUN_DOMAIN, since: 1 };
+}
+
 export const ops: OpDef[] = [
+  backported(baseOp(normalizationOps, 'LayerNormalization')),
+  backported(baseOp(mathUnaryOps, 'Gelu')),
   fusedConv,
   fusedGemm,
   fusedMatMul,

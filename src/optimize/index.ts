@@ -7,7 +7,9 @@ import { constantFolding } from './constant-folding.js';
 import { convBatchNormFolding } from './conv-batchnorm.js';
 import { deadCodeElimination } from './dead-code.js';
 import { float16Compute } from './float16-compute.js';
+import { geluFusion } from './gelu-fusion.js';
 import { identityElimination } from './identity-elimination.js';
+import { layerNormFusion } from './layer-norm-fusion.js';
 import { matMulAddFusion } from './matmul-add.js';
 import { nhwcLayout } from './nhwc.js';
 import type { GraphPass, PassContext } from './pass.js';
@@ -48,8 +50,11 @@ const BASIC: readonly GraphPass[] = [
   deadCodeElimination,
 ];
 
-/** Fusions into Gemm and ai.edgerun ops. */
-const EXTENDED: readonly GraphPass[] = [matMulAddFusion, activationFusion, deadCodeElimination];
+/**
+ * Fusions into LayerNormalization and Gelu (written-out forms, first, so no other fusion splits them), Gemm
+ * and ai.edgerun ops.
+ */
+const EXTENDED: readonly GraphPass[] = [layerNormFusion, geluFusion, matMulAddFusion, activationFusion, deadCodeElimination];
 
 /** Layout: convolution chains in NHWC with transposes at the edges. */
 const LAYOUT: readonly GraphPass[] = [nhwcLayout, transposeCancellation, deadCodeElimination];

@@ -3,14 +3,15 @@ import { allFloat32, floatInput, Staging, type WasmOp } from './common.js';
 import type { WasmRuntime } from './runtime.js';
 
 /**
- * Tanh and Erf on the vector code of assembly/activation.ts (a few float32 ulps from the exact functions),
- * Sqrt (correctly rounded), and Pow by a constant 2 as x * x (exact as the reference's pow).
+ * Tanh, Erf and the erf Gelu (ONNX-20 with approximate 'none', and ai.edgerun's for older opsets) on the
+ * vector code of assembly/activation.ts (a few float32 ulps from the exact functions), Sqrt (correctly
+ * rounded), and Pow by a constant 2 as x * x (exact as the reference's pow).
  * A lone Sigmoid stays on the reference kernel, which reproduces onnxruntime's float32 rational
  * approximation bit for bit (quantizers downstream depend on it).
  */
 
 /** The op codes of f32_unary. */
-const UNARY_OPS: Record<string, number> = { Tanh: 0, Erf: 1, Sqrt: 2 };
+const UNARY_OPS: Record<string, number> = { Tanh: 0, Erf: 1, Sqrt: 2, Gelu: 3 };
 const OP_MUL = 2;
 
 /** A kernel writing y = f(x) element by element (in place allowed); `compute` gets the wasm addresses. */
@@ -42,6 +43,16 @@ function prepareSquare(runtime: WasmRuntime, info: NodeInfo): Kernel {
   return mapKernel(runtime, info, (x, count, y) => runtime.kernels.f32_binary_minmax(OP_MUL, 1, count, x, 0, 1, x, 0, 1, y, -Infinity, Infinity));
 }
 
-export const activationOps: Record<string, WasmOp> = Object.fromEntries(
-  [...Object.keys(UNARY_OPS).map((name) => [name, { supports: allFloat32, prepare: prepareUnary }]), ['Pow', { supports: squareSupports, prepare: prepareSquare }]],
-);
+/** Gelu's erf form; the tanh approximation stays on the reference kernel. */
+function geluSupports(info: NodeInfo): boolean {
+  return allFloat32(info) && (info.attributes.approximate ?? 'none') === 'none';
+}
+
+const gelu: WasmOp = { supports: geluSupports, prepare: prepareUnary };
+
+export const activationOps: Record<string, WasmOp> = {
+  ...Object.fromEntries(['Tanh', 'Erf', 'Sqrt'].map((name) => [name, { supports: allFloat32, prepare: prepareUnary }])),
+  Pow: { supports: squareSupports, prepare: prepareSquare },
+  Gelu: gelu,
+  'ai.edgerun:Gelu': gelu,
+};

@@ -3,7 +3,7 @@ import { EdgerunError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import { activationFromAttributes, applyActivation, type Activation } from '../../kernels/activation.js';
 import type { Kernel, KernelIO, NodeInfo } from '../backend.js';
-import type { WasmRuntime } from './runtime.js';
+import type { WasmBlock, WasmRuntime } from './runtime.js';
 
 /** One op family's entry in the backend's table: what it takes, and how it prepares a kernel. */
 export interface WasmOp {
@@ -80,39 +80,71 @@ function bytesOf(tensor: Tensor): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
+/**
+ * The node's constant float32 inputs copied into wasm memory once, at prepare, by input index (undefined
+ * for the others): a kernel passes their addresses instead of staging them on every run.
+ */
+export function residentConstants(runtime: WasmRuntime, info: NodeInfo): (WasmBlock | undefined)[] {
+  return info.constants.map((constant) => (constant?.type === 'float32' ? runtime.upload(constant.data as Float32Array) : undefined));
+}
+
 const ROUND = 64;
 const roundUp = (bytes: number) => Math.ceil(bytes / ROUND) * ROUND;
 
 /**
  * One run's view of its tensors in wasm memory: inputs and outputs already in the memory (the arena) are
  * used in place; others are staged in scratch (inputs copied in now, outputs copied out by `finish`).
- * `extra` byte lengths are the kernel's own work buffers, addressed by `work(i)`.
+ * `extra` byte lengths are the kernel's own work buffers, addressed by `work(i)`. Built on every run of
+ * every wasm kernel, so it keeps to small arrays searched linearly (a kernel has a handful of tensors):
+ * no maps, and each tensor's address is asked of the runtime once.
  */
 export class Staging {
-  private readonly addresses = new Map<Tensor, number>();
+  private readonly tensors: readonly Tensor[];
+  private readonly addresses: number[];
+  /** Per tensor: whether it was copied into scratch (an output staged must be copied out). */
+  private readonly staged: boolean[];
   private readonly works: number[];
-  private readonly outputs: { tensor: Tensor; address: number; staged: boolean }[];
+  private readonly inputCount: number;
 
   constructor(private readonly runtime: WasmRuntime, inputs: readonly Tensor[], outputs: readonly Tensor[], extra: readonly number[] = []) {
+    this.tensors = inputs.length === 0 ? outputs : outputs.length === 0 ? inputs : [...inputs, ...outputs];
+    this.inputCount = inputs.length;
+    const count = this.tensors.length;
+    this.addresses = new Array<number>(count);
+    this.staged = new Array<boolean>(count).fill(false);
     let total = 0;
-    const offsets = new Map<Tensor, number>();
-    for (const tensor of [...inputs, ...outputs]) {
-      if (runtime.addressOf(tensor) !== undefined || offsets.has(tensor)) continue;
-      offsets.set(tensor, total);
-      total += roundUp(bytesOf(tensor).byteLength);
+    for (let i = 0; i < count; i++) {
+      const tensor = this.tensors[i]!;
+      const first = this.tensors.indexOf(tensor);
+      if (first < i) {
+        this.addresses[i] = this.addresses[first]!;
+        this.staged[i] = this.staged[first]!;
+        continue;
+      }
+      const address = runtime.addressOf(tensor);
+      if (address !== undefined) {
+        this.addresses[i] = address;
+      } else {
+        // An offset into scratch for now; the scratch block's address is added below.
+        this.addresses[i] = total;
+        this.staged[i] = true;
+        total += roundUp(bytesOf(tensor).byteLength);
+      }
     }
-    const workOffsets = extra.map((bytes) => {
+    this.works = extra.map((bytes) => {
       const offset = total;
       total += roundUp(bytes);
       return offset;
     });
-    const base = total > 0 ? runtime.scratch(total) : 0;
-    for (const tensor of [...inputs, ...outputs]) this.addresses.set(tensor, runtime.addressOf(tensor) ?? base + offsets.get(tensor)!);
-    for (const tensor of inputs) {
-      if (offsets.has(tensor)) new Uint8Array(runtime.buffer, this.address(tensor), bytesOf(tensor).byteLength).set(bytesOf(tensor));
+    if (total === 0) return;
+    const base = runtime.scratch(total);
+    for (let i = 0; i < count; i++) {
+      if (!this.staged[i]) continue;
+      this.addresses[i]! += base;
+      const tensor = this.tensors[i]!;
+      if (i < this.inputCount && this.tensors.indexOf(tensor) === i) new Uint8Array(runtime.buffer, this.addresses[i]!, bytesOf(tensor).byteLength).set(bytesOf(tensor));
     }
-    this.outputs = outputs.map((tensor) => ({ tensor, address: this.address(tensor), staged: offsets.has(tensor) }));
-    this.works = workOffsets.map((offset) => base + offset);
+    for (let i = 0; i < this.works.length; i++) this.works[i]! += base;
   }
 
   /** Bytes of scratch a run of these sizes needs at most (every tensor staged): for reserveScratch at prepare. */
@@ -121,7 +153,7 @@ export class Staging {
   }
 
   address(tensor: Tensor): number {
-    return this.addresses.get(tensor)!;
+    return this.addresses[this.tensors.indexOf(tensor)]!;
   }
 
   work(index: number): number {
@@ -130,9 +162,11 @@ export class Staging {
 
   /** Applies a host-side activation to the outputs and copies staged outputs out of wasm memory. */
   finish(activation?: Activation): void {
-    for (const { tensor, address, staged } of this.outputs) {
-      if (activation) applyActivation(this.runtime.f32(address, tensor.data.length), 0, tensor.data.length, activation);
-      if (staged) bytesOf(tensor).set(new Uint8Array(this.runtime.buffer, address, bytesOf(tensor).byteLength));
+    for (let i = this.inputCount; i < this.tensors.length; i++) {
+      if (!activation && !this.staged[i]) continue;
+      const tensor = this.tensors[i]!;
+      if (activation) applyActivation(this.runtime.f32(this.addresses[i]!, tensor.data.length), 0, tensor.data.length, activation);
+      if (this.staged[i]) bytesOf(tensor).set(new Uint8Array(this.runtime.buffer, this.addresses[i]!, bytesOf(tensor).byteLength));
     }
   }
 }

@@ -1,7 +1,7 @@
 import type { Value } from '../../core/graph.js';
 import { elementCount, Tensor } from '../../core/tensor.js';
 import type { Kernel, NodeInfo } from '../backend.js';
-import { allFloat32, epilogueOf, floatInput, shapeError, Staging, type WasmOp } from './common.js';
+import { allFloat32, epilogueOf, floatInput, residentConstants, shapeError, Staging, type WasmOp } from './common.js';
 import type { WasmRuntime } from './runtime.js';
 
 /**
@@ -53,20 +53,52 @@ function binarySupports(info: NodeInfo): boolean {
   return info.opset >= 7 && allFloat32(info) && epilogueOf(info.attributes) !== undefined;
 }
 
+/** The loops of one broadcast: rows and columns in wasm, `outer` groups here. */
+interface BinaryPlan {
+  aDims: readonly number[];
+  bDims: readonly number[];
+  outDims: number[];
+  rows: Group;
+  cols: Group;
+  outer: Group[];
+  /** Elements per call of the wasm kernel, and calls. */
+  block: number;
+  blocks: number;
+}
+
+const NO_GROUP: Group = { size: 1, aStride: 0, bStride: 0 };
+
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function binaryPlan(info: NodeInfo, aDims: readonly number[], bDims: readonly number[]): BinaryPlan {
+  const { outDims, groups } = broadcastGroups(info, aDims, bDims);
+  const cols = groups[groups.length - 1] ?? NO_GROUP;
+  const rows = groups[groups.length - 2] ?? NO_GROUP;
+  const outer = groups.slice(0, -2);
+  return { aDims: [...aDims], bDims: [...bDims], outDims, rows, cols, outer, block: rows.size * cols.size, blocks: elementCount(outer.map((group) => group.size)) };
+}
+
 function prepareBinary(runtime: WasmRuntime, info: NodeInfo): Kernel {
   const op = BINARY_OPS[info.node.opType]!;
   const epilogue = epilogueOf(info.attributes)!;
+  // The broadcast is worked out once per pair of input shapes (every run, when shapes are static).
+  let plan: BinaryPlan | undefined;
+  const [residentA, residentB] = residentConstants(runtime, info);
   return {
     run(io) {
       const [a, b] = [floatInput(info, io, 0), floatInput(info, io, 1)];
-      const { outDims, groups } = broadcastGroups(info, a.dims, b.dims);
+      if (!plan || !sameDims(plan.aDims, a.dims) || !sameDims(plan.bDims, b.dims)) plan = binaryPlan(info, a.dims, b.dims);
+      const { outDims, rows, cols, outer, block, blocks } = plan;
       const y = io.output(0, 'float32', outDims);
-      const staging = new Staging(runtime, [a, b], [y]);
-      const cols = groups[groups.length - 1] ?? { size: 1, aStride: 0, bStride: 0 };
-      const rows = groups[groups.length - 2] ?? { size: 1, aStride: 0, bStride: 0 };
-      const outer = groups.slice(0, -2);
-      const block = rows.size * cols.size;
-      const blocks = elementCount(outer.map((group) => group.size));
+      const staged = residentA ? (residentB ? [] : [b]) : residentB ? [a] : [a, b];
+      const staging = new Staging(runtime, staged, [y]);
+      const aAddress = residentA ? residentA.pointer : staging.address(a);
+      const bAddress = residentB ? residentB.pointer : staging.address(b);
+      const yAddress = staging.address(y);
       for (let index = 0; index < blocks; index++) {
         let [aOffset, bOffset, rest] = [0, 0, index];
         for (let g = outer.length - 1; g >= 0; g--) {
@@ -76,11 +108,15 @@ function prepareBinary(runtime: WasmRuntime, info: NodeInfo): Kernel {
           bOffset += coordinate * outer[g]!.bStride;
         }
         runtime.kernels.f32_binary_minmax(
-          op, rows.size, cols.size, staging.address(a) + aOffset * 4, rows.aStride, cols.aStride, staging.address(b) + bOffset * 4, rows.bStride, cols.bStride,
-          staging.address(y) + index * block * 4, epilogue.low, epilogue.high,
+          op, rows.size, cols.size, aAddress + aOffset * 4, rows.aStride, cols.aStride, bAddress + bOffset * 4, rows.bStride, cols.bStride,
+          yAddress + index * block * 4, epilogue.low, epilogue.high,
         );
       }
       staging.finish(epilogue.activation);
+    },
+    dispose() {
+      residentA?.release();
+      residentB?.release();
     },
   };
 }

@@ -6,10 +6,13 @@ import { activationOps } from './activation.js';
 import { convOps } from './conv.js';
 import { copyOps } from './copy.js';
 import { elementwiseOps } from './elementwise.js';
+import { gatherOps } from './gather.js';
 import { gemmOps } from './gemm.js';
+import { normalizeOps } from './normalize.js';
 import { poolOps } from './pool.js';
 import { transposeOps } from './transpose.js';
 import { recurrentOps } from './recurrent.js';
+import { reshapeOps } from './reshape.js';
 import { reduceOps } from './reduce.js';
 import { quantizedOps } from './quantized.js';
 import { chooseVariant, WasmRuntime, type WasmVariant } from './runtime.js';
@@ -24,7 +27,7 @@ export { wasmCapabilities, type Capabilities, type WasmVariant } from './runtime
  */
 
 /** Op table: `opType` for the ONNX domain, `domain:opType` for others. */
-const OPS: Record<string, WasmOp> = { ...gemmOps, ...convOps, ...poolOps, ...elementwiseOps, ...transposeOps, ...activationOps, ...recurrentOps, ...reduceOps, ...copyOps, ...quantizedOps };
+const OPS: Record<string, WasmOp> = { ...gemmOps, ...convOps, ...poolOps, ...elementwiseOps, ...transposeOps, ...activationOps, ...recurrentOps, ...reduceOps, ...copyOps, ...quantizedOps, ...normalizeOps, ...gatherOps, ...reshapeOps };
 
 function opOf(info: NodeInfo): WasmOp | undefined {
   const { domain, opType } = info.node;

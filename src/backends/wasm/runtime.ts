@@ -89,7 +89,16 @@ interface QuantizeExports {
   f32_range(x: number, count: number, out: number): void;
 }
 
-export type WasmKernels = GemmExports & ConvExports & ElementwiseExports & PoolExports & ActivationExports & CopyExports & QuantizedExports & QuantizeExports;
+interface NormalizeExports {
+  f32_softmax(x: number, outer: number, n: number, inner: number, y: number): void;
+  f32_layer_norm(x: number, rows: number, cols: number, scale: number, bias: number, epsilon: number, y: number): void;
+}
+
+interface LayoutExports {
+  f32_permute(x: number, rank: number, table: number, y: number): void;
+}
+
+export type WasmKernels = GemmExports & ConvExports & ElementwiseExports & PoolExports & ActivationExports & CopyExports & QuantizedExports & QuantizeExports & NormalizeExports & LayoutExports;
 
 type ModuleName = keyof typeof WASM_MODULES;
 
@@ -295,6 +304,9 @@ export class WasmRuntime {
       kernels.f32_clamp(a, 256, out, 0, 6);
       kernels.qu8_gemm_4x8c2(8, 16, 16, a, 16, 0, packed, out, 16);
       kernels.qs32_requantize_fp32(a, 8, 16, 16, packed, 0, 0, 255, out, 16);
+      kernels.f32_softmax(a, 8, 32, 1, out);
+      kernels.f32_layer_norm(a, 8, 32, packed, packed, 1e-5, out);
+      kernels.f32_unary(3, a, 256, out);
     }
     block.release();
   }
@@ -362,7 +374,8 @@ export class WasmRuntime {
   /** The byte address of a float32 tensor that lives in this memory, else undefined. */
   addressOf(tensor: Tensor): number | undefined {
     const data = tensor.data as Float32Array;
-    if (data.buffer === this.memory.buffer || this.buffers.has(data.buffer)) return data.byteOffset;
+    // The set first: reading memory.buffer is a call into the engine, and this runs for every tensor of every kernel.
+    if (this.buffers.has(data.buffer) || data.buffer === this.buffer) return data.byteOffset;
     return undefined;
   }
 
