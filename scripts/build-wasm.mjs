@@ -25,7 +25,7 @@ const VARIANTS = {
   threads: ['--enable', 'simd,threads', '--sharedMemory', '--maximumMemory', String(MAXIMUM_PAGES)],
 };
 /** Files holding helpers only (imported by kernel files), not modules of their own. */
-const HELPERS = new Set(['simd.ts']);
+const HELPERS = new Set(['simd.ts', 'transcendental.ts']);
 
 const sources = readdirSync(sourceDir).filter((name) => name.endsWith('.ts')).sort();
 const hash = createHash('sha256');

@@ -60,10 +60,20 @@ interface PoolExports {
 
 interface ActivationExports {
   f32_unary(op: number, x: number, count: number, y: number): void;
-  f32_lstm_cell(batch: number, hidden: number, gatesX: number, gatesR: number, cell: number, h: number, y: number): void;
 }
 
-export type WasmKernels = GemmExports & ConvExports & ElementwiseExports & PoolExports & ActivationExports;
+interface RecurrentExports {
+  f32_lstm_sequence(
+    hidden: number, steps: number, recurrence: number, gates: number, gateStride: number, peepholes: number, clip: number, inputForget: number,
+    h: number, cell: number, hNext: number, y: number, yStride: number,
+  ): void;
+  f32_gru_sequence(
+    hidden: number, steps: number, recurrence: number, gates: number, gateStride: number, recurrenceBias: number, clip: number, linearBeforeReset: number,
+    h: number, hNext: number, reset: number, y: number, yStride: number,
+  ): void;
+}
+
+export type WasmKernels = GemmExports & ConvExports & ElementwiseExports & PoolExports & ActivationExports & RecurrentExports;
 
 type ModuleName = keyof typeof WASM_MODULES;
 
@@ -258,6 +268,9 @@ export class WasmRuntime {
       kernels.f32_transpose(a, 8, 36, out);
       kernels.f32_binary_minmax(0, 4, 64, a, 64, 1, packed, 0, 1, out, -Infinity, Infinity);
       kernels.f32_clamp(a, 256, out, 0, 6);
+      kernels.f32_lstm_sequence(8, 2, packed, a, 128, 0, Infinity, 0, out, out + 64, out + 128, out + 192, 32);
+      kernels.f32_gru_sequence(8, 2, packed, a, 96, out + 256, Infinity, 0, out, out + 64, out + 128, out + 192, 32);
+      kernels.f32_gru_sequence(8, 2, packed, a, 96, out + 256, Infinity, 1, out, out + 64, out + 128, out + 192, 32);
     }
     block.release();
   }
