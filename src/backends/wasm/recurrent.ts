@@ -2,7 +2,6 @@ import type { ValueType } from '../../core/graph.js';
 import type { Tensor } from '../../core/tensor.js';
 import type { Kernel, NodeInfo } from '../backend.js';
 import { floatInput, shapeError, staticDims, Staging, type WasmOp } from './common.js';
-import { packMatrix } from './gemm.js';
 import type { WasmBlock, WasmRuntime } from './runtime.js';
 
 /**
@@ -29,8 +28,9 @@ const LSTM: CellKind = { gates: 4, defaultActivations: ['sigmoid', 'tanh', 'tanh
 const GRU: CellKind = { gates: 3, defaultActivations: ['sigmoid', 'tanh'], stateInputs: [5] };
 
 /**
- * What the wasm cells compute: float32 (sequence_lens int32), constant W, R, B (and LSTM's P), either
- * layout, any direction, clip, input_forget, linear_before_reset, and the default activations only.
+ * What the wasm cells compute: float32 (sequence_lens int32), W, R, B (and LSTM's P) constant or of static
+ * dims (packed at each run then), either layout, any direction, clip, input_forget, linear_before_reset,
+ * and the default activations only.
  */
 function supportsCell(kind: CellKind, info: NodeInfo): boolean {
   const { attributes, node } = info;
@@ -41,13 +41,20 @@ function supportsCell(kind: CellKind, info: NodeInfo): boolean {
     (activations.length === kind.defaultActivations.length * directions &&
       activations.every((name, i) => name.toLowerCase() === kind.defaultActivations[i % kind.defaultActivations.length]));
   const floats = node.inputs.every((name, index) => name === '' || isTensorOf(info.inputTypes[index], index === 4 ? 'int32' : 'float32'));
-  const constantsPresent = [1, 2, 3, 7].every((index) => !present(info, index) || info.constants[index] !== undefined);
-  const r = info.constants[2];
-  const hiddenMatches = attributes.hidden_size === undefined || r?.dims[2] === attributes.hidden_size;
+  const weightsKnown = WEIGHT_INPUTS.every((index) => !present(info, index) || weightDims(info, index) !== undefined);
+  const hiddenMatches = attributes.hidden_size === undefined || weightDims(info, 2)?.[2] === attributes.hidden_size;
   return (
-    info.opset >= 7 && floats && info.outputTypes.every((type) => isTensorOf(type, 'float32')) && constantsPresent && hiddenMatches &&
-    defaultActivations && ['forward', 'reverse', 'bidirectional'].includes((attributes.direction as string | undefined) ?? 'forward')
+    info.opset >= 7 && floats && info.outputTypes.every((type) => isTensorOf(type, 'float32')) && present(info, 1) && present(info, 2) && weightsKnown &&
+    hiddenMatches && defaultActivations && ['forward', 'reverse', 'bidirectional'].includes((attributes.direction as string | undefined) ?? 'forward')
   );
+}
+
+/** W, R, B, P: the inputs packed into the kernels' layouts. */
+const WEIGHT_INPUTS = [1, 2, 3, 7];
+
+/** A weight input's dims: the constant's, or the static dims of its type. */
+function weightDims(info: NodeInfo, index: number): readonly number[] | undefined {
+  return info.constants[index]?.dims ?? staticDims(info, index);
 }
 
 const roundToPanels = (hidden: number) => Math.ceil(hidden / UNITS) * UNITS;
@@ -85,7 +92,7 @@ function packRecurrence(r: Float32Array, gates: number, hidden: number): Float32
 
 /** One direction's weights in wasm memory. */
 interface DirectionWeights {
-  /** W^T in panel order, with the input-side biases, for the GEMM. */
+  /** W^T in panel order, with the input-side biases, packed for the GEMM. */
   input: WasmBlock;
   recurrence: WasmBlock;
   /** LSTM: peepholes in panel order; GRU with linear_before_reset: Rb_h padded. */
@@ -105,20 +112,20 @@ function inputBias(b: Float32Array | undefined, d: number, gateRows: number, rbO
 function prepareCell(kind: CellKind, runtime: WasmRuntime, info: NodeInfo): Kernel {
   const { gates } = kind;
   const isLstm = kind === LSTM;
-  const [w, r, b, peepholes] = [info.constants[1]!, info.constants[2]!, info.constants[3], info.constants[7]];
-  if (w.dims.length !== 3 || w.dims[1]! % gates !== 0) shapeError(info, `W must have dims [directions, ${gates} * hidden, input], got [${w.dims.join(', ')}]`);
-  const [directions, gateRows, inputSize] = w.dims as [number, number, number];
+  const [wDims, rDims, bDims, pDims] = WEIGHT_INPUTS.map((index) => (present(info, index) ? weightDims(info, index) : undefined));
+  if (wDims!.length !== 3 || wDims![1]! % gates !== 0) shapeError(info, `W must have dims [directions, ${gates} * hidden, input], got [${wDims!.join(', ')}]`);
+  const [directions, gateRows, inputSize] = wDims as [number, number, number];
   const hidden = gateRows / gates;
   const expectedDirections = info.attributes.direction === 'bidirectional' ? 2 : 1;
-  if (directions !== expectedDirections) shapeError(info, `W must have ${expectedDirections} direction(s), got [${w.dims.join(', ')}]`);
-  const expectDims = (tensor: Tensor | undefined, dims: number[], name: string) => {
-    if (tensor && (tensor.dims.length !== dims.length || tensor.dims.some((dim, i) => dim !== dims[i]))) {
-      shapeError(info, `${name} must have dims [${dims.join(', ')}], got [${tensor.dims.join(', ')}]`);
+  if (directions !== expectedDirections) shapeError(info, `W must have ${expectedDirections} direction(s), got [${wDims!.join(', ')}]`);
+  const expectDims = (dims: readonly number[] | undefined, expected: number[], name: string) => {
+    if (dims && (dims.length !== expected.length || dims.some((dim, i) => dim !== expected[i]))) {
+      shapeError(info, `${name} must have dims [${expected.join(', ')}], got [${dims.join(', ')}]`);
     }
   };
-  expectDims(r, [directions, gateRows, hidden], 'R');
-  expectDims(b, [directions, 2 * gateRows], 'B');
-  expectDims(peepholes, [directions, 3 * hidden], 'P');
+  expectDims(rDims, [directions, gateRows, hidden], 'R');
+  expectDims(bDims, [directions, 2 * gateRows], 'B');
+  expectDims(pDims, [directions, 3 * hidden], 'P');
   const padded = roundToPanels(hidden);
   const paddedRows = gates * padded;
   const reverseOnly = info.attributes.direction === 'reverse';
@@ -127,22 +134,35 @@ function prepareCell(kind: CellKind, runtime: WasmRuntime, info: NodeInfo): Kern
   const inputForget = info.attributes.input_forget ? 1 : 0;
   const linearBeforeReset = !isLstm && info.attributes.linear_before_reset ? 1 : 0;
 
-  const [wValues, rValues, bValues] = [w.data as Float32Array, r.data as Float32Array, b?.data as Float32Array | undefined];
-  const weights: DirectionWeights[] = Array.from({ length: directions }, (_, d) => {
-    const bias = inputBias(bValues, d, gateRows, linearBeforeReset * hidden);
-    const wRows = panelRows(wValues.subarray(d * gateRows * inputSize, (d + 1) * gateRows * inputSize), gates, hidden, inputSize);
-    let extra: WasmBlock | undefined;
-    if (peepholes) extra = runtime.upload(panelRows((peepholes.data as Float32Array).subarray(d * 3 * hidden, (d + 1) * 3 * hidden), 3, hidden, 1));
-    if (linearBeforeReset) {
-      const candidateBias = bValues?.subarray((2 * d + 1) * gateRows + 2 * hidden, (2 * d + 2) * gateRows) ?? new Float32Array(hidden);
-      extra = runtime.upload(panelRows(candidateBias, 1, hidden, 1));
-    }
-    return {
-      input: packMatrix(runtime, { values: wRows, k: inputSize, n: paddedRows, transposed: true }, bias && panelRows(bias, gates, hidden, 1)),
-      recurrence: runtime.upload(packRecurrence(rValues.subarray(d * gateRows * hidden, (d + 1) * gateRows * hidden), gates, hidden)),
-      extra,
-    };
-  });
+  const extraFloats = pDims ? 3 * padded : linearBeforeReset ? padded : 0;
+  const weights: DirectionWeights[] = Array.from({ length: directions }, () => ({
+    input: runtime.alloc(runtime.kernels.f32_gemm_packed_size(paddedRows, inputSize)),
+    recurrence: runtime.alloc(padded * gates * hidden * 4),
+    extra: extraFloats > 0 ? runtime.alloc(extraFloats * 4) : undefined,
+  }));
+  /** W^T (and its bias) staged in scratch for f32_gemm_pack: [paddedRows, inputSize], then the bias. */
+  const biasOffset = Math.ceil((paddedRows * inputSize * 4) / 64) * 64;
+  const packSourceBytes = biasOffset + paddedRows * 4;
+
+  /** Packs W, R, B and P (host or wasm tensors) into the direction blocks. */
+  const pack = (w: Tensor, r: Tensor, b: Tensor | undefined, peepholes: Tensor | undefined) => {
+    const [wValues, rValues, bValues] = [w.data as Float32Array, r.data as Float32Array, b?.data as Float32Array | undefined];
+    weights.forEach(({ input, recurrence, extra }, d) => {
+      const bias = inputBias(bValues, d, gateRows, linearBeforeReset * hidden);
+      const source = runtime.scratch(packSourceBytes);
+      runtime.f32(source, paddedRows * inputSize).set(panelRows(wValues.subarray(d * gateRows * inputSize, (d + 1) * gateRows * inputSize), gates, hidden, inputSize));
+      if (bias) runtime.f32(source + biasOffset, paddedRows).set(panelRows(bias, gates, hidden, 1));
+      runtime.packPanels(paddedRows, inputSize, source, 1, inputSize, bias ? source + biasOffset : 0, input.pointer);
+      runtime.f32(recurrence.pointer, padded * gates * hidden).set(packRecurrence(rValues.subarray(d * gateRows * hidden, (d + 1) * gateRows * hidden), gates, hidden));
+      if (peepholes) runtime.f32(extra!.pointer, extraFloats).set(panelRows((peepholes.data as Float32Array).subarray(d * 3 * hidden, (d + 1) * 3 * hidden), 3, hidden, 1));
+      if (linearBeforeReset) {
+        const candidateBias = bValues?.subarray((2 * d + 1) * gateRows + 2 * hidden, (2 * d + 2) * gateRows) ?? new Float32Array(hidden);
+        runtime.f32(extra!.pointer, extraFloats).set(panelRows(candidateBias, 1, hidden, 1));
+      }
+    });
+  };
+  const constantWeights = WEIGHT_INPUTS.every((index) => !present(info, index) || info.constants[index] !== undefined);
+  if (constantWeights) pack(info.constants[1]!, info.constants[2]!, info.constants[3], info.constants[7]);
 
   const outputCount = isLstm ? 3 : 2;
   const wanted = (index: number) => (info.node.outputs[index] ?? '') !== '';
@@ -152,18 +172,23 @@ function prepareCell(kind: CellKind, runtime: WasmRuntime, info: NodeInfo): Kern
     const [sequence, batch] = batchMajor ? [xDims[1]!, xDims[0]!] : [xDims[0]!, xDims[1]!];
     const stateBytes = directions * batch * hidden * 4;
     const tensors = [sequence * batch * inputSize * 4, ...kind.stateInputs.map(() => stateBytes), sequence * stateBytes, stateBytes, stateBytes];
-    runtime.reserveScratch(Staging.bytesFor(tensors, workBytes(sequence, batch)));
+    runtime.reserveScratch(Math.max(packSourceBytes, Staging.bytesFor(tensors, workBytes(sequence, batch))));
   }
 
   return {
     run(io) {
+      if (!constantWeights) {
+        const [w, r, b, peepholes] = WEIGHT_INPUTS.map((index) => (present(info, index) ? floatInput(info, io, index) : undefined));
+        [w, r, b, peepholes].forEach((tensor, i) => expectDims(tensor?.dims, [wDims, rDims, bDims, pDims][i]! as number[], ['W', 'R', 'B', 'P'][i]!));
+        pack(w!, r!, b, peepholes);
+      }
       const x = floatInput(info, io, 0);
       if (x.dims.length !== 3 || x.dims[2] !== inputSize) shapeError(info, `X must have dims [seq, batch, ${inputSize}] (batch first with layout 1), got [${x.dims.join(', ')}]`);
       const [sequence, batch] = (batchMajor ? [x.dims[1], x.dims[0]] : [x.dims[0], x.dims[1]]) as [number, number];
       const stateDims = batchMajor ? [batch, directions, hidden] : [directions, batch, hidden];
       const initial = kind.stateInputs.map((index) => (present(info, index) ? floatInput(info, io, index) : undefined));
-      for (const state of initial) expectDims(state, stateDims, 'initial states');
-      const lengths = sequenceLengths(io.inputs[4] as Tensor | undefined, batch, sequence);
+      for (const state of initial) expectDims(state?.dims, stateDims, 'initial states');
+      const lengths = sequenceLengths(info, io.inputs[4] as Tensor | undefined, batch, sequence);
       const outputs = Array.from({ length: outputCount }, (_, index) => {
         if (!wanted(index)) return undefined;
         return io.output(index, 'float32', index === 0 ? (batchMajor ? [batch, sequence, directions, hidden] : [sequence, directions, batch, hidden]) : stateDims);
@@ -225,10 +250,11 @@ function prepareCell(kind: CellKind, runtime: WasmRuntime, info: NodeInfo): Kern
 }
 
 /** Each batch row's number of steps: sequence_lens clamped to [0, sequence], or the whole sequence. */
-function sequenceLengths(lengths: Tensor | undefined, batch: number, sequence: number): number[] {
+function sequenceLengths(info: NodeInfo, lengths: Tensor | undefined, batch: number, sequence: number): number[] {
   if (!lengths) return new Array<number>(batch).fill(sequence);
+  if (lengths.dims.length !== 1 || lengths.dims[0] !== batch) shapeError(info, `sequence_lens must have dims [${batch}], got [${lengths.dims.join(', ')}]`);
   const values = lengths.data as Int32Array;
-  return Array.from({ length: batch }, (_, row) => Math.max(0, Math.min(values[row] ?? sequence, sequence)));
+  return Array.from({ length: batch }, (_, row) => Math.max(0, Math.min(values[row]!, sequence)));
 }
 
 export const recurrentOps: Record<string, WasmOp> = {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Attribute, Value } from '../../../src/core/graph.js';
 import { Tensor } from '../../../src/core/tensor.js';
-import type { Backend, KernelIO, NodeInfo } from '../../../src/backends/backend.js';
+import type { Backend, Kernel, KernelIO, NodeInfo } from '../../../src/backends/backend.js';
 import { referenceBackend } from '../../../src/backends/reference/index.js';
 import { accuracyGrid, worstUlps } from './accuracy.js';
 import { assertClose, float, int, nodeInfo, randomTensor, str } from './harness.js';
@@ -51,6 +51,8 @@ interface RecurrentCase {
   bias: boolean;
   initial: boolean;
   outputs: string[];
+  /** W, R, B, P fed at run rather than known at create. */
+  weightsAtRun?: boolean;
   /** Batch-major tensors (opset 14's layout 1). */
   layout?: number;
   sequenceLengths?: number[];
@@ -60,6 +62,13 @@ interface RecurrentCase {
 
 /** Runs a recurrent node on a backend; every output it names, copied out. */
 function runRecurrent(backend: Backend, info: NodeInfo, inputs: readonly (Tensor | undefined)[]): (Tensor | undefined)[] {
+  const kernel = backend.prepare(info);
+  const results = runKernel(kernel, inputs);
+  kernel.dispose?.();
+  return results;
+}
+
+function runKernel(kernel: Kernel, inputs: readonly (Tensor | undefined)[]): (Tensor | undefined)[] {
   const results: (Tensor | undefined)[] = [undefined, undefined, undefined];
   const io: KernelIO = {
     inputs,
@@ -71,9 +80,7 @@ function runRecurrent(backend: Backend, info: NodeInfo, inputs: readonly (Tensor
       throw new Error('no subgraphs here');
     },
   };
-  const kernel = backend.prepare(info);
   kernel.run(io);
-  kernel.dispose?.();
   return results.map((tensor) => tensor && new Tensor(tensor.type, Float32Array.from(tensor.data as Float32Array), tensor.dims));
 }
 
@@ -95,7 +102,7 @@ function recurrentNode(c: RecurrentCase, seed: number): { info: NodeInfo; inputs
   // Scaled so the gates reach saturation as well as the linear middle.
   for (const index of [1, 2]) for (const [i, value] of (inputs[index]!.data as Float32Array).entries()) (inputs[index]!.data as Float32Array)[i] = value * 2;
   const attributes = { direction: str(c.direction), hidden_size: int(c.hidden), ...(c.layout ? { layout: int(c.layout) } : {}), ...c.attributes };
-  const info = nodeInfo({ opType: c.op, opset: 14, inputs, constants: [1, 2, 3, 7], attributes });
+  const info = nodeInfo({ opType: c.op, opset: 14, inputs, constants: c.weightsAtRun ? [] : [1, 2, 3, 7], attributes });
   return { info: { ...info, node: { ...info.node, outputs: c.outputs }, outputTypes: c.outputs.map(() => ({ kind: 'tensor', dtype: 'float32' })) }, inputs };
 }
 
@@ -174,7 +181,30 @@ test('LSTM peepholes and input_forget match the reference', () => {
   }
 });
 
-test('LSTM and GRU refuse what their cells do not compute: other activations, weights at run', () => {
+test('LSTM and GRU with W, R, B and P fed at run match the reference, run after run', () => {
+  let seed = 400;
+  for (const op of ['LSTM', 'GRU'] as const) {
+    for (const direction of ['forward', 'bidirectional']) {
+      const attributes: Record<string, Attribute> = op === 'GRU' ? { linear_before_reset: int(seed % 2) } : {};
+      const c: RecurrentCase = { op, sequence: 3, batch: 3, inputSize: 4, hidden: 10, direction, bias: true, initial: true, outputs: allOutputs(op), weightsAtRun: true, peepholes: op === 'LSTM', attributes };
+      const { info } = recurrentNode(c, seed);
+      for (const [variant, backend] of backends) {
+        assert.ok(backend.supports(info), `${variant} supports ${op} with weights at run`);
+        const kernel = backend.prepare(info);
+        // Other weights through the same kernel: packed again at each run, not kept from the first.
+        for (const feeds of [recurrentNode(c, seed).inputs, recurrentNode(c, seed + 1).inputs]) {
+          const expected = runRecurrent(referenceBackend, info, feeds);
+          const got = runKernel(kernel, feeds);
+          c.outputs.forEach((_, index) => assertClose(got[index]!, expected[index]!, `${variant} ${op} ${direction} weights at run, output ${index}`));
+        }
+        kernel.dispose?.();
+      }
+      seed += 2;
+    }
+  }
+});
+
+test('LSTM and GRU refuse what their cells do not compute: other activations, weights of unknown dims', () => {
   for (const op of ['LSTM', 'GRU'] as const) {
     const c: RecurrentCase = { op, sequence: 2, batch: 1, inputSize: 3, hidden: 4, direction: 'forward', bias: true, initial: false, outputs: ['Y'] };
     const { info } = recurrentNode(c, 1);
@@ -183,7 +213,7 @@ test('LSTM and GRU refuse what their cells do not compute: other activations, we
     const refused: [string, NodeInfo][] = [
       ['Relu activation', withAttribute('activations', ['Relu', ...defaults.slice(1)])],
       ['activations of two directions for one', withAttribute('activations', [...defaults, ...defaults])],
-      ['W at run', { ...info, constants: info.constants.map((tensor, i) => (i === 1 ? undefined : tensor)) }],
+      ['W at run of unknown dims', { ...info, constants: info.constants.map((tensor, i) => (i === 1 ? undefined : tensor)), inputTypes: info.inputTypes.map((type, i) => (i === 1 ? { kind: 'tensor', dtype: 'float32' } : type)) }],
       ['hidden_size other than R', withAttribute('hidden_size', 5)],
     ];
     for (const [variant, backend] of backends) {
