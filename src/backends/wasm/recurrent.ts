@@ -41,10 +41,12 @@ function supportsCell(kind: CellKind, info: NodeInfo): boolean {
     (activations.length === kind.defaultActivations.length * directions &&
       activations.every((name, i) => name.toLowerCase() === kind.defaultActivations[i % kind.defaultActivations.length]));
   const floats = node.inputs.every((name, index) => name === '' || isTensorOf(info.inputTypes[index], index === 4 ? 'int32' : 'float32'));
+  // Outputs left unnamed have no type.
+  const outputsFloat = node.outputs.every((name, index) => name === '' || isTensorOf(info.outputTypes[index], 'float32'));
   const weightsKnown = WEIGHT_INPUTS.every((index) => !present(info, index) || weightDims(info, index) !== undefined);
   const hiddenMatches = attributes.hidden_size === undefined || weightDims(info, 2)?.[2] === attributes.hidden_size;
   return (
-    info.opset >= 7 && floats && info.outputTypes.every((type) => isTensorOf(type, 'float32')) && present(info, 1) && present(info, 2) && weightsKnown &&
+    info.opset >= 7 && floats && outputsFloat && present(info, 1) && present(info, 2) && weightsKnown &&
     hiddenMatches && defaultActivations && ['forward', 'reverse', 'bidirectional'].includes((attributes.direction as string | undefined) ?? 'forward')
   );
 }

@@ -103,7 +103,7 @@ function recurrentNode(c: RecurrentCase, seed: number): { info: NodeInfo; inputs
   for (const index of [1, 2]) for (const [i, value] of (inputs[index]!.data as Float32Array).entries()) (inputs[index]!.data as Float32Array)[i] = value * 2;
   const attributes = { direction: str(c.direction), hidden_size: int(c.hidden), ...(c.layout ? { layout: int(c.layout) } : {}), ...c.attributes };
   const info = nodeInfo({ opType: c.op, opset: 14, inputs, constants: c.weightsAtRun ? [] : [1, 2, 3, 7], attributes });
-  return { info: { ...info, node: { ...info.node, outputs: c.outputs }, outputTypes: c.outputs.map(() => ({ kind: 'tensor', dtype: 'float32' })) }, inputs };
+  return { info: { ...info, node: { ...info.node, outputs: c.outputs }, outputTypes: c.outputs.map((name) => (name === '' ? undefined : { kind: 'tensor', dtype: 'float32' })) }, inputs };
 }
 
 function checkRecurrent(c: RecurrentCase, seed: number, inputs?: (Tensor | undefined)[]): void {
