@@ -11,8 +11,8 @@
 //   h, cell     Hp floats; hNext (and GRU's reset) are Hp floats of work space
 //   y           the step's `hidden` outputs, or 0 for none
 // Gate order as in ONNX: LSTM i, o, f, c; GRU z, r, h.
-import { clamp, madd, storeLanes } from './simd';
-import { sigmoid4, tanh4 } from './transcendental';
+import { madd, storeLanes } from './simd';
+import { clampKeepingNaN as clamp, sigmoid4, tanh4 } from './transcendental';
 
 /** Stores the first `count` lanes of `value` (all four when count >= 4, none when count <= 0). */
 @inline function storeUpTo(ptr: usize, value: v128, count: i32): void {

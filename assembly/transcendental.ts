@@ -1,6 +1,6 @@
 // Transcendental functions on f32x4, shared by the kernel files: exp by Cody-Waite range reduction and a
 // degree-6 polynomial (Cephes' expf coefficients, within ~1 ulp on the reduced range), and the sigmoid and
-// tanh built on it. NaN passes through every step (f32x4.min/max propagate it); infinities saturate.
+// tanh built on it. NaN passes through every step; infinities saturate.
 
 // exp(x) = 2^n * exp(r), n = round(x / ln 2), r = x - n * ln 2 with ln 2 split in two for exactness.
 const LOG2E: f32 = 1.44269504088896341;
@@ -9,12 +9,26 @@ const LN2_LOW: f32 = -2.12194440e-4;
 // Inputs are clamped where 2^n stays a normal float (the results are 0-ish / huge-but-finite there).
 const EXP_LOW: f32 = -87.0;
 const EXP_HIGH: f32 = 88.0;
+/** 1.5 * 2^23: floats of this size have integer spacing. */
+const ROUNDING_SHIFT: f32 = 12582912.0;
 // Below this |x|, tanh's odd series beats 1 - 2 / (e^2x + 1), which cancels there.
 const TANH_SERIES_LIMIT: f32 = 0.4;
 
+/**
+ * x bounded to [low, high], NaN passed through. pmax / pmin (a < b ? b : a and b < a ? b : a) are single
+ * instructions on x86, where f32x4.min / max take several to propagate NaN; the comparisons are false for
+ * a NaN x, which is kept as it is.
+ */
+@inline export function clampKeepingNaN(x: v128, low: v128, high: v128): v128 {
+  return f32x4.pmin(f32x4.pmax(x, low), high);
+}
+
 @inline export function exp4(x: v128): v128 {
-  const clamped = f32x4.min(f32x4.max(x, f32x4.splat(EXP_LOW)), f32x4.splat(EXP_HIGH));
-  const n = f32x4.nearest(f32x4.mul(clamped, f32x4.splat(LOG2E)));
+  const clamped = clampKeepingNaN(x, f32x4.splat(EXP_LOW), f32x4.splat(EXP_HIGH));
+  // Adding 1.5 * 2^23 rounds to an integer (ties to even, as f32x4.nearest) and leaves n in the low mantissa
+  // bits, from which 2^n is built below without a float-to-integer conversion.
+  const shifted = f32x4.add(f32x4.mul(clamped, f32x4.splat(LOG2E)), f32x4.splat(ROUNDING_SHIFT));
+  const n = f32x4.sub(shifted, f32x4.splat(ROUNDING_SHIFT));
   let r = f32x4.sub(clamped, f32x4.mul(n, f32x4.splat(LN2_HIGH)));
   r = f32x4.sub(r, f32x4.mul(n, f32x4.splat(LN2_LOW)));
   let p = f32x4.splat(1.9875691500e-4);
@@ -24,8 +38,9 @@ const TANH_SERIES_LIMIT: f32 = 0.4;
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(1.6666665459e-1));
   p = f32x4.add(f32x4.mul(p, r), f32x4.splat(5.0000001201e-1));
   const expR = f32x4.add(f32x4.add(f32x4.mul(f32x4.mul(p, r), r), r), f32x4.splat(1));
-  // 2^n built in the exponent bits; n is in [-126, 127] after the clamp (NaN converts to 0, r stays NaN).
-  const scale = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(n), i32x4.splat(127)), 23);
+  // 2^n built in the exponent bits: n + 127 (in [1, 254] after the clamp) sits in the low bits of `shifted`,
+  // and the shift drops everything above them. A NaN gives some scale, and expR stays NaN.
+  const scale = i32x4.shl(i32x4.add(shifted, i32x4.splat(127)), 23);
   return f32x4.mul(expR, scale);
 }
 
