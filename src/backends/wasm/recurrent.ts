@@ -5,8 +5,9 @@ import { floatInput, shapeError, staticDims, Staging, type WasmOp } from './comm
 import type { WasmBlock, WasmRuntime } from './runtime.js';
 
 /**
- * LSTM and GRU. The input projection of every time step is one GEMM before the loop (W packed at prepare,
- * with the biases the cell does not need apart); the recurrence runs in assembly/recurrent.ts, one call per
+ * LSTM and GRU. The input projection of every time step is one GEMM before the loop (W packed with the
+ * biases the cell does not need apart, at prepare, or at each run when the weights are fed rather than
+ * constant); the recurrence runs in assembly/recurrent.ts, one call per
  * direction and batch row: a matrix-vector product per step over R packed in panels of 8 hidden units with
  * the cell update fused. The GEMM writes its columns in the same panel order (see panelRows).
  */
@@ -227,8 +228,7 @@ function prepareCell(kind: CellKind, runtime: WasmRuntime, info: NodeInfo): Kern
           const yFirst = y === 0 ? 0 : y + outputRow(first, d, row) * 4;
           const yStride = direction * (outputRow(1, d, 0) - outputRow(0, d, 0)) * 4;
           if (isLstm) {
-            const peep = extra?.pointer ?? 0;
-            runtime.kernels.f32_lstm_sequence(hidden, length, recurrence.pointer, gates, gateStride, peep, clip, inputForget, h, cell, hNext, yFirst, yStride);
+            runtime.kernels.f32_lstm_sequence(hidden, length, recurrence.pointer, gates, gateStride, extra?.pointer ?? 0, clip, inputForget, h, cell, hNext, yFirst, yStride);
           } else {
             runtime.kernels.f32_gru_sequence(hidden, length, recurrence.pointer, gates, gateStride, extra?.pointer ?? 0, clip, linearBeforeReset, h, hNext, reset, yFirst, yStride);
           }
