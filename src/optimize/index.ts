@@ -16,6 +16,7 @@ import type { GraphPass, PassContext } from './pass.js';
 import { catalogueResolver } from './resolve.js';
 import { shapeFolding } from './shape-folding.js';
 import { transposeCancellation } from './transpose-cancel.js';
+import { transposeToReshape } from './transpose-reshape.js';
 
 export { inferGraphTypes, type InferredGraph, type NodeResolver, type ResolvedNode } from './infer.js';
 export { catalogueResolver } from './resolve.js';
@@ -36,7 +37,7 @@ export interface OptimizeOptions {
 /**
  * Rewrites that keep the graph's ops ONNX ops: float16 compute where onnxruntime's CPU provider computes in
  * float32 (first, so the float32 chains it makes are folded and fused like any other), folding,
- * elimination, Conv + BatchNormalization.
+ * elimination, Conv + BatchNormalization, transposes that only move size-1 axes as reshapes.
  */
 const BASIC: readonly GraphPass[] = [
   float16Compute,
@@ -47,6 +48,7 @@ const BASIC: readonly GraphPass[] = [
   commonSubexpressionElimination,
   convBatchNormFolding,
   transposeCancellation,
+  transposeToReshape,
   deadCodeElimination,
 ];
 

@@ -49,7 +49,7 @@ function isTranspose(node: Node): boolean {
 }
 
 /** A Transpose's permutation: its perm, or the reversed axes when the input's rank is known. */
-function permOf(node: Node, context: PassContext, inferred: InferredGraph): number[] | undefined {
+export function permOf(node: Node, context: PassContext, inferred: InferredGraph): number[] | undefined {
   const perm = context.resolve(node)?.attributes.perm as number[] | undefined;
   if (perm) return perm;
   const rank = rankOf(inferred, node.inputs[0]!);

@@ -60,7 +60,6 @@ interface PoolExports {
 
 interface ActivationExports {
   f32_unary(op: number, x: number, count: number, y: number): void;
-  f32_lstm_cell(batch: number, hidden: number, gatesX: number, gatesR: number, cell: number, h: number, y: number): void;
 }
 
 interface CopyExports {
@@ -98,7 +97,18 @@ interface LayoutExports {
   f32_permute(x: number, rank: number, table: number, y: number): void;
 }
 
-export type WasmKernels = GemmExports & ConvExports & ElementwiseExports & PoolExports & ActivationExports & CopyExports & QuantizedExports & QuantizeExports & NormalizeExports & LayoutExports;
+interface RecurrentExports {
+  f32_lstm_sequence(
+    hidden: number, steps: number, recurrence: number, gates: number, gateStride: number, peepholes: number, clip: number, inputForget: number,
+    h: number, cell: number, hNext: number, y: number, yStride: number,
+  ): void;
+  f32_gru_sequence(
+    hidden: number, steps: number, recurrence: number, gates: number, gateStride: number, recurrenceBias: number, clip: number, linearBeforeReset: number,
+    h: number, hNext: number, reset: number, y: number, yStride: number,
+  ): void;
+}
+
+export type WasmKernels = GemmExports & ConvExports & ElementwiseExports & PoolExports & ActivationExports & CopyExports & QuantizedExports & QuantizeExports & NormalizeExports & LayoutExports & RecurrentExports;
 
 type ModuleName = keyof typeof WASM_MODULES;
 
@@ -307,6 +317,9 @@ export class WasmRuntime {
       kernels.f32_softmax(a, 8, 32, 1, out);
       kernels.f32_layer_norm(a, 8, 32, packed, packed, 1e-5, out);
       kernels.f32_unary(3, a, 256, out);
+      kernels.f32_lstm_sequence(8, 2, packed, a, 128, 0, Infinity, 0, out, out + 64, out + 128, out + 192, 32);
+      kernels.f32_gru_sequence(8, 2, packed, a, 96, out + 256, Infinity, 0, out, out + 64, out + 128, out + 192, 32);
+      kernels.f32_gru_sequence(8, 2, packed, a, 96, out + 256, Infinity, 1, out, out + 64, out + 128, out + 192, 32);
     }
     block.release();
   }
