@@ -90,6 +90,11 @@ export interface ModelResult {
    * file must compute the same function, or its times compare nothing.
    */
   peerChecks?: (OutputCheck & { runtime: RuntimeName })[];
+  /**
+   * With more than one thread: edgerun on one thread in a process of its own, in the same rounds, and the
+   * median of per-round ratios of its time to the threaded edgerun's (above 1: the threads pay off).
+   */
+  oneThread?: { stats: Stats; speedup: number } | { unavailable: string };
 }
 
 export interface OutputCheck {
@@ -168,6 +173,14 @@ type ChildReply =
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 /**
+ * Pause before each timed inference. Thread pools spin for a while after their work (onnxruntime's, and
+ * edgerun's for up to a millisecond) before they block; without a pause the runtime that just ran takes a
+ * core from the one timed next, which on a two-core machine halves its threads.
+ */
+const SETTLE_MS = 20;
+/** The key of edgerun's one-thread process, run beside the threaded one to measure what threads give. */
+const THREAD_BASELINE = 'edgerun, 1 thread';
+/**
  * Runtimes see the WebAssembly features the bench was started with (`node --experimental-wasm-relaxed-simd`
  * lets every runtime pick its relaxed-SIMD build on Node 20); the parent's other flags (`--eval`,
  * `--input-type`, test-runner flags) would break or change a runtime's process.
@@ -223,8 +236,11 @@ function cannotRun(runtime: RuntimeName, model: BenchModel): string | undefined 
  */
 export async function benchModel(model: BenchModel, settings: BenchSettings, onRound?: (done: number, total: number) => void): Promise<ModelResult> {
   const results = new Map<RuntimeName, RuntimeResult>();
-  const live = new Map<RuntimeName, RuntimeProcess>();
+  /** Processes by runtime, and edgerun on one thread (THREAD_BASELINE) when threads are measured. */
+  const live = new Map<RuntimeName | typeof THREAD_BASELINE, RuntimeProcess>();
   const outputs = new Map<RuntimeName, PlainTensor[]>();
+  const baselineTimes: number[] = [];
+  let baselineUnavailable: string | undefined;
   try {
     for (const runtime of settings.runtimes) {
       const reason = cannotRun(runtime, model);
@@ -254,8 +270,19 @@ export async function benchModel(model: BenchModel, settings: BenchSettings, onR
         timesMs: [],
       });
     }
+    if (settings.threads > 1 && live.has('edgerun')) {
+      const child = new RuntimeProcess('edgerun');
+      const reply = await child
+        .request({ kind: 'load', runtime: 'edgerun', model, threads: 1, edgerun: settings.edgerun })
+        .catch((error: Error): ChildReply => ({ kind: 'unavailable', reason: `failed: ${error.message}` }));
+      if (reply.kind === 'ready') live.set(THREAD_BASELINE, child);
+      else {
+        child.kill();
+        baselineUnavailable = reply.kind === 'unavailable' ? reply.reason : `unexpected reply ${reply.kind}`;
+      }
+    }
     /** A runtime that dies or throws mid-run leaves the table with its reason; the others carry on. */
-    const drive = async (runtime: RuntimeName, request: ChildRequest): Promise<ChildReply | undefined> => {
+    const drive = async (runtime: RuntimeName | typeof THREAD_BASELINE, request: ChildRequest): Promise<ChildReply | undefined> => {
       const child = live.get(runtime);
       if (!child) return undefined;
       try {
@@ -263,23 +290,28 @@ export async function benchModel(model: BenchModel, settings: BenchSettings, onR
       } catch (error) {
         child.kill();
         live.delete(runtime);
-        results.set(runtime, { runtime, unavailable: `failed while running: ${(error as Error).message}` });
+        const unavailable = `failed while running: ${(error as Error).message}`;
+        if (runtime === THREAD_BASELINE) baselineUnavailable = unavailable;
+        else results.set(runtime, { runtime, unavailable });
         return undefined;
       }
     };
+    const timesOf = (runtime: RuntimeName | typeof THREAD_BASELINE) => (runtime === THREAD_BASELINE ? baselineTimes : results.get(runtime)!.timesMs!);
     const order = [...live.keys()];
     for (const runtime of order) await drive(runtime, { kind: 'run', count: settings.warmups });
     for (let round = 0; round < settings.runs; round++) {
       for (let turn = 0; turn < order.length; turn++) {
         const runtime = order[(round + turn) % order.length]!;
+        // The previous runtime's thread pool may still be spinning on a core: let it go to sleep first.
+        await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
         const reply = await drive(runtime, { kind: 'run', count: 1 });
-        if (reply?.kind === 'times') results.get(runtime)!.timesMs!.push(...reply.timesMs);
+        if (reply?.kind === 'times') timesOf(runtime).push(...reply.timesMs);
       }
       onRound?.(round + 1, settings.runs);
     }
     for (const runtime of order) {
       const reply = await drive(runtime, { kind: 'finish' });
-      if (reply?.kind !== 'finished') continue;
+      if (reply?.kind !== 'finished' || runtime === THREAD_BASELINE) continue;
       const result = results.get(runtime)!;
       result.peakRssMb = reply.maxRssKb / 1024;
       result.stats = summarize(result.timesMs!);
@@ -291,12 +323,19 @@ export async function benchModel(model: BenchModel, settings: BenchSettings, onR
   for (const result of results.values()) {
     if (edgerunTimes?.length && result.timesMs?.length) result.edgerunRatio = pairedRatio(edgerunTimes, result.timesMs);
   }
+  const oneThread: ModelResult['oneThread'] =
+    settings.threads <= 1
+      ? undefined
+      : baselineTimes.length > 0 && baselineTimes.length === edgerunTimes?.length
+        ? { stats: summarize(baselineTimes), speedup: pairedRatio(baselineTimes, edgerunTimes) }
+        : { unavailable: baselineUnavailable ?? 'edgerun did not run' };
   return {
     model: model.name,
     threads: settings.threads,
     runs: settings.runs,
     warmups: settings.warmups,
     results: settings.runtimes.map((runtime) => results.get(runtime)!),
+    ...(oneThread ? { oneThread } : {}),
     outputCheck: checkOutputs(outputs, 'edgerun', ['onnxruntime-node', 'tfjs-tflite']),
     peerChecks: TFLITE_RUNTIMES.flatMap((runtime) => {
       const check = checkOutputs(outputs, runtime, ['onnxruntime-node']);
@@ -395,7 +434,8 @@ export function detailTable(models: readonly ModelResult[]): string {
 /** One row per model and thread count: edgerun's median, its ratio to each peer, and the output check. */
 export function summaryTable(models: readonly ModelResult[]): string {
   const peers = RUNTIMES.filter((runtime) => runtime !== 'edgerun' && models.some((model) => model.results.some((result) => result.runtime === runtime)));
-  const header = ['model', 'threads', 'edgerun ms', ...peers.map((peer) => `edgerun / ${peer}`), 'outputs vs reference'];
+  const threaded = models.some((model) => model.oneThread);
+  const header = ['model', 'threads', 'edgerun ms', ...(threaded ? ['speed-up over 1 thread'] : []), ...peers.map((peer) => `edgerun / ${peer}`), 'outputs vs reference'];
   const rows = models.map((model) => {
     const find = (runtime: RuntimeName) => model.results.find((result) => result.runtime === runtime);
     const edgerun = find('edgerun');
@@ -404,6 +444,7 @@ export function summaryTable(models: readonly ModelResult[]): string {
       model.model,
       String(model.threads),
       edgerun?.unavailable ?? fixed(edgerun?.stats?.medianMs, 2),
+      ...(threaded ? [speedupCell(model.oneThread)] : []),
       ...peers.map((peer) => {
         const result = find(peer);
         if (!result || result.unavailable) return result?.unavailable ?? '';
@@ -415,6 +456,12 @@ export function summaryTable(models: readonly ModelResult[]): string {
     ];
   });
   return markdown(header, rows);
+}
+
+/** The one-thread comparison of a threaded row: the speed-up, or why there is none ('' on one-thread rows). */
+function speedupCell(oneThread: ModelResult['oneThread']): string {
+  if (!oneThread) return '';
+  return 'unavailable' in oneThread ? oneThread.unavailable : `${fixed(oneThread.speedup, 2)}x (1 thread ${fixed(oneThread.stats.medianMs, 2)} ms)`;
 }
 
 export function markdown(header: readonly string[], rows: readonly (readonly string[])[]): string {
