@@ -255,6 +255,7 @@ export class WasmRuntime {
       kernels.f32_gemm_minmax_4x8(8, 16, 16, a, 16, packed, out, 16, 0, 6);
       kernels.f32_dwconv_minmax_nhwc(a, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 6, 6, packed, out, 0, 6);
       kernels.f32_im2col_nhwc(a, 6, 6, 3, 0, 3, 3, 3, 2, 2, 1, 1, 1, 1, 3, 3, out);
+      kernels.f32_pool_nhwc(a, 6, 6, 8, 3, 3, 2, 2, 1, 1, 0, 0, 2, 2, out, 1, 0);
       kernels.f32_transpose(a, 8, 36, out);
       kernels.f32_binary_minmax(0, 4, 64, a, 64, 1, packed, 0, 1, out, -Infinity, Infinity);
       kernels.f32_clamp(a, 256, out, 0, 6);
