@@ -87,6 +87,7 @@ test('depthwise with other windows: 5x5, dilation 2, asymmetric strides, SAME_UP
   runCase('dw3x3 strides 2x1', { x: [1, 4, 8, 7], w: [4, 1, 3, 3], attributes: { group: int(4), strides: ints([2, 1]), pads: ints([1, 0, 1, 2]) } }, 3);
   runCase('dw3x3 pads 3 (windows wholly in the padding)', { x: [1, 5, 4, 5], w: [5, 1, 3, 3], attributes: { group: int(5), pads: ints([3, 3, 3, 3]) } }, 5);
   runCase('dw3x3 7x7x20 (half the pixels at borders)', { x: [1, 20, 7, 7], w: [20, 1, 3, 3], attributes: { group: int(20), pads: ints([1, 1, 1, 1]) }, activation: ['Clip', [0, 6]] }, 6);
+  runCase('dw3x3 X narrower than the window', { x: [1, 8, 4, 2], w: [8, 1, 3, 3], attributes: { group: int(8), strides: ints([2, 2]), pads: ints([1, 0, 1, 1]) } }, 7);
   runCase('dw3x2 SAME_UPPER', { x: [1, 7, 6, 5], w: [7, 1, 3, 2], bias: false, attributes: { group: int(7), auto_pad: str('SAME_UPPER'), strides: ints([2, 2]) } }, 4);
 });
 
