@@ -14,12 +14,17 @@ import { WinogradConv } from './winograd.js';
  * NCHW FusedConv, run as the NHWC kernels between two transposes per image. Four paths, chosen at prepare from W:
  *   pointwise  1x1, stride 1, no padding, one group: one GEMM over every pixel of the batch
  *   depthwise  one input channel per group, M = C: the f32_dwconv kernel (3x3 register-blocked)
+ *   direct     few input channels (a first layer), one group, no dilation: f32_conv_direct, an implicit GEMM
+ *              reading the windows from X (copied with its padding first), no im2col buffer
  *   winograd   3x3, stride 1, no dilation, one group, enough channels: Winograd F(4x4, 3x3) (winograd.ts);
  *              an image holding NaN or infinities takes the general path, whose results keep them in place
  *   general    anything else, grouped too: im2col per image and group, then GEMM
  */
 
-type Path = 'pointwise' | 'depthwise' | 'winograd' | 'general';
+type Path = 'pointwise' | 'depthwise' | 'direct' | 'winograd' | 'general';
+
+/** Input channels up to which the direct kernel beats im2col + GEMM (a window row is then a short run). */
+const DIRECT_MAX_CHANNELS = 4;
 
 /**
  * Input and output channels from which Winograd is taken: the 36 products need some depth and width to beat
@@ -78,6 +83,7 @@ function pathOf(weights: Tensor, group: number, attrs: ConvAttrs): Path {
     if (unit(attrs.strides) && unpadded) return 'pointwise';
   }
   if (perGroup === 1 && m === group) return 'depthwise';
+  if (group === 1 && perGroup <= DIRECT_MAX_CHANNELS && unit(attrs.dilations)) return 'direct';
   const wide = perGroup >= WINOGRAD_MIN_CHANNELS && m >= WINOGRAD_MIN_CHANNELS;
   if (group === 1 && kh === 3 && kw === 3 && unit(attrs.strides) && unit(attrs.dilations) && wide) return 'winograd';
   return 'general';
@@ -99,6 +105,31 @@ function groupWeights(weights: Tensor, group: number, g: number): Float32Array {
     }
   }
   return matrix;
+}
+
+/**
+ * W [M, C, kH, kW] and bias packed for f32_conv_direct_minmax_4x8: per panel of 8 output channels, 8 bias
+ * values then one row of 8 weights per (ky, kx, c), zeros past M.
+ */
+function directWeights(weights: Tensor, bias: Float32Array | undefined): Float32Array {
+  const [m] = weights.dims as [number];
+  const matrix = groupWeights(weights, 1, 0);
+  const depth = matrix.length / m;
+  const panels = Math.ceil(m / 8);
+  const packed = new Float32Array(panels * (depth + 1) * 8);
+  for (let out = 0; out < m; out++) {
+    const base = Math.floor(out / 8) * (depth + 1) * 8 + (out % 8);
+    packed[base] = bias?.[out] ?? 0;
+    for (let k = 0; k < depth; k++) packed[base + (k + 1) * 8] = matrix[out * depth + k]!;
+  }
+  return packed;
+}
+
+/** The rows and columns of X, padding included, that the windows of the direct path read. */
+function paddedSize({ height, width, outHeight, outWidth, rows, cols }: Geometry): { padded: boolean; ph: number; pw: number } {
+  const ph = (outHeight - 1) * rows.stride + rows.kernel;
+  const pw = (outWidth - 1) * cols.stride + cols.kernel;
+  return { padded: rows.padBegin > 0 || cols.padBegin > 0 || ph > height || pw > width, ph, pw };
 }
 
 function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
@@ -128,6 +159,8 @@ function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
     source.release();
     biasBlock?.release();
     packed = [block];
+  } else if (path === 'direct') {
+    packed = [runtime.upload(directWeights(weights, bias))];
   } else {
     packed = Array.from({ length: group }, (_, g) =>
       packMatrix(runtime, { values: groupWeights(weights, group, g), k: depth, n: outPerGroup, transposed: true }, bias?.subarray(g * outPerGroup, (g + 1) * outPerGroup)));
@@ -143,6 +176,10 @@ function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
   };
   /** The path's work buffers for one image: im2col patches (general, winograd), then Winograd's. */
   const pathWorkBytes = (geometry: Geometry): number[] => {
+    if (path === 'direct') {
+      const { padded, ph, pw } = paddedSize(geometry);
+      return [padded ? ph * pw * geometry.channels * 4 : 0];
+    }
     const patches = path === 'general' || winograd ? [geometry.outHeight * geometry.outWidth * depth * 4] : [];
     return [...patches, ...(winograd?.workBytes(winogradGeometry(geometry)) ?? [])];
   };
@@ -164,6 +201,12 @@ function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
     const { low, high } = epilogue;
     if (path === 'pointwise') {
       runtime.gemm(images * height * width, outChannels, channels, x, channels, packed[0]!.pointer, y, outChannels, low, high);
+    } else if (path === 'direct') {
+      const { padded, ph, pw } = paddedSize(geometry);
+      if (padded) kernels.f32_pad_nhwc(x, height, width, channels, rows.padBegin, cols.padBegin, ph, pw, work[0]!);
+      kernels.f32_conv_direct_minmax_4x8(
+        padded ? work[0]! : x, padded ? pw : width, channels, kh, kw, rows.stride, cols.stride, outHeight, outWidth, packed[0]!.pointer, outChannels, y, low, high,
+      );
     } else if (winograd && kernels.f32_all_finite(x, height * width * channels)) {
       winograd.run(winogradGeometry(geometry), x, y, low, high, work.slice(1));
     } else if (path === 'depthwise') {

@@ -91,7 +91,7 @@ test('depthwise with other windows: 5x5, dilation 2, asymmetric strides, SAME_UP
   runCase('dw3x2 SAME_UPPER', { x: [1, 7, 6, 5], w: [7, 1, 3, 2], bias: false, attributes: { group: int(7), auto_pad: str('SAME_UPPER'), strides: ints([2, 2]) } }, 4);
 });
 
-test('general convolutions by im2col: first layer 3x3 stride 2, grouped, dilated, strided 1x1, padded 1x1', () => {
+test('general (im2col) and direct convolutions: first layer 3x3 stride 2, grouped, dilated, strided 1x1, padded 1x1', () => {
   runCase('first layer', { x: [1, 3, 16, 15], w: [8, 3, 3, 3], attributes: { strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) }, activation: ['Clip', [0, 6]] }, 1);
   runCase('grouped', { x: [2, 6, 7, 7], w: [9, 2, 3, 3], attributes: { group: int(3), pads: ints([1, 0, 1, 2]) } }, 2);
   runCase('depth multiplier 2', { x: [1, 3, 5, 5], w: [6, 1, 3, 3], attributes: { group: int(3) } }, 3);
@@ -99,6 +99,21 @@ test('general convolutions by im2col: first layer 3x3 stride 2, grouped, dilated
   runCase('1x1 stride 2', { x: [1, 5, 7, 8], w: [6, 5, 1, 1], attributes: { strides: ints([2, 2]) }, activation: ['Relu', []] }, 5);
   runCase('1x1 padded', { x: [1, 5, 3, 4], w: [7, 5, 1, 1], attributes: { pads: ints([1, 1, 0, 0]) }, activation: ['HardSwish', []] }, 6);
   runCase('SAME_LOWER', { x: [1, 2, 5, 6], w: [3, 2, 4, 3], attributes: { auto_pad: str('SAME_LOWER'), strides: ints([2, 2]) }, activation: ['LeakyRelu', [0.2]] }, 7);
+});
+
+test('direct convolution of few input channels: output widths and channels around the 4x8 tile, strides, pads, windows', () => {
+  let seed = 300;
+  for (const [c, m] of [[3, 32], [1, 7], [2, 8], [4, 9], [3, 17]] as const) {
+    for (const [height, width] of [[1, 1], [5, 4], [7, 9], [11, 13]] as const) {
+      for (const [kernel, stride, pads] of [[3, 2, [1, 1, 1, 1]], [3, 1, [0, 0, 0, 0]], [2, 3, [0, 1, 2, 0]], [5, 2, [2, 2, 2, 2]], [1, 2, [0, 0, 0, 0]]] as const) {
+        if (height + pads[0] + pads[2] < kernel || width + pads[1] + pads[3] < kernel) continue;
+        runCase(`direct ${c}->${m} ${height}x${width} k${kernel} s${stride} pads=${pads}`, {
+          x: [1, c, height, width], w: [m, c, kernel, kernel], bias: seed % 3 !== 0, attributes: { strides: ints([stride, stride]), pads: ints([...pads]) }, activation: ['Clip', [-0.3, 0.4]],
+        }, seed++);
+      }
+    }
+  }
+  runCase('direct 3x3 s2 first layer, squeezenet (no pads, last column unread)', { x: [2, 3, 24, 24], w: [64, 3, 3, 3], attributes: { strides: ints([2, 2]) }, activation: ['Relu', []] }, 1);
 });
 
 /** Winograd's transforms round differently from a direct sum: errors of ~1e-5 on outputs of size ~1 (checked below). */
@@ -135,10 +150,11 @@ test('NaN and infinities propagate through every convolution path as in the refe
   for (const [label, w, attributes] of [
     ['pointwise', [6, 4, 1, 1], {}],
     ['depthwise', [4, 1, 3, 3], { group: int(4), pads: ints([1, 1, 1, 1]) }],
-    ['general', [6, 4, 3, 3], { pads: ints([1, 1, 1, 1]) }],
+    ['direct', [6, 4, 3, 3], { pads: ints([1, 1, 1, 1]) }],
+    ['general', [6, 8, 3, 3], { pads: ints([1, 1, 1, 1]) }],
     ['winograd', [16, 16, 3, 3], { pads: ints([1, 1, 1, 1]) }],
   ] as const) {
-    const x = randomTensor([1, label === 'winograd' ? 16 : 4, 5, 6], 9);
+    const x = randomTensor([1, w[1] * (label === 'depthwise' ? 4 : 1), 5, 6], 9);
     const values = x.data as Float32Array;
     values[7] = Number.NaN;
     values[40] = Number.POSITIVE_INFINITY;
