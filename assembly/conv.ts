@@ -163,70 +163,90 @@ function dwPixelChecked(
 }
 
 /**
- * Depthwise 3x3, dilation 1, over output columns [first, end) of one output row whose three input rows are
- * all inside X and whose windows need no column check: 4 channels per step with the 9 weight vectors held
- * in registers across the row; at stride 1, two output pixels per step share the middle input columns.
+ * One kernel row's pass of the 3x3 depthwise interior over `count` output pixels of 4 channels: y = base +
+ * the three taps of `row` (base: `bias` when first, else y's partial sum; clamped when last). A pass holds
+ * only 3 weight vectors and 2 pixels' sums, so V8 (which moves every load of a loop body to its top) keeps
+ * everything in registers; 9 weights and their loads at once spill.
+ */
+@inline function dw3x3RowPass(
+  row: usize, pixel: usize, step: usize, y: usize, count: i32, wa: v128, wb: v128, wc: v128,
+  bias: v128, first: bool, last: bool, low: v128, high: v128,
+): void {
+  let input = row;
+  let out = y;
+  let ox = 0;
+  for (; ox + 1 < count; ox += 2) {
+    let acc0 = dw3x3Row(input, pixel, wa, wb, wc, first ? bias : v128.load(out));
+    let acc1 = dw3x3Row(input + step, pixel, wa, wb, wc, first ? bias : v128.load(out + pixel));
+    if (last) {
+      acc0 = clamp(acc0, low, high);
+      acc1 = clamp(acc1, low, high);
+    }
+    v128.store(out, acc0);
+    v128.store(out + pixel, acc1);
+    input += 2 * step;
+    out += 2 * pixel;
+  }
+  if (ox < count) {
+    const acc = dw3x3Row(input, pixel, wa, wb, wc, first ? bias : v128.load(out));
+    v128.store(out, last ? clamp(acc, low, high) : acc);
+  }
+}
+
+/**
+ * Depthwise 3x3, dilation 1, over output columns [first, end) of one output row whose windows need no
+ * column check, with kernel rows [kyBegin, kyBegin + rows) inside X (the others are in the padding), the
+ * first of them at `row0`, the next `rowBytes` on: per 4 channels, one pass over the row per kernel row
+ * (dw3x3RowPass). The last channels (fewer than 4, only when all three rows are inside) a pixel at a time.
  */
 function dw3x3Interior(
-  row0: usize, row1: usize, row2: usize, channels: i32, strideW: i32, padLeft: i32,
+  row0: usize, rowBytes: usize, kyBegin: i32, rows: i32, channels: i32, strideW: i32, padLeft: i32,
   first: i32, end: i32, packed: usize, yRow: usize, vlow: v128, vhigh: v128,
 ): void {
   const stride = (channels + 3) & ~3;
   const pixel = <usize>channels << 2;
   const step = pixel * <usize>strideW;
   const tap = <usize>stride << 2;
-  for (let c = 0; c < channels; c += 4) {
+  const count = end - first;
+  const start = <usize>(first * strideW - padLeft) * pixel;
+  const yStart = yRow + <usize>first * pixel;
+  const whole = channels & ~3;
+  const row1 = row0 + rowBytes;
+  const row2 = row1 + rowBytes;
+  for (let c = 0; c < whole; c += 4) {
     const lane = <usize>c << 2;
-    const w0 = v128.load(packed + lane);
-    const w1 = v128.load(packed + lane + tap);
-    const w2 = v128.load(packed + lane + 2 * tap);
-    const w3 = v128.load(packed + lane + 3 * tap);
-    const w4 = v128.load(packed + lane + 4 * tap);
-    const w5 = v128.load(packed + lane + 5 * tap);
-    const w6 = v128.load(packed + lane + 6 * tap);
-    const w7 = v128.load(packed + lane + 7 * tap);
-    const w8 = v128.load(packed + lane + 8 * tap);
-    const biasAt = packed + lane + 9 * tap;
-    const start = <usize>(first * strideW - padLeft) * pixel + lane;
-    let i0 = row0 + start;
-    let i1 = row1 + start;
-    let i2 = row2 + start;
-    let out = yRow + <usize>first * pixel + lane;
-    const left = channels - c;
-    let ox = first;
-    if (left >= 4 && strideW == 1) {
-      for (; ox + 1 < end; ox += 2) {
-        const bias = v128.load(biasAt);
-        let acc0 = dw3x3Row(i0, pixel, w0, w1, w2, bias);
-        let acc1 = dw3x3Row(i0 + pixel, pixel, w0, w1, w2, bias);
-        acc0 = dw3x3Row(i1, pixel, w3, w4, w5, acc0);
-        acc1 = dw3x3Row(i1 + pixel, pixel, w3, w4, w5, acc1);
-        acc0 = dw3x3Row(i2, pixel, w6, w7, w8, acc0);
-        acc1 = dw3x3Row(i2 + pixel, pixel, w6, w7, w8, acc1);
-        v128.store(out, clamp(acc0, vlow, vhigh));
-        v128.store(out + pixel, clamp(acc1, vlow, vhigh));
-        i0 += 2 * pixel;
-        i1 += 2 * pixel;
-        i2 += 2 * pixel;
-        out += 2 * pixel;
-      }
-    }
-    if (left >= 4) {
-      for (; ox < end; ox++) {
-        v128.store(out, clamp(dw3x3Pixel(i0, i1, i2, pixel, v128.load(biasAt), w0, w1, w2, w3, w4, w5, w6, w7, w8), vlow, vhigh));
-        i0 += step;
-        i1 += step;
-        i2 += step;
-        out += pixel;
-      }
+    const w = packed + lane + <usize>(3 * kyBegin) * tap;
+    const bias = v128.load(packed + lane + 9 * tap);
+    const at = start + lane;
+    const out = yStart + lane;
+    if (rows == 3) {
+      dw3x3RowPass(row0 + at, pixel, step, out, count, v128.load(w), v128.load(w + tap), v128.load(w + 2 * tap), bias, true, false, vlow, vhigh);
+      dw3x3RowPass(row1 + at, pixel, step, out, count, v128.load(w + 3 * tap), v128.load(w + 4 * tap), v128.load(w + 5 * tap), bias, false, false, vlow, vhigh);
+      dw3x3RowPass(row2 + at, pixel, step, out, count, v128.load(w + 6 * tap), v128.load(w + 7 * tap), v128.load(w + 8 * tap), bias, false, true, vlow, vhigh);
+    } else if (rows == 2) {
+      dw3x3RowPass(row0 + at, pixel, step, out, count, v128.load(w), v128.load(w + tap), v128.load(w + 2 * tap), bias, true, false, vlow, vhigh);
+      dw3x3RowPass(row1 + at, pixel, step, out, count, v128.load(w + 3 * tap), v128.load(w + 4 * tap), v128.load(w + 5 * tap), bias, false, true, vlow, vhigh);
     } else {
-      for (; ox < end; ox++) {
-        storeLanes(out, clamp(dw3x3Pixel(i0, i1, i2, pixel, v128.load(biasAt), w0, w1, w2, w3, w4, w5, w6, w7, w8), vlow, vhigh), left);
-        i0 += step;
-        i1 += step;
-        i2 += step;
-        out += pixel;
-      }
+      dw3x3RowPass(row0 + at, pixel, step, out, count, v128.load(w), v128.load(w + tap), v128.load(w + 2 * tap), bias, true, true, vlow, vhigh);
+    }
+  }
+  if (whole < channels) {
+    const lane = <usize>whole << 2;
+    const w = packed + lane;
+    let i0 = row0 + start + lane;
+    let i1 = row1 + start + lane;
+    let i2 = row2 + start + lane;
+    let out = yStart + lane;
+    for (let ox = first; ox < end; ox++) {
+      const acc = dw3x3Pixel(
+        i0, i1, i2, pixel, v128.load(w + 9 * tap), v128.load(w), v128.load(w + tap), v128.load(w + 2 * tap),
+        v128.load(w + 3 * tap), v128.load(w + 4 * tap), v128.load(w + 5 * tap), v128.load(w + 6 * tap), v128.load(w + 7 * tap), v128.load(w + 8 * tap),
+      );
+      storeLanes(out, clamp(acc, vlow, vhigh), channels - whole);
+      i0 += step;
+      i1 += step;
+      i2 += step;
+      out += pixel;
     }
   }
 }
@@ -247,14 +267,18 @@ export function f32_dwconv_minmax_nhwc(
   const fast = kh == 3 && kw == 3 && dilationH == 1 && dilationW == 1;
   // Output columns whose window lies inside X horizontally: [interiorStart, interiorEnd).
   const interiorStart = min(ow, (padLeft + strideW - 1) / strideW);
-  const interiorEnd = max(interiorStart, min(ow, (w - 1 - (kw - 1) * dilationW + padLeft) / strideW + 1));
+  const lastStart = w - 1 - (kw - 1) * dilationW + padLeft;
+  const interiorEnd = lastStart < 0 ? interiorStart : max(interiorStart, min(ow, lastStart / strideW + 1));
   for (let oy = 0; oy < oh; oy++) {
     const iy0 = oy * strideH - padTop;
     const yRow = y + <usize>(oy * ow) * pixel;
-    const rowsInside = iy0 >= 0 && iy0 + (kh - 1) * dilationH < h;
-    if (fast && rowsInside) {
-      const row0 = x + <usize>(iy0 * w) * pixel;
-      dw3x3Interior(row0, row0 + <usize>w * pixel, row0 + <usize>(2 * w) * pixel, channels, strideW, padLeft, interiorStart, interiorEnd, packed, yRow, vlow, vhigh);
+    // Kernel rows [kyBegin, kyEnd) fall inside X; rows in the padding are skipped (channels in fours only).
+    const kyBegin = firstTapInside(iy0, 1, 3);
+    const kyEnd = endTapInside(iy0, 1, 3, h, kyBegin);
+    const rows = kyEnd - kyBegin;
+    if (fast && rows > 0 && (rows == 3 || (channels & 3) == 0)) {
+      const row0 = x + <usize>((iy0 + kyBegin) * w) * pixel;
+      dw3x3Interior(row0, <usize>w * pixel, kyBegin, rows, channels, strideW, padLeft, interiorStart, interiorEnd, packed, yRow, vlow, vhigh);
       for (let ox = 0; ox < interiorStart; ox++) {
         dwPixelChecked(x, h, w, channels, kh, kw, dilationH, dilationW, iy0, ox * strideW - padLeft, packed, yRow + <usize>ox * pixel, vlow, vhigh);
       }

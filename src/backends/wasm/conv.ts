@@ -6,17 +6,31 @@ import type { Kernel, NodeInfo } from '../backend.js';
 import { allFloat32, epilogueOf, floatInput, rankOf, Staging, staticDims, type WasmOp } from './common.js';
 import { packMatrix } from './gemm.js';
 import type { WasmBlock, WasmRuntime } from './runtime.js';
+import { WinogradConv } from './winograd.js';
 
 /**
  * 2-D convolution: ai.edgerun FusedConv (Conv's inputs and attributes plus a fused `activation`) with
  * layout NHWC (X [N, H, W, C], Y [N, H', W', M], W in ONNX's [M, C/group, kH, kW]), and ONNX Conv or an
- * NCHW FusedConv, run as the NHWC kernels between two transposes per image. Three paths, chosen at prepare from W:
+ * NCHW FusedConv, run as the NHWC kernels between two transposes per image. Four paths, chosen at prepare from W:
  *   pointwise  1x1, stride 1, no padding, one group: one GEMM over every pixel of the batch
  *   depthwise  one input channel per group, M = C: the f32_dwconv kernel (3x3 register-blocked)
+ *   direct     few input channels (a first layer), one group, no dilation: f32_conv_direct, an implicit GEMM
+ *              reading the windows from X (copied with its padding first), no im2col buffer
+ *   winograd   3x3, stride 1, no dilation, one group, enough channels: Winograd F(4x4, 3x3) (winograd.ts);
+ *              an image holding NaN or infinities takes the general path, whose results keep them in place
  *   general    anything else, grouped too: im2col per image and group, then GEMM
  */
 
-type Path = 'pointwise' | 'depthwise' | 'general';
+type Path = 'pointwise' | 'depthwise' | 'direct' | 'winograd' | 'general';
+
+/** Input channels up to which the direct kernel beats im2col + GEMM (a window row is then a short run). */
+const DIRECT_MAX_CHANNELS = 4;
+
+/**
+ * Input and output channels from which Winograd is taken: the 36 products need some depth and width to beat
+ * im2col + GEMM, and narrow layers (small models, float16 twins compared step by step) keep the direct sums.
+ */
+const WINOGRAD_MIN_CHANNELS = 16;
 
 interface Geometry {
   batch: number;
@@ -27,6 +41,11 @@ interface Geometry {
   outWidth: number;
   rows: WindowAxis;
   cols: WindowAxis;
+}
+
+/** What the Winograd path needs of the geometry. */
+function winogradGeometry({ height, width, outHeight, outWidth, rows, cols }: Geometry) {
+  return { height, width, outHeight, outWidth, padTop: rows.padBegin, padLeft: cols.padBegin };
 }
 
 /** Conv's attributes as resolved (or as a pass wrote them on a fused op), spec defaults filled in. */
@@ -58,12 +77,16 @@ function convSupports(info: NodeInfo): boolean {
 
 function pathOf(weights: Tensor, group: number, attrs: ConvAttrs): Path {
   const [m, perGroup, kh, kw] = weights.dims as [number, number, number, number];
+  const unit = (values: number[] | undefined) => !values || values.every((value) => value === 1);
   if (group === 1 && kh === 1 && kw === 1) {
-    const unit = (values: number[] | undefined) => !values || values.every((value) => value === 1);
     const unpadded = (attrs.auto_pad === 'NOTSET' || attrs.auto_pad === 'VALID') && (!attrs.pads || attrs.pads.every((pad) => pad === 0));
     if (unit(attrs.strides) && unpadded) return 'pointwise';
   }
-  return perGroup === 1 && m === group ? 'depthwise' : 'general';
+  if (perGroup === 1 && m === group) return 'depthwise';
+  if (group === 1 && perGroup <= DIRECT_MAX_CHANNELS && unit(attrs.dilations)) return 'direct';
+  const wide = perGroup >= WINOGRAD_MIN_CHANNELS && m >= WINOGRAD_MIN_CHANNELS;
+  if (group === 1 && kh === 3 && kw === 3 && unit(attrs.strides) && unit(attrs.dilations) && wide) return 'winograd';
+  return 'general';
 }
 
 /** W [M, C/group, kH, kW] of group `g` as B' [kH * kW * C/group, M/group], rows ordered (ky, kx, c) like im2col. */
@@ -84,6 +107,31 @@ function groupWeights(weights: Tensor, group: number, g: number): Float32Array {
   return matrix;
 }
 
+/**
+ * W [M, C, kH, kW] and bias packed for f32_conv_direct_minmax_4x8: per panel of 8 output channels, 8 bias
+ * values then one row of 8 weights per (ky, kx, c), zeros past M.
+ */
+function directWeights(weights: Tensor, bias: Float32Array | undefined): Float32Array {
+  const [m] = weights.dims as [number];
+  const matrix = groupWeights(weights, 1, 0);
+  const depth = matrix.length / m;
+  const panels = Math.ceil(m / 8);
+  const packed = new Float32Array(panels * (depth + 1) * 8);
+  for (let out = 0; out < m; out++) {
+    const base = Math.floor(out / 8) * (depth + 1) * 8 + (out % 8);
+    packed[base] = bias?.[out] ?? 0;
+    for (let k = 0; k < depth; k++) packed[base + (k + 1) * 8] = matrix[out * depth + k]!;
+  }
+  return packed;
+}
+
+/** The rows and columns of X, padding included, that the windows of the direct path read. */
+function paddedSize({ height, width, outHeight, outWidth, rows, cols }: Geometry): { padded: boolean; ph: number; pw: number } {
+  const ph = (outHeight - 1) * rows.stride + rows.kernel;
+  const pw = (outWidth - 1) * cols.stride + cols.kernel;
+  return { padded: rows.padBegin > 0 || cols.padBegin > 0 || ph > height || pw > width, ph, pw };
+}
+
 function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
   const nhwc = isNhwc(info);
   const attrs = convAttrs(info.attributes);
@@ -101,7 +149,8 @@ function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
   };
   if (outChannels % group !== 0) fail('INVALID_ARGUMENT', `W's ${outChannels} output channels do not split into ${group} groups`);
 
-  let packed: WasmBlock[];
+  let packed: WasmBlock[] = [];
+  const winograd = path === 'winograd' ? new WinogradConv(runtime, weights, bias) : undefined;
   if (path === 'depthwise') {
     const source = runtime.upload(weights.data as Float32Array);
     const biasBlock = bias ? runtime.upload(bias) : undefined;
@@ -110,6 +159,8 @@ function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
     source.release();
     biasBlock?.release();
     packed = [block];
+  } else if (path === 'direct') {
+    packed = [runtime.upload(directWeights(weights, bias))];
   } else {
     packed = Array.from({ length: group }, (_, g) =>
       packMatrix(runtime, { values: groupWeights(weights, group, g), k: depth, n: outPerGroup, transposed: true }, bias?.subarray(g * outPerGroup, (g + 1) * outPerGroup)));
@@ -123,11 +174,19 @@ function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
     const [rows, cols] = spatialAxes(attrs, [batch!, channels!, height!, width!], [kh, kw], fail) as [WindowAxis, WindowAxis];
     return { batch: batch!, height: height!, width: width!, channels: channels!, outHeight: rows.output, outWidth: cols.output, rows, cols };
   };
-  /** Work buffers: im2col patches (general), then X and Y of one image in NHWC (NCHW Conv). */
+  /** The path's work buffers for one image: im2col patches (general, winograd), then Winograd's. */
+  const pathWorkBytes = (geometry: Geometry): number[] => {
+    if (path === 'direct') {
+      const { padded, ph, pw } = paddedSize(geometry);
+      return [padded ? ph * pw * geometry.channels * 4 : 0];
+    }
+    const patches = path === 'general' || winograd ? [geometry.outHeight * geometry.outWidth * depth * 4] : [];
+    return [...patches, ...(winograd?.workBytes(winogradGeometry(geometry)) ?? [])];
+  };
+  /** Work buffers: X and Y of one image in NHWC (NCHW Conv), then the path's. */
   const workBytes = (geometry: Geometry): number[] => {
-    const pixels = geometry.outHeight * geometry.outWidth;
-    const im2col = path === 'general' ? pixels * depth * 4 : 0;
-    return nhwc ? [im2col] : [im2col, geometry.height * geometry.width * geometry.channels * 4, pixels * outChannels * 4];
+    const nchwImages = [geometry.height * geometry.width * geometry.channels * 4, geometry.outHeight * geometry.outWidth * outChannels * 4];
+    return [...(nhwc ? [] : nchwImages), ...pathWorkBytes(geometry)];
   };
   const xDims = staticDims(info, 0);
   if (xDims) {
@@ -137,17 +196,26 @@ function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
   }
 
   /** One image (or, pointwise, the whole batch of `images`) from NHWC x to NHWC y, both in wasm memory. */
-  const convolve = (geometry: Geometry, x: number, y: number, images: number, patches: number) => {
+  const convolve = (geometry: Geometry, x: number, y: number, images: number, work: number[]) => {
     const { height, width, channels, outHeight, outWidth, rows, cols } = geometry;
     const { low, high } = epilogue;
     if (path === 'pointwise') {
       runtime.gemm(images * height * width, outChannels, channels, x, channels, packed[0]!.pointer, y, outChannels, low, high);
+    } else if (path === 'direct') {
+      const { padded, ph, pw } = paddedSize(geometry);
+      if (padded) kernels.f32_pad_nhwc(x, height, width, channels, rows.padBegin, cols.padBegin, ph, pw, work[0]!);
+      kernels.f32_conv_direct_minmax_4x8(
+        padded ? work[0]! : x, padded ? pw : width, channels, kh, kw, rows.stride, cols.stride, outHeight, outWidth, packed[0]!.pointer, outChannels, y, low, high,
+      );
+    } else if (winograd && kernels.f32_all_finite(x, height * width * channels)) {
+      winograd.run(winogradGeometry(geometry), x, y, low, high, work.slice(1));
     } else if (path === 'depthwise') {
       runtime.dwconv(
         x, height, width, channels, kh, kw, rows.stride, cols.stride, rows.dilation, cols.dilation, rows.padBegin, cols.padBegin,
         outHeight, outWidth, packed[0]!.pointer, y, low, high,
       );
     } else {
+      const patches = work[0]!;
       for (let g = 0; g < group; g++) {
         kernels.f32_im2col_nhwc(
           x, height, width, channels, g * perGroup, perGroup, kh, kw, rows.stride, cols.stride, rows.dilation, cols.dilation,
@@ -164,25 +232,31 @@ function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
       const geometry = geometryOf(x.dims);
       const { batch, height, width, channels, outHeight, outWidth } = geometry;
       const y = io.output(0, 'float32', nhwc ? [batch, outHeight, outWidth, outChannels] : [batch, outChannels, outHeight, outWidth]);
-      const staging = new Staging(runtime, [x], [y], workBytes(geometry));
+      const buffers = workBytes(geometry);
+      const staging = new Staging(runtime, [x], [y], buffers);
       const inImage = height * width * channels * 4;
       const outImage = outHeight * outWidth * outChannels * 4;
-      const [xAddress, yAddress, patches] = [staging.address(x), staging.address(y), staging.work(0)];
+      const [xAddress, yAddress] = [staging.address(x), staging.address(y)];
+      const works = buffers.map((_, index) => staging.work(index));
+      const pathWork = nhwc ? works : works.slice(2);
       if (nhwc && path === 'pointwise') {
-        convolve(geometry, xAddress, yAddress, batch, patches);
+        convolve(geometry, xAddress, yAddress, batch, pathWork);
       } else if (nhwc) {
-        for (let image = 0; image < batch; image++) convolve(geometry, xAddress + image * inImage, yAddress + image * outImage, 1, patches);
+        for (let image = 0; image < batch; image++) convolve(geometry, xAddress + image * inImage, yAddress + image * outImage, 1, pathWork);
       } else {
-        const [xNhwc, yNhwc] = [staging.work(1), staging.work(2)];
+        const [xNhwc, yNhwc] = [works[0]!, works[1]!];
         for (let image = 0; image < batch; image++) {
           kernels.f32_transpose(xAddress + image * inImage, channels, height * width, xNhwc);
-          convolve(geometry, xNhwc, yNhwc, 1, patches);
+          convolve(geometry, xNhwc, yNhwc, 1, pathWork);
           kernels.f32_transpose(yNhwc, outHeight * outWidth, outChannels, yAddress + image * outImage);
         }
       }
       staging.finish(epilogue.activation);
     },
-    dispose: () => packed.forEach((block) => block.release()),
+    dispose: () => {
+      packed.forEach((block) => block.release());
+      winograd?.release();
+    },
   };
 }
 

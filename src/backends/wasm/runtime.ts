@@ -44,6 +44,27 @@ interface ConvExports {
   f32_transpose(src: number, rows: number, cols: number, dst: number): void;
 }
 
+interface DirectConvExports {
+  f32_pad_nhwc(x: number, h: number, w: number, channels: number, padTop: number, padLeft: number, ph: number, pw: number, out: number): void;
+  f32_conv_direct_minmax_4x8(
+    x: number, w: number, channels: number, kh: number, kw: number, strideH: number, strideW: number,
+    oh: number, ow: number, packed: number, m: number, y: number, low: number, high: number,
+  ): void;
+}
+
+interface WinogradExports {
+  f32_winograd_scratch_size(channels: number): number;
+  f32_all_finite(x: number, count: number): number;
+  f32_winograd_input_4x4_3x3(
+    x: number, h: number, w: number, channels: number, padTop: number, padLeft: number,
+    tileRow: number, tileRows: number, tilesW: number, v: number, matrixBytes: number, scratch: number,
+  ): void;
+  f32_winograd_output_4x4_3x3(
+    m: number, matrixBytes: number, tileRow: number, tileRows: number, tilesW: number, outChannels: number, bias: number,
+    oh: number, ow: number, y: number, low: number, high: number, scratch: number,
+  ): void;
+}
+
 interface ElementwiseExports {
   f32_binary_minmax(op: number, rows: number, cols: number, a: number, aRow: number, aCol: number, b: number, bRow: number, bCol: number, y: number, low: number, high: number): void;
   f32_clamp(x: number, count: number, y: number, low: number, high: number): void;
@@ -108,7 +129,7 @@ interface RecurrentExports {
   ): void;
 }
 
-export type WasmKernels = GemmExports & ConvExports & ElementwiseExports & PoolExports & ActivationExports & CopyExports & QuantizedExports & QuantizeExports & NormalizeExports & LayoutExports & RecurrentExports;
+export type WasmKernels = GemmExports & ConvExports & WinogradExports & DirectConvExports & ElementwiseExports & PoolExports & ActivationExports & CopyExports & QuantizedExports & QuantizeExports & NormalizeExports & LayoutExports & RecurrentExports;
 
 type ModuleName = keyof typeof WASM_MODULES;
 
@@ -309,6 +330,12 @@ export class WasmRuntime {
       kernels.f32_gemm_minmax(1, 13, 16, a, 16, packed, out, 16, 0, 6);
       kernels.f32_dwconv_minmax_nhwc(a, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 6, 6, packed, out, 0, 6);
       kernels.f32_im2col_nhwc(a, 6, 6, 3, 0, 3, 3, 3, 2, 2, 1, 1, 1, 1, 3, 3, out);
+      kernels.f32_pool_nhwc(a, 6, 6, 8, 3, 3, 2, 2, 1, 1, 0, 0, 2, 2, out, 1, 0);
+      kernels.f32_all_finite(a, 64);
+      kernels.f32_pad_nhwc(a, 4, 4, 3, 1, 1, 7, 7, out);
+      kernels.f32_conv_direct_minmax_4x8(out, 7, 3, 3, 3, 2, 2, 3, 3, packed, 8, a + 2048, 0, 6);
+      kernels.f32_winograd_input_4x4_3x3(a, 6, 6, 4, 1, 1, 0, 2, 2, packed, 64, out);
+      kernels.f32_winograd_output_4x4_3x3(packed, 64, 0, 2, 2, 4, a, 6, 6, out, 0, 6, out + 4096);
       kernels.f32_transpose(a, 8, 36, out);
       kernels.f32_binary_minmax(0, 4, 64, a, 64, 1, packed, 0, 1, out, -Infinity, Infinity);
       kernels.f32_clamp(a, 256, out, 0, 6);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import type { Attribute } from '../../../src/core/graph.js';
 import { Tensor } from '../../../src/core/tensor.js';
 import { activationFromAttributes, applyActivation } from '../../../src/kernels/activation.js';
-import { assertClose, floats, int, ints, nodeInfo, randomTensor, runNode, runReference, str, type NodeSpec } from './harness.js';
+import { assertClose, floats, TOLERANCE, int, ints, nodeInfo, randomTensor, runNode, runReference, str, type NodeSpec } from './harness.js';
 import { backendsByVariant } from './variants.js';
 
 const backends = await backendsByVariant();
@@ -32,9 +32,11 @@ interface ConvCase {
   bias?: boolean;
   attributes?: Record<string, Attribute>;
   activation?: [string, number[]];
+  /** Absolute tolerance when the path rounds differently from a direct sum (Winograd's transforms). */
+  atol?: number;
 }
 
-function runCase(label: string, { x, w, bias = true, attributes = {}, activation = ['', []] }: ConvCase, seed: number): void {
+function runCase(label: string, { x, w, bias = true, attributes = {}, activation = ['', []], atol }: ConvCase, seed: number): void {
   const xNchw = randomTensor(x, seed);
   const weights = randomTensor(w, seed + 1);
   const b = bias ? randomTensor([w[0]], seed + 2) : undefined;
@@ -44,12 +46,13 @@ function runCase(label: string, { x, w, bias = true, attributes = {}, activation
   const fusedAttributes = { ...attributes, activation: str(activation[0]), activation_params: floats(activation[1]) };
   const fusedNhwc: NodeSpec = { ...conv, domain: 'ai.edgerun', opType: 'FusedConv', attributes: { ...fusedAttributes, layout: str('NHWC') }, inputs: [toNhwc(xNchw), weights, b] };
   const fusedNchw: NodeSpec = { ...conv, domain: 'ai.edgerun', opType: 'FusedConv', attributes: fusedAttributes };
+  const tolerance = { ...TOLERANCE, atol: atol ?? TOLERANCE.atol };
   for (const [variant, backend] of backends) {
     for (const place of ['host', 'arena'] as const) {
-      if (activation[0] === '') assertClose(runNode(backend, nodeInfo(conv), conv.inputs, place), expected, `${variant}/${place} Conv ${label}`);
-      assertClose(runNode(backend, nodeInfo(fusedNchw), fusedNchw.inputs, place), expected, `${variant}/${place} FusedConv NCHW ${label}`);
+      if (activation[0] === '') assertClose(runNode(backend, nodeInfo(conv), conv.inputs, place), expected, `${variant}/${place} Conv ${label}`, tolerance);
+      assertClose(runNode(backend, nodeInfo(fusedNchw), fusedNchw.inputs, place), expected, `${variant}/${place} FusedConv NCHW ${label}`, tolerance);
       const nhwc = runNode(backend, nodeInfo(fusedNhwc), fusedNhwc.inputs, place);
-      assertClose(toNchw(nhwc), expected, `${variant}/${place} FusedConv NHWC ${label}`);
+      assertClose(toNchw(nhwc), expected, `${variant}/${place} FusedConv NHWC ${label}`, tolerance);
     }
   }
 }
@@ -84,10 +87,11 @@ test('depthwise with other windows: 5x5, dilation 2, asymmetric strides, SAME_UP
   runCase('dw3x3 strides 2x1', { x: [1, 4, 8, 7], w: [4, 1, 3, 3], attributes: { group: int(4), strides: ints([2, 1]), pads: ints([1, 0, 1, 2]) } }, 3);
   runCase('dw3x3 pads 3 (windows wholly in the padding)', { x: [1, 5, 4, 5], w: [5, 1, 3, 3], attributes: { group: int(5), pads: ints([3, 3, 3, 3]) } }, 5);
   runCase('dw3x3 7x7x20 (half the pixels at borders)', { x: [1, 20, 7, 7], w: [20, 1, 3, 3], attributes: { group: int(20), pads: ints([1, 1, 1, 1]) }, activation: ['Clip', [0, 6]] }, 6);
+  runCase('dw3x3 X narrower than the window', { x: [1, 8, 4, 2], w: [8, 1, 3, 3], attributes: { group: int(8), strides: ints([2, 2]), pads: ints([1, 0, 1, 1]) } }, 7);
   runCase('dw3x2 SAME_UPPER', { x: [1, 7, 6, 5], w: [7, 1, 3, 2], bias: false, attributes: { group: int(7), auto_pad: str('SAME_UPPER'), strides: ints([2, 2]) } }, 4);
 });
 
-test('general convolutions by im2col: first layer 3x3 stride 2, grouped, dilated, strided 1x1, padded 1x1', () => {
+test('general (im2col) and direct convolutions: first layer 3x3 stride 2, grouped, dilated, strided 1x1, padded 1x1', () => {
   runCase('first layer', { x: [1, 3, 16, 15], w: [8, 3, 3, 3], attributes: { strides: ints([2, 2]), pads: ints([1, 1, 1, 1]) }, activation: ['Clip', [0, 6]] }, 1);
   runCase('grouped', { x: [2, 6, 7, 7], w: [9, 2, 3, 3], attributes: { group: int(3), pads: ints([1, 0, 1, 2]) } }, 2);
   runCase('depth multiplier 2', { x: [1, 3, 5, 5], w: [6, 1, 3, 3], attributes: { group: int(3) } }, 3);
@@ -97,13 +101,60 @@ test('general convolutions by im2col: first layer 3x3 stride 2, grouped, dilated
   runCase('SAME_LOWER', { x: [1, 2, 5, 6], w: [3, 2, 4, 3], attributes: { auto_pad: str('SAME_LOWER'), strides: ints([2, 2]) }, activation: ['LeakyRelu', [0.2]] }, 7);
 });
 
+test('direct convolution of few input channels: output widths and channels around the 4x8 tile, strides, pads, windows', () => {
+  let seed = 300;
+  for (const [c, m] of [[3, 32], [1, 7], [2, 8], [4, 9], [3, 17]] as const) {
+    for (const [height, width] of [[1, 1], [5, 4], [7, 9], [11, 13]] as const) {
+      for (const [kernel, stride, pads] of [[3, 2, [1, 1, 1, 1]], [3, 1, [0, 0, 0, 0]], [2, 3, [0, 1, 2, 0]], [5, 2, [2, 2, 2, 2]], [1, 2, [0, 0, 0, 0]]] as const) {
+        if (height + pads[0] + pads[2] < kernel || width + pads[1] + pads[3] < kernel) continue;
+        runCase(`direct ${c}->${m} ${height}x${width} k${kernel} s${stride} pads=${pads}`, {
+          x: [1, c, height, width], w: [m, c, kernel, kernel], bias: seed % 3 !== 0, attributes: { strides: ints([stride, stride]), pads: ints([...pads]) }, activation: ['Clip', [-0.3, 0.4]],
+        }, seed++);
+      }
+    }
+  }
+  runCase('direct 3x3 s2 first layer, squeezenet (no pads, last column unread)', { x: [2, 3, 24, 24], w: [64, 3, 3, 3], attributes: { strides: ints([2, 2]) }, activation: ['Relu', []] }, 1);
+});
+
+/** Winograd's transforms round differently from a direct sum: errors of ~1e-5 on outputs of size ~1 (checked below). */
+const WINOGRAD_ATOL = 1e-4;
+
+test('dense 3x3 stride 1 by Winograd F(4x4, 3x3): outputs around the 4x4 tile, channels around the vector, pads', () => {
+  let seed = 200;
+  for (const [c, m] of [[16, 16], [17, 21], [16, 64], [19, 32]] as const) {
+    for (const [height, width] of [[3, 3], [4, 4], [5, 7], [8, 9], [13, 13]] as const) {
+      for (const pads of [[1, 1, 1, 1], [0, 0, 0, 0], [2, 0, 1, 2]]) {
+        if (height + pads[0]! + pads[2]! < 3 || width + pads[1]! + pads[3]! < 3) continue;
+        runCase(`winograd ${c}->${m} ${height}x${width} pads=${pads}`, {
+          x: [1, c, height, width], w: [m, c, 3, 3], bias: seed % 2 === 0, attributes: { pads: ints(pads) }, activation: ['Relu', []], atol: WINOGRAD_ATOL,
+        }, seed++);
+      }
+    }
+  }
+  runCase('winograd batch 2, SAME_UPPER, many tile rows', { x: [2, 16, 27, 22], w: [18, 16, 3, 3], attributes: { auto_pad: str('SAME_UPPER') }, activation: ['Clip', [-0.5, 0.5]], atol: WINOGRAD_ATOL }, 1);
+  runCase('winograd HardSwish on the host', { x: [1, 16, 6, 6], w: [16, 16, 3, 3], attributes: { pads: ints([1, 1, 1, 1]) }, activation: ['HardSwish', []], atol: WINOGRAD_ATOL }, 2);
+});
+
+test('Winograd error on squeezenet-sized layers stays far inside the tolerance', () => {
+  for (const [c, m, size] of [[16, 64, 55], [64, 256, 13]] as const) {
+    const spec: NodeSpec = { opType: 'Conv', opset: 11, attributes: { pads: ints([1, 1, 1, 1]) }, inputs: [randomTensor([1, c, size, size], c), randomTensor([m, c, 3, 3], m), randomTensor([m], 1)], constants: [1, 2] };
+    const expected = runReference(nodeInfo(spec), spec.inputs).data as Float32Array;
+    const actual = runNode(backends[0]![1], nodeInfo(spec), spec.inputs).data as Float32Array;
+    const scale = expected.reduce((largest, value) => Math.max(largest, Math.abs(value)), 0);
+    const worst = actual.reduce((largest, value, i) => Math.max(largest, Math.abs(value - expected[i]!)), 0);
+    assert.ok(worst < 1e-5 * scale, `${c}->${m} ${size}x${size}: worst error ${worst} against outputs up to ${scale}`);
+  }
+});
+
 test('NaN and infinities propagate through every convolution path as in the reference', () => {
   for (const [label, w, attributes] of [
     ['pointwise', [6, 4, 1, 1], {}],
     ['depthwise', [4, 1, 3, 3], { group: int(4), pads: ints([1, 1, 1, 1]) }],
-    ['general', [6, 4, 3, 3], { pads: ints([1, 1, 1, 1]) }],
+    ['direct', [6, 4, 3, 3], { pads: ints([1, 1, 1, 1]) }],
+    ['general', [6, 8, 3, 3], { pads: ints([1, 1, 1, 1]) }],
+    ['winograd', [16, 16, 3, 3], { pads: ints([1, 1, 1, 1]) }],
   ] as const) {
-    const x = randomTensor([1, 4, 5, 6], 9);
+    const x = randomTensor([1, w[1] * (label === 'depthwise' ? 4 : 1), 5, 6], 9);
     const values = x.data as Float32Array;
     values[7] = Number.NaN;
     values[40] = Number.POSITIVE_INFINITY;

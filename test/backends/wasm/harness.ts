@@ -109,8 +109,8 @@ export function runReference(info: NodeInfo, inputs: readonly (Tensor | undefine
 
 export const TOLERANCE = { rtol: 1e-4, atol: 1e-5 };
 
-export function assertClose(actual: Tensor, expected: Tensor, label: string): void {
-  const problem = compareTensors(actual, expected, TOLERANCE, label);
+export function assertClose(actual: Tensor, expected: Tensor, label: string, tolerance = TOLERANCE): void {
+  const problem = compareTensors(actual, expected, tolerance, label);
   if (problem !== undefined) assert.fail(problem);
 }
 
