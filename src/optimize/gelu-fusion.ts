@@ -1,7 +1,7 @@
 import { opsetVersion, type Node } from '../core/graph.js';
 import { EDGERUN_DOMAIN } from '../ops/fused.js';
 import type { InferredGraph } from './infer.js';
-import { analyze, replaceNodes, singleUse, usesOf, type GraphPass, type Uses } from './pass.js';
+import { analyze, hasOnnxOp, replaceNodes, singleUse, usesOf, type GraphPass, type Uses } from './pass.js';
 import { producersOf } from './topology.js';
 import { isConstant, isFloat32, otherOperand, sameShape, soleReader } from './pattern.js';
 
@@ -18,6 +18,7 @@ import { isConstant, isFloat32, otherOperand, sameShape, soleReader } from './pa
 export const geluFusion: GraphPass = {
   name: 'gelu-fusion',
   run(graph, context) {
+    if (!hasOnnxOp(graph, 'Erf')) return graph;
     const uses = usesOf(graph);
     const inferred = analyze(graph, context);
     const producers = producersOf(graph);

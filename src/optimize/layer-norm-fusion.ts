@@ -2,7 +2,7 @@ import { opsetVersion, type AttributeWithDoc, type Node } from '../core/graph.js
 import { numbersOf } from '../ops/common.js';
 import { EDGERUN_DOMAIN } from '../ops/fused.js';
 import type { InferredGraph } from './infer.js';
-import { analyze, replaceNodes, singleUse, usesOf, type GraphPass, type PassContext, type Uses } from './pass.js';
+import { analyze, hasOnnxOp, replaceNodes, singleUse, usesOf, type GraphPass, type PassContext, type Uses } from './pass.js';
 import { isFloat32, otherOperand, sameShape, scalarConstant, shapeOf, soleReader } from './pattern.js';
 
 /**
@@ -22,6 +22,7 @@ import { isFloat32, otherOperand, sameShape, scalarConstant, shapeOf, soleReader
 export const layerNormFusion: GraphPass = {
   name: 'layer-norm-fusion',
   run(graph, context) {
+    if (!hasOnnxOp(graph, 'ReduceMean')) return graph;
     const uses = usesOf(graph);
     const inferred = analyze(graph, context);
     const replacements = new Map<Node, Node[]>();

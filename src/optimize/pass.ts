@@ -28,7 +28,20 @@ export interface GraphPass {
  * initializer that is also a graph input is a default the caller may override, so it is not a constant.
  */
 export function analyze(graph: Graph, context: PassContext): InferredGraph {
-  return inferGraphTypes({ ...graph, initializers: constantInitializers(graph, context) }, context.resolve, 'inputs-only');
+  // Passes never mutate a graph and return the one they were given when they change nothing, so the next
+  // pass over the same graph object reuses its inference (the costliest step of a pass).
+  const cached = analyzed.get(graph);
+  if (cached?.context === context) return cached.inferred;
+  const inferred = inferGraphTypes({ ...graph, initializers: constantInitializers(graph, context) }, context.resolve, 'inputs-only');
+  analyzed.set(graph, { context, inferred });
+  return inferred;
+}
+
+const analyzed = new WeakMap<Graph, { context: PassContext; inferred: InferredGraph }>();
+
+/** Whether any node of the graph (not its subgraphs) is one of these ONNX ops: passes skip graphs without. */
+export function hasOnnxOp(graph: Graph, ...opTypes: string[]): boolean {
+  return graph.nodes.some((node) => node.domain === '' && opTypes.includes(node.opType));
 }
 
 /** The initializers no feed can override. */

@@ -21,6 +21,9 @@ const READ_SLACK = 16;
 const WARM_UP_CALLS = 200;
 /** Multiply-adds below which a kernel runs on the calling thread alone (waking workers costs ~10-30 µs). */
 const PARALLEL_WORK = 1 << 17;
+/** Depthwise multiply-adds below which the calling thread runs it alone: it reads each input once, so a small
+ * layer gains less from a second core than the handover and the cross-core reads of its input cost. */
+const PARALLEL_DEPTHWISE_WORK = 1 << 21;
 
 interface GemmExports {
   f32_gemm_packed_size(n: number, k: number): number;
@@ -382,7 +385,7 @@ export class WasmRuntime {
   /** f32_dwconv_minmax_nhwc over the pool's threads, split by output rows (arguments in its order). */
   dwconv(...args: Parameters<WasmKernels['f32_dwconv_minmax_nhwc']>): void {
     const [, , , channels, kh, kw, , , , , , , oh, ow] = args;
-    if (this.pool && oh * ow * channels * kh * kw >= PARALLEL_WORK) this.pool.run(TASK_DWCONV, args);
+    if (this.pool && oh * ow * channels * kh * kw >= PARALLEL_DEPTHWISE_WORK) this.pool.run(TASK_DWCONV, args);
     else this.kernels.f32_dwconv_minmax_nhwc(...args);
   }
 
