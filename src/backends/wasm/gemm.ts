@@ -20,6 +20,13 @@ export interface Matrix {
 
 /** Packs a host matrix (scaled by `scale`) and an optional bias of n values into a new wasm block. */
 export function packMatrix(runtime: WasmRuntime, matrix: Matrix, bias?: Float32Array, scale = 1): WasmBlock {
+  const packed = runtime.alloc(runtime.kernels.f32_gemm_packed_size(matrix.n, matrix.k));
+  packMatrixInto(runtime, matrix, packed.pointer, bias, scale);
+  return packed;
+}
+
+/** packMatrix into memory the caller owns, f32_gemm_packed_size(n, k) bytes at `packed`. */
+export function packMatrixInto(runtime: WasmRuntime, matrix: Matrix, packed: number, bias?: Float32Array, scale = 1): void {
   const { k, n } = matrix;
   const scaled = scale === 1 ? matrix.values : matrix.values.map((value) => value * scale);
   // The host values pass through scratch (touched once per session, not once per layer).
@@ -27,10 +34,8 @@ export function packMatrix(runtime: WasmRuntime, matrix: Matrix, bias?: Float32A
   const source = runtime.scratch(biasOffset + n * 4);
   runtime.f32(source, scaled.length).set(scaled);
   if (bias) runtime.f32(source + biasOffset, n).set(bias);
-  const packed = runtime.alloc(runtime.kernels.f32_gemm_packed_size(n, k));
   const [rowStride, colStride] = matrix.transposed ? [1, k] : [n, 1];
-  runtime.packPanels(n, k, source, rowStride, colStride, bias ? source + biasOffset : 0, packed.pointer);
-  return packed;
+  runtime.packPanels(n, k, source, rowStride, colStride, bias ? source + biasOffset : 0, packed);
 }
 
 function floatsOf(tensor: Tensor): Float32Array {

@@ -1,7 +1,7 @@
 import { EdgerunError } from '../../core/errors.js';
 import { Tensor } from '../../core/tensor.js';
 import { MAXIMUM_PAGES, WASM_MODULES } from './modules.generated.js';
-import { TASK_DWCONV, TASK_GEMM } from './tasks.js';
+import { TASK_DWCONV, TASK_GEMM, TASK_GEMM_BATCH } from './tasks.js';
 import { ThreadPool } from './threads.js';
 
 /**
@@ -373,6 +373,23 @@ export class WasmRuntime {
     for (let col = 0; col < n; col += 8) {
       const panel = col / 8;
       this.kernels.f32_gemm_pack(Math.min(8, n - col), k, b + col * colStride * 4, rowStride, colStride, bias === 0 ? 0 : bias + col * 4, packed + panel * panelBytes);
+    }
+  }
+
+  /**
+   * `matrices` products of the same sizes, matrix i at a + i * aStride, packed + i * packedStride and
+   * c + i * cStride (bytes): whole products go to the pool's threads, where one alone would be too small to split.
+   */
+  gemmBatch(
+    matrices: number, m: number, n: number, k: number, a: number, aStride: number, lda: number, packed: number, packedStride: number, c: number, cStride: number,
+    ldc: number, low: number, high: number,
+  ): void {
+    if (this.pool && matrices * m * n * k >= PARALLEL_WORK) {
+      this.pool.run(TASK_GEMM_BATCH, [matrices, m, n, k, a, aStride, lda, packed, packedStride, c, cStride, ldc, low, high]);
+      return;
+    }
+    for (let matrix = 0; matrix < matrices; matrix++) {
+      this.kernels.f32_gemm_minmax(m, n, k, a + matrix * aStride, lda, packed + matrix * packedStride, c + matrix * cStride, ldc, low, high);
     }
   }
 

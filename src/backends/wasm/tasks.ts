@@ -9,6 +9,7 @@ import type { WasmKernels } from './runtime.js';
 export const TASK_GEMM = 1;
 export const TASK_DWCONV = 2;
 export const TASK_STOP = 3;
+export const TASK_GEMM_BATCH = 4;
 
 /**
  * Int32 slots of the control block: the task's sequence number, which task, how many chunks, the next chunk
@@ -68,7 +69,7 @@ export function claimChunks(control: Int32Array, kernels: WasmKernels, args: Flo
 /**
  * Runs chunk `index` of `count` of a task on part of the output. GEMM: rows of C in fours, or, when C has fewer
  * rows than columns, its panels of 8 columns (each thread then reads its own share of packed B, not all of
- * it); depthwise: output rows.
+ * it); a batch of GEMMs (Winograd's 36 products): whole matrices; depthwise: output rows.
  */
 export function runTask(kernels: WasmKernels, task: number, args: Float64Array, index: number, count: number): void {
   if (task === TASK_GEMM) {
@@ -80,6 +81,12 @@ export function runTask(kernels: WasmKernels, task: number, args: Float64Array, 
     } else {
       const [begin, end] = share(m!, count, index, 4);
       if (begin < end) kernels.f32_gemm_minmax(end - begin, n!, k!, a! + begin * lda! * 4, lda!, packed!, c! + begin * ldc! * 4, ldc!, low!, high!);
+    }
+  } else if (task === TASK_GEMM_BATCH) {
+    const [matrices, m, n, k, a, aStride, lda, packed, packedStride, c, cStride, ldc, low, high] = args as unknown as number[];
+    const [begin, end] = share(matrices!, count, index, 1);
+    for (let matrix = begin; matrix < end; matrix++) {
+      kernels.f32_gemm_minmax(m!, n!, k!, a! + matrix * aStride!, lda!, packed! + matrix * packedStride!, c! + matrix * cStride!, ldc!, low!, high!);
     }
   } else if (task === TASK_DWCONV) {
     const [x, h, w, channels, kh, kw, strideH, strideW, dilationH, dilationW, padTop, padLeft, oh, ow, packed, y, low, high] = args as unknown as number[];

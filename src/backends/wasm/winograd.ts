@@ -1,5 +1,5 @@
 import type { Tensor } from '../../core/tensor.js';
-import { packMatrix } from './gemm.js';
+import { packMatrixInto } from './gemm.js';
 import type { WasmBlock, WasmRuntime } from './runtime.js';
 
 /**
@@ -69,14 +69,20 @@ export interface WinogradGeometry {
 }
 
 export class WinogradConv {
-  private readonly packed: WasmBlock[];
+  /** The 36 packed weight matrices, `packedStride` bytes apart. */
+  private readonly packed: WasmBlock;
+  private readonly packedStride: number;
   private readonly bias: WasmBlock;
   private readonly channels: number;
   private readonly outChannels: number;
 
   constructor(private readonly runtime: WasmRuntime, weights: Tensor, bias: Float32Array | undefined) {
     [this.outChannels, this.channels] = weights.dims as [number, number];
-    this.packed = winogradWeights(weights).map((values) => packMatrix(runtime, { values, k: this.channels, n: this.outChannels, transposed: false }));
+    this.packedStride = runtime.kernels.f32_gemm_packed_size(this.outChannels, this.channels);
+    this.packed = runtime.alloc(POINTS * this.packedStride);
+    winogradWeights(weights).forEach((values, point) => {
+      packMatrixInto(runtime, { values, k: this.channels, n: this.outChannels, transposed: false }, this.packed.pointer + point * this.packedStride);
+    });
     // Rounded up to 4 values: the output transform reads the bias 4 channels at a time.
     const padded = new Float32Array(Math.ceil(this.outChannels / 4) * 4);
     if (bias) padded.set(bias);
@@ -106,16 +112,15 @@ export class WinogradConv {
       const tiles = rows * tilesW;
       const [inStride, outStride] = [matrixStride(tiles * channels * 4), matrixStride(tiles * outChannels * 4)];
       kernels.f32_winograd_input_4x4_3x3(x, height, width, channels, padTop, padLeft, row, rows, tilesW, transformed!, inStride, scratch!);
-      for (let point = 0; point < POINTS; point++) {
-        const [a, c] = [transformed! + point * inStride, products! + point * outStride];
-        this.runtime.gemm(tiles, outChannels, channels, a, channels, this.packed[point]!.pointer, c, outChannels, -Infinity, Infinity);
-      }
+      this.runtime.gemmBatch(
+        POINTS, tiles, outChannels, channels, transformed!, inStride, channels, this.packed.pointer, this.packedStride, products!, outStride, outChannels, -Infinity, Infinity,
+      );
       kernels.f32_winograd_output_4x4_3x3(products!, outStride, row, rows, tilesW, outChannels, this.bias.pointer, outHeight, outWidth, y, low, high, scratch!);
     }
   }
 
   release(): void {
-    for (const block of this.packed) block.release();
+    this.packed.release();
     this.bias.release();
   }
 }
