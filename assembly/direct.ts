@@ -3,7 +3,7 @@
 // buffer. With dilation 1, one kernel row of a window is kw * channels consecutive floats, so a 4x8 tile
 // (4 output pixels x 8 output channels, as in gemm.ts) runs kh runs of kw * channels multiply-adds.
 // X must already hold the padding (f32_pad_nhwc): every window lies inside it.
-import { clamp, madd, storeLanes } from './simd';
+import { clamp, madd, storeRow } from './simd';
 
 /**
  * Copies X [h, w, channels] into out [ph, pw, channels] at row padTop, column padLeft, zeros around it (the
@@ -22,18 +22,6 @@ export function f32_pad_nhwc(x: usize, h: i32, w: i32, channels: i32, padTop: i3
     memory.fill(to + <usize>(padLeft + columns) * pixel, 0, <usize>(pw - padLeft - columns) * pixel);
   }
   memory.fill(out + <usize>(padTop + rows) * outRow, 0, <usize>(ph - padTop - rows) * outRow);
-}
-
-@inline function storeRow(ptr: usize, low: v128, high: v128, width: i32): void {
-  if (width >= 8) {
-    v128.store(ptr, low);
-    v128.store(ptr, high, 16);
-  } else if (width >= 4) {
-    v128.store(ptr, low);
-    storeLanes(ptr + 16, high, width - 4);
-  } else {
-    storeLanes(ptr, low, width);
-  }
 }
 
 /**

@@ -10,6 +10,15 @@ export const TASK_GEMM = 1;
 export const TASK_DWCONV = 2;
 export const TASK_STOP = 3;
 export const TASK_GEMM_BATCH = 4;
+/** No work: the workers wake and poll for the tasks that follow. */
+export const TASK_WAKE = 5;
+
+/**
+ * How long a worker polls for the next task before it sleeps in Atomics.wait: within one inference a task
+ * follows the last within microseconds to a few hundred (a node on another backend between two), and a wake
+ * from Atomics.wait costs tens of microseconds. Between inferences it sleeps.
+ */
+export const WORKER_POLL_MS = 1;
 
 /**
  * Int32 slots of the control block: the task's sequence number, which task, how many chunks, the next chunk

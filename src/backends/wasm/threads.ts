@@ -1,6 +1,6 @@
 import {
   ARGUMENT_SLOTS, claimChunks, CONTROL_CHUNKS, CONTROL_COMPLETED, CONTROL_NEXT, CONTROL_SEQUENCE, CONTROL_SLOTS, CONTROL_TASK,
-  epochOf, TASK_STOP, type WorkerInit,
+  epochOf, runTask, TASK_STOP, TASK_WAKE, WORKER_POLL_MS, type WorkerInit,
 } from './tasks.js';
 import type { WasmBlock, WasmRuntime } from './runtime.js';
 
@@ -70,6 +70,8 @@ function canBlock(control: Int32Array): boolean {
 export class ThreadPool {
   private sequence = 0;
   private readonly blocking: boolean;
+  /** When the last task ended: after WORKER_POLL_MS the workers have stopped polling and sleep. */
+  private lastDone = -Infinity;
 
   private constructor(
     private readonly runtime: WasmRuntime,
@@ -97,19 +99,21 @@ export class ThreadPool {
     return this.workers.length + 1;
   }
 
-  /** Runs `task` with `args` on every thread, chunk by chunk, and returns when every chunk is done. */
+  /**
+   * Runs `task` with `args` on every thread, chunk by chunk, and returns when every chunk is done. When the
+   * workers sleep (the first task after a pause, e.g. between inferences) a wake costs more than a task
+   * gains from it, and a worker that wakes late holds the caller up with the chunk it took: the workers are
+   * woken for the tasks that follow and this one runs on the calling thread.
+   */
   run(task: number, args: readonly number[]): void {
-    const control = this.control();
-    const slots = new Float64Array(this.runtime.buffer, this.block.pointer + CONTROL_SLOTS * 4, ARGUMENT_SLOTS);
+    if (performance.now() - this.lastDone > WORKER_POLL_MS) {
+      this.post(TASK_WAKE, [], 0);
+      runTask(this.runtime.kernels, task, Float64Array.from(args), 0, 1);
+      this.lastDone = performance.now();
+      return;
+    }
     const chunks = this.threads * CHUNKS_PER_THREAD;
-    const sequence = ++this.sequence;
-    slots.set(args);
-    Atomics.store(control, CONTROL_TASK, task);
-    Atomics.store(control, CONTROL_CHUNKS, chunks);
-    Atomics.store(control, CONTROL_COMPLETED, 0);
-    Atomics.store(control, CONTROL_NEXT, epochOf(sequence));
-    Atomics.store(control, CONTROL_SEQUENCE, sequence);
-    Atomics.notify(control, CONTROL_SEQUENCE);
+    const { control, slots, sequence } = this.post(task, args, chunks);
     claimChunks(control, this.runtime.kernels, slots, sequence);
     const spinUntil = performance.now() + SPIN_MS;
     let spinning = true;
@@ -118,6 +122,22 @@ export class ThreadPool {
       const completed = Atomics.load(control, CONTROL_COMPLETED);
       if (this.blocking && !spinning && completed < chunks) Atomics.wait(control, CONTROL_COMPLETED, completed);
     }
+    this.lastDone = performance.now();
+  }
+
+  /** Publishes a task of `chunks` chunks (none: the workers only wake) and wakes the sleeping workers. */
+  private post(task: number, args: readonly number[], chunks: number): { control: Int32Array; slots: Float64Array; sequence: number } {
+    const control = this.control();
+    const slots = new Float64Array(this.runtime.buffer, this.block.pointer + CONTROL_SLOTS * 4, ARGUMENT_SLOTS);
+    const sequence = ++this.sequence;
+    slots.set(args);
+    Atomics.store(control, CONTROL_TASK, task);
+    Atomics.store(control, CONTROL_CHUNKS, chunks);
+    Atomics.store(control, CONTROL_COMPLETED, 0);
+    Atomics.store(control, CONTROL_NEXT, epochOf(sequence));
+    Atomics.store(control, CONTROL_SEQUENCE, sequence);
+    Atomics.notify(control, CONTROL_SEQUENCE);
+    return { control, slots, sequence };
   }
 
   dispose(): void {

@@ -1,4 +1,4 @@
-import { ARGUMENT_SLOTS, claimChunks, CONTROL_SEQUENCE, CONTROL_SLOTS, CONTROL_TASK, TASK_STOP, type WorkerInit } from './tasks.js';
+import { ARGUMENT_SLOTS, claimChunks, CONTROL_SEQUENCE, CONTROL_SLOTS, CONTROL_TASK, TASK_STOP, WORKER_POLL_MS, type WorkerInit } from './tasks.js';
 import type { WasmKernels } from './runtime.js';
 
 /**
@@ -24,12 +24,6 @@ async function parentPort(): Promise<Port> {
   return { onMessage: (handler) => port.on('message', handler), post: (message) => port.postMessage(message) };
 }
 
-/**
- * How long a worker polls for the next task before it sleeps in Atomics.wait: within one inference a task
- * follows the last within microseconds to a few hundred (a node on another backend between two), and a wake
- * from Atomics.wait costs tens of microseconds. Between inferences it sleeps.
- */
-const SPIN_MS = 1;
 /** Polls between two reads of the clock. */
 const POLLS_PER_CLOCK = 64;
 
@@ -43,7 +37,7 @@ async function serve(): Promise<void> {
     port.post('ready');
     let seen = Atomics.load(control, CONTROL_SEQUENCE);
     for (;;) {
-      const spinUntil = performance.now() + SPIN_MS;
+      const spinUntil = performance.now() + WORKER_POLL_MS;
       for (let poll = 1; Atomics.load(control, CONTROL_SEQUENCE) === seen; poll++) {
         if (poll % POLLS_PER_CLOCK === 0 && performance.now() > spinUntil) break;
       }
