@@ -19,8 +19,11 @@ const ALIGNMENT = 64;
 const READ_SLACK = 16;
 /** Calls per hot kernel at create: enough for V8's dynamic tiering to optimize it. */
 const WARM_UP_CALLS = 200;
-/** Multiply-adds below which a kernel runs on the calling thread alone (waking workers costs ~10-30 µs). */
-const PARALLEL_WORK = 1 << 17;
+/**
+ * Multiply-adds below which a GEMM runs on the calling thread alone: about 40 µs of work, where handing
+ * chunks to a worker (a wake, its cold caches, the caller waiting for its last chunk) costs 10-30 µs.
+ */
+const PARALLEL_WORK = 1 << 20;
 /** Depthwise multiply-adds below which the calling thread runs it alone: it reads each input once, so a small
  * layer gains less from a second core than the handover and the cross-core reads of its input cost. */
 const PARALLEL_DEPTHWISE_WORK = 1 << 21;
@@ -362,6 +365,11 @@ export class WasmRuntime {
 
   get threads(): number {
     return this.pool?.threads ?? 1;
+  }
+
+  /** Chunks of split kernels the workers have run (0 without a pool). */
+  get workerChunks(): number {
+    return this.pool?.workerChunks ?? 0;
   }
 
   /**

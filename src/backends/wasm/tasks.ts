@@ -23,13 +23,15 @@ export const WORKER_POLL_MS = 1;
 /**
  * Int32 slots of the control block: the task's sequence number, which task, how many chunks, the next chunk
  * to claim (tagged with the sequence number's low 15 bits, so a late thread cannot claim a later task's
- * chunk with this one's arguments), and how many chunks are complete.
+ * chunk with this one's arguments), how many chunks are complete, and how many chunks the workers have run
+ * since the pool started (a diagnostic: tests check that the work really is shared).
  */
 export const CONTROL_SEQUENCE = 0;
 export const CONTROL_TASK = 1;
 export const CONTROL_CHUNKS = 2;
 export const CONTROL_NEXT = 3;
 export const CONTROL_COMPLETED = 4;
+export const CONTROL_WORKER_CHUNKS = 5;
 export const CONTROL_SLOTS = 8;
 
 /** The tag of sequence number `sequence` in CONTROL_NEXT. */
@@ -60,7 +62,7 @@ export function share(total: number, count: number, index: number, align: number
  * Claims and runs chunks of the task posted as `sequence` until none is left. Arguments are read before
  * each claim succeeds, so they are that task's: the next task is only posted once every chunk is complete.
  */
-export function claimChunks(control: Int32Array, kernels: WasmKernels, args: Float64Array, sequence: number): void {
+export function claimChunks(control: Int32Array, kernels: WasmKernels, args: Float64Array, sequence: number, byWorker: boolean): void {
   const epoch = epochOf(sequence);
   const task = Atomics.load(control, CONTROL_TASK);
   const chunks = Atomics.load(control, CONTROL_CHUNKS);
@@ -70,6 +72,7 @@ export function claimChunks(control: Int32Array, kernels: WasmKernels, args: Flo
     if ((next & ~0xffff) !== epoch || (next & 0xffff) >= chunks) return;
     if (Atomics.compareExchange(control, CONTROL_NEXT, next, next + 1) !== next) continue;
     runTask(kernels, task, values, next & 0xffff, chunks);
+    if (byWorker) Atomics.add(control, CONTROL_WORKER_CHUNKS, 1);
     Atomics.add(control, CONTROL_COMPLETED, 1);
     Atomics.notify(control, CONTROL_COMPLETED);
   }

@@ -1,6 +1,6 @@
 import {
   ARGUMENT_SLOTS, claimChunks, CONTROL_CHUNKS, CONTROL_COMPLETED, CONTROL_NEXT, CONTROL_SEQUENCE, CONTROL_SLOTS, CONTROL_TASK,
-  epochOf, runTask, TASK_STOP, TASK_WAKE, WORKER_POLL_MS, type WorkerInit,
+  CONTROL_WORKER_CHUNKS, epochOf, runTask, TASK_STOP, TASK_WAKE, WORKER_POLL_MS, type WorkerInit,
 } from './tasks.js';
 import type { WasmBlock, WasmRuntime } from './runtime.js';
 
@@ -99,6 +99,11 @@ export class ThreadPool {
     return this.workers.length + 1;
   }
 
+  /** Chunks of split kernels the workers have run since the pool started. */
+  get workerChunks(): number {
+    return Atomics.load(this.control(), CONTROL_WORKER_CHUNKS);
+  }
+
   /**
    * Runs `task` with `args` on every thread, chunk by chunk, and returns when every chunk is done. When the
    * workers sleep (the first task after a pause, e.g. between inferences) a wake costs more than a task
@@ -114,7 +119,7 @@ export class ThreadPool {
     }
     const chunks = this.threads * CHUNKS_PER_THREAD;
     const { control, slots, sequence } = this.post(task, args, chunks);
-    claimChunks(control, this.runtime.kernels, slots, sequence);
+    claimChunks(control, this.runtime.kernels, slots, sequence, false);
     const spinUntil = performance.now() + SPIN_MS;
     let spinning = true;
     for (let poll = 1; Atomics.load(control, CONTROL_COMPLETED) < chunks; poll++) {

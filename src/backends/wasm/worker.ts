@@ -44,7 +44,7 @@ async function serve(): Promise<void> {
       while (Atomics.load(control, CONTROL_SEQUENCE) === seen) Atomics.wait(control, CONTROL_SEQUENCE, seen);
       seen = Atomics.load(control, CONTROL_SEQUENCE);
       if (Atomics.load(control, CONTROL_TASK) === TASK_STOP) return;
-      claimChunks(control, kernels, args, seen);
+      claimChunks(control, kernels, args, seen, true);
     }
   });
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createWasmBackend } from '../../../src/backends/wasm/index.js';
+import { WasmRuntime } from '../../../src/backends/wasm/runtime.js';
 import { share } from '../../../src/backends/wasm/tasks.js';
 import { assertClose, int, ints, nodeInfo, randomTensor, runNode, runReference, type NodeSpec } from './harness.js';
 
@@ -50,4 +51,63 @@ test('asking for threads without shared memory runs on one thread and says why, 
   const spec: NodeSpec = { opType: 'MatMul', inputs: [randomTensor([64, 64], 1), randomTensor([64, 64], 2)], constants: [1] };
   assertClose(runNode(backend, nodeInfo(spec), spec.inputs), runReference(nodeInfo(spec), spec.inputs), 'one-thread MatMul');
   backend.dispose!();
+});
+
+/** Fills `count` floats at `pointer` of both runtimes with the same seeded values in [-1, 1). */
+function fillBoth(runtimes: readonly WasmRuntime[], pointers: readonly number[], count: number, seed: number): void {
+  let state = seed;
+  const values = Float32Array.from({ length: count }, () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 30) - 1);
+  runtimes.forEach((runtime, index) => runtime.f32(pointers[index]!, count).set(values));
+}
+
+test('split kernels run partly on the worker and give the results of one thread bit for bit', async () => {
+  const one = await WasmRuntime.create('threads');
+  const two = await WasmRuntime.create('threads');
+  await two.startThreads(2);
+  assert.equal(two.threads, 2);
+  const both = [one, two];
+  const blocks = (bytes: number) => both.map((runtime) => runtime.alloc(bytes).pointer);
+  /** Runs `kernel` on each runtime (on `two` until a worker has taken part) and compares `count` outputs at `out`. */
+  const check = (label: string, out: number[], count: number, kernel: (runtime: WasmRuntime, index: number) => void) => {
+    kernel(one, 0);
+    const before = two.workerChunks;
+    // The first task after an idle spell runs on the caller alone; later ones are shared once the worker polls.
+    for (let attempt = 0; attempt < 100 && two.workerChunks === before; attempt++) kernel(two, 1);
+    assert.ok(two.workerChunks > before, `${label}: the worker ran no chunk`);
+    assert.deepEqual(new Uint32Array(two.f32(out[1]!, count).slice().buffer), new Uint32Array(one.f32(out[0]!, count).slice().buffer), label);
+  };
+  const gemm = (label: string, m: number, n: number, k: number) => {
+    const [a, b, c] = [blocks(m * k * 4), blocks(k * n * 4), blocks(m * n * 4)];
+    const packed = blocks(one.kernels.f32_gemm_packed_size(n, k));
+    fillBoth(both, a, m * k, m);
+    fillBoth(both, b, k * n, n);
+    both.forEach((runtime, i) => runtime.packPanels(n, k, b[i]!, n, 1, 0, packed[i]!));
+    check(label, c, m * n, (runtime, i) => runtime.gemm(m, n, k, a[i]!, k, packed[i]!, c[i]!, n, -1, 6));
+  };
+  gemm('GEMM 515x72x200, split by rows', 515, 72, 200);
+  gemm('GEMM 3x1000x600, split by column panels', 3, 1000, 600);
+
+  const [matrices, m, n, k] = [36, 50, 40, 32];
+  const packedBytes = one.kernels.f32_gemm_packed_size(n, k);
+  const [a, b, c, packed] = [blocks(matrices * m * k * 4), blocks(k * n * 4), blocks(matrices * m * n * 4), blocks(matrices * packedBytes)];
+  fillBoth(both, a, matrices * m * k, 3);
+  fillBoth(both, b, k * n, 4);
+  both.forEach((runtime, i) => {
+    for (let matrix = 0; matrix < matrices; matrix++) runtime.packPanels(n, k, b[i]!, n, 1, 0, packed[i]! + matrix * packedBytes);
+  });
+  check('36 batched GEMMs 50x40x32, whole matrices per thread', c, matrices * m * n, (runtime, i) =>
+    runtime.gemmBatch(matrices, m, n, k, a[i]!, m * k * 4, k, packed[i]!, packedBytes, c[i]!, m * n * 4, n, -Infinity, Infinity),
+  );
+
+  const [h, w, channels] = [64, 64, 80];
+  const [x, weights, y] = [blocks(h * w * channels * 4), blocks(channels * 9 * 4), blocks(h * w * channels * 4)];
+  const dwPacked = blocks(one.kernels.f32_dwconv_packed_size(channels, 3, 3));
+  fillBoth(both, x, h * w * channels, 5);
+  fillBoth(both, weights, channels * 9, 6);
+  both.forEach((runtime, i) => runtime.kernels.f32_dwconv_pack(channels, 3, 3, weights[i]!, 0, dwPacked[i]!));
+  check('depthwise 3x3 64x64x80, split by output rows', y, h * w * channels, (runtime, i) =>
+    runtime.dwconv(x[i]!, h, w, channels, 3, 3, 1, 1, 1, 1, 1, 1, h, w, dwPacked[i]!, y[i]!, 0, 6),
+  );
+  one.dispose();
+  two.dispose();
 });
