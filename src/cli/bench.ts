@@ -173,11 +173,12 @@ type ChildReply =
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 /**
- * Pause before each timed inference. Thread pools spin for a while after their work (onnxruntime's, and
- * edgerun's for up to a millisecond) before they block; without a pause the runtime that just ran takes a
- * core from the one timed next, which on a two-core machine halves its threads.
+ * Pause before each timed inference. Thread pools spin for a while after their work before they block
+ * (onnxruntime-web with two threads burns about 18 ms of CPU after an inference, edgerun's workers up to a
+ * millisecond); without a pause the runtime that just ran takes a core from the one timed next, which on a
+ * two-core machine halves its threads.
  */
-const SETTLE_MS = 20;
+const SETTLE_MS = 50;
 /** The key of edgerun's one-thread process, run beside the threaded one to measure what threads give. */
 const THREAD_BASELINE = 'edgerun, 1 thread';
 /**
