@@ -204,7 +204,7 @@ function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
     } else if (path === 'direct') {
       const { padded, ph, pw } = paddedSize(geometry);
       if (padded) kernels.f32_pad_nhwc(x, height, width, channels, rows.padBegin, cols.padBegin, ph, pw, work[0]!);
-      kernels.f32_conv_direct_minmax_4x8(
+      runtime.directConv(
         padded ? work[0]! : x, padded ? pw : width, channels, kh, kw, rows.stride, cols.stride, outHeight, outWidth, packed[0]!.pointer, outChannels, y, low, high,
       );
     } else if (winograd && kernels.f32_all_finite(x, height * width * channels)) {

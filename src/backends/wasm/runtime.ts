@@ -1,7 +1,7 @@
 import { EdgerunError } from '../../core/errors.js';
 import { Tensor } from '../../core/tensor.js';
 import { MAXIMUM_PAGES, WASM_MODULES } from './modules.generated.js';
-import { TASK_DWCONV, TASK_GEMM, TASK_GEMM_BATCH } from './tasks.js';
+import { TASK_DIRECT_CONV, TASK_DWCONV, TASK_GEMM, TASK_GEMM_BATCH } from './tasks.js';
 import { ThreadPool } from './threads.js';
 
 /**
@@ -26,7 +26,7 @@ const WARM_UP_CALLS = 200;
 const PARALLEL_WORK = 1 << 20;
 /** Depthwise multiply-adds below which the calling thread runs it alone: it reads each input once, so a small
  * layer gains less from a second core than the handover and the cross-core reads of its input cost. */
-const PARALLEL_DEPTHWISE_WORK = 1 << 21;
+const PARALLEL_DEPTHWISE_WORK = 1 << 18;
 
 interface GemmExports {
   f32_gemm_packed_size(n: number, k: number): number;
@@ -45,10 +45,13 @@ interface ConvExports {
   f32_dwconv_minmax_nhwc(
     x: number, h: number, w: number, channels: number, kh: number, kw: number,
     strideH: number, strideW: number, dilationH: number, dilationW: number, padTop: number, padLeft: number,
-    oh: number, ow: number, packed: number, y: number, low: number, high: number,
+    oh: number, ow: number, packed: number, y: number, low: number, high: number, channelBegin: number, channelEnd: number,
   ): void;
   f32_transpose(src: number, rows: number, cols: number, dst: number): void;
 }
+
+/** f32_dwconv_minmax_nhwc's arguments but the channel range. */
+export type DepthwiseArguments = Parameters<ConvExports['f32_dwconv_minmax_nhwc']> extends [...infer Head, number, number] ? Head : never;
 
 interface DirectConvExports {
   f32_pad_nhwc(x: number, h: number, w: number, channels: number, padTop: number, padLeft: number, ph: number, pw: number, out: number): void;
@@ -334,7 +337,7 @@ export class WasmRuntime {
       kernels.f32_gemm_pack(16, 16, a, 16, 1, 0, packed);
       kernels.f32_gemm_minmax(5, 13, 16, a, 16, packed, out, 16, 0, 6);
       kernels.f32_gemm_minmax(1, 13, 16, a, 16, packed, out, 16, 0, 6);
-      kernels.f32_dwconv_minmax_nhwc(a, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 6, 6, packed, out, 0, 6);
+      kernels.f32_dwconv_minmax_nhwc(a, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 6, 6, packed, out, 0, 6, 0, 8);
       kernels.f32_im2col_nhwc(a, 6, 6, 3, 0, 3, 3, 3, 2, 2, 1, 1, 1, 1, 3, 3, out);
       kernels.f32_pool_nhwc(a, 6, 6, 8, 3, 3, 2, 2, 1, 1, 0, 0, 2, 2, out, 1, 0);
       kernels.f32_all_finite(a, 64);
@@ -407,11 +410,22 @@ export class WasmRuntime {
     else this.kernels.f32_gemm_minmax(m, n, k, a, lda, packed, c, ldc, low, high);
   }
 
-  /** f32_dwconv_minmax_nhwc over the pool's threads, split by output rows (arguments in its order). */
-  dwconv(...args: Parameters<WasmKernels['f32_dwconv_minmax_nhwc']>): void {
+  /**
+   * f32_dwconv_minmax_nhwc on all channels over the pool's threads: split by output rows, or by channels when
+   * a layer has fewer pixels than channels (as the GEMM before it splits its columns, so each thread reads
+   * the channels it wrote).
+   */
+  dwconv(...args: DepthwiseArguments): void {
     const [, , , channels, kh, kw, , , , , , , oh, ow] = args;
     if (this.pool && oh * ow * channels * kh * kw >= PARALLEL_DEPTHWISE_WORK) this.pool.run(TASK_DWCONV, args);
-    else this.kernels.f32_dwconv_minmax_nhwc(...args);
+    else this.kernels.f32_dwconv_minmax_nhwc(...args, 0, channels);
+  }
+
+  /** f32_conv_direct_minmax_4x8 over the pool's threads, split by output rows (arguments in its order). */
+  directConv(...args: Parameters<WasmKernels['f32_conv_direct_minmax_4x8']>): void {
+    const [, , channels, kh, kw, , , oh, ow, , m] = args;
+    if (this.pool && oh * ow * m * channels * kh * kw >= PARALLEL_WORK) this.pool.run(TASK_DIRECT_CONV, args);
+    else this.kernels.f32_conv_direct_minmax_4x8(...args);
   }
 
   alloc(byteLength: number): WasmBlock {

@@ -12,6 +12,7 @@ export const TASK_STOP = 3;
 export const TASK_GEMM_BATCH = 4;
 /** No work: the workers wake and poll for the tasks that follow. */
 export const TASK_WAKE = 5;
+export const TASK_DIRECT_CONV = 6;
 
 /**
  * How long a worker polls for the next task before it sleeps in Atomics.wait: within one inference a task
@@ -21,9 +22,10 @@ export const TASK_WAKE = 5;
 export const WORKER_POLL_MS = 1;
 
 /**
- * Int32 slots of the control block: the task's sequence number, which task, how many chunks, the next chunk
- * to claim (tagged with the sequence number's low 15 bits, so a late thread cannot claim a later task's
- * chunk with this one's arguments), how many chunks are complete, and how many chunks the workers have run
+ * Int32 slots of the control block: the task's sequence number, which task, how many chunks, the chunks
+ * claimed from the front (bits 8-15) and from the back (bits 0-7), tagged with the sequence number's low 15
+ * bits so a late thread cannot claim a later task's chunk with this one's arguments, how many chunks are
+ * complete, and how many chunks the workers have run
  * since the pool started (a diagnostic: tests check that the work really is shared).
  */
 export const CONTROL_SEQUENCE = 0;
@@ -33,6 +35,8 @@ export const CONTROL_NEXT = 3;
 export const CONTROL_COMPLETED = 4;
 export const CONTROL_WORKER_CHUNKS = 5;
 export const CONTROL_SLOTS = 8;
+/** Chunks a task may have: each end's claim count is 8 bits of CONTROL_NEXT. */
+export const MAX_CHUNKS = 255;
 
 /** The tag of sequence number `sequence` in CONTROL_NEXT. */
 export function epochOf(sequence: number): number {
@@ -61,6 +65,9 @@ export function share(total: number, count: number, index: number, align: number
 /**
  * Claims and runs chunks of the task posted as `sequence` until none is left. Arguments are read before
  * each claim succeeds, so they are that task's: the next task is only posted once every chunk is complete.
+ * The calling thread claims from the front and the workers from the back, so from one task to the next each
+ * thread mostly works on the same part of the tensors (rows, channels) and reads what it wrote into its own
+ * cache; a thread held up still leaves its chunks to the others.
  */
 export function claimChunks(control: Int32Array, kernels: WasmKernels, args: Float64Array, sequence: number, byWorker: boolean): void {
   const epoch = epochOf(sequence);
@@ -69,9 +76,12 @@ export function claimChunks(control: Int32Array, kernels: WasmKernels, args: Flo
   const values = Float64Array.from(args);
   for (;;) {
     const next = Atomics.load(control, CONTROL_NEXT);
-    if ((next & ~0xffff) !== epoch || (next & 0xffff) >= chunks) return;
-    if (Atomics.compareExchange(control, CONTROL_NEXT, next, next + 1) !== next) continue;
-    runTask(kernels, task, values, next & 0xffff, chunks);
+    const front = (next >> 8) & 0xff;
+    const back = next & 0xff;
+    if ((next & ~0xffff) !== epoch || front + back >= chunks) return;
+    const claimed = byWorker ? next + 1 : next + 0x100;
+    if (Atomics.compareExchange(control, CONTROL_NEXT, next, claimed) !== next) continue;
+    runTask(kernels, task, values, byWorker ? chunks - 1 - back : front, chunks);
     if (byWorker) Atomics.add(control, CONTROL_WORKER_CHUNKS, 1);
     Atomics.add(control, CONTROL_COMPLETED, 1);
     Atomics.notify(control, CONTROL_COMPLETED);
@@ -81,7 +91,8 @@ export function claimChunks(control: Int32Array, kernels: WasmKernels, args: Flo
 /**
  * Runs chunk `index` of `count` of a task on part of the output. GEMM: rows of C in fours, or, when C has fewer
  * rows than columns, its panels of 8 columns (each thread then reads its own share of packed B, not all of
- * it); a batch of GEMMs (Winograd's 36 products): whole matrices; depthwise: output rows.
+ * it); a batch of GEMMs (Winograd's 36 products): whole matrices; depthwise: output rows, or channels in
+ * eights like the GEMM's panels when a layer has fewer pixels than channels; direct convolution: output rows.
  */
 export function runTask(kernels: WasmKernels, task: number, args: Float64Array, index: number, count: number): void {
   if (task === TASK_GEMM) {
@@ -102,12 +113,27 @@ export function runTask(kernels: WasmKernels, task: number, args: Float64Array, 
     }
   } else if (task === TASK_DWCONV) {
     const [x, h, w, channels, kh, kw, strideH, strideW, dilationH, dilationW, padTop, padLeft, oh, ow, packed, y, low, high] = args as unknown as number[];
+    if (oh! * ow! < channels!) {
+      const [begin, end] = share(channels!, count, index, 16);
+      if (begin < end) {
+        kernels.f32_dwconv_minmax_nhwc(x!, h!, w!, channels!, kh!, kw!, strideH!, strideW!, dilationH!, dilationW!, padTop!, padLeft!, oh!, ow!, packed!, y!, low!, high!, begin, end);
+      }
+      return;
+    }
     const [begin, end] = share(oh!, count, index, 1);
     // Rows [begin, end) are the convolution of the same X with the top padding moved up by begin strides.
     if (begin < end) {
       kernels.f32_dwconv_minmax_nhwc(
         x!, h!, w!, channels!, kh!, kw!, strideH!, strideW!, dilationH!, dilationW!, padTop! - begin * strideH!, padLeft!,
-        end - begin, ow!, packed!, y! + begin * ow! * channels! * 4, low!, high!,
+        end - begin, ow!, packed!, y! + begin * ow! * channels! * 4, low!, high!, 0, channels!,
+      );
+    }
+  } else if (task === TASK_DIRECT_CONV) {
+    const [x, w, channels, kh, kw, strideH, strideW, oh, ow, packed, m, y, low, high] = args as unknown as number[];
+    const [begin, end] = share(oh!, count, index, 1);
+    if (begin < end) {
+      kernels.f32_conv_direct_minmax_4x8(
+        x! + begin * strideH! * w! * channels! * 4, w!, channels!, kh!, kw!, strideH!, strideW!, end - begin, ow!, packed!, m!, y! + begin * ow! * m! * 4, low!, high!,
       );
     }
   }

@@ -1,6 +1,6 @@
 import {
   ARGUMENT_SLOTS, claimChunks, CONTROL_CHUNKS, CONTROL_COMPLETED, CONTROL_NEXT, CONTROL_SEQUENCE, CONTROL_SLOTS, CONTROL_TASK,
-  CONTROL_WORKER_CHUNKS, epochOf, runTask, TASK_STOP, TASK_WAKE, WORKER_POLL_MS, type WorkerInit,
+  CONTROL_WORKER_CHUNKS, epochOf, MAX_CHUNKS, runTask, TASK_STOP, TASK_WAKE, WORKER_POLL_MS, type WorkerInit,
 } from './tasks.js';
 import type { WasmBlock, WasmRuntime } from './runtime.js';
 
@@ -117,7 +117,7 @@ export class ThreadPool {
       this.lastDone = performance.now();
       return;
     }
-    const chunks = this.threads * CHUNKS_PER_THREAD;
+    const chunks = Math.min(MAX_CHUNKS, this.threads * CHUNKS_PER_THREAD);
     const { control, slots, sequence } = this.post(task, args, chunks);
     claimChunks(control, this.runtime.kernels, slots, sequence, false);
     const spinUntil = performance.now() + SPIN_MS;

@@ -99,14 +99,28 @@ test('split kernels run partly on the worker and give the results of one thread 
     runtime.gemmBatch(matrices, m, n, k, a[i]!, m * k * 4, k, packed[i]!, packedBytes, c[i]!, m * n * 4, n, -Infinity, Infinity),
   );
 
-  const [h, w, channels] = [64, 64, 80];
-  const [x, weights, y] = [blocks(h * w * channels * 4), blocks(channels * 9 * 4), blocks(h * w * channels * 4)];
-  const dwPacked = blocks(one.kernels.f32_dwconv_packed_size(channels, 3, 3));
-  fillBoth(both, x, h * w * channels, 5);
-  fillBoth(both, weights, channels * 9, 6);
-  both.forEach((runtime, i) => runtime.kernels.f32_dwconv_pack(channels, 3, 3, weights[i]!, 0, dwPacked[i]!));
-  check('depthwise 3x3 64x64x80, split by output rows', y, h * w * channels, (runtime, i) =>
-    runtime.dwconv(x[i]!, h, w, channels, 3, 3, 1, 1, 1, 1, 1, 1, h, w, dwPacked[i]!, y[i]!, 0, 6),
+  const depthwise = (label: string, size: number, channels: number, stride: number) => {
+    const out = Math.ceil(size / stride);
+    const [x, weights, y] = [blocks(size * size * channels * 4), blocks(channels * 9 * 4), blocks(out * out * channels * 4)];
+    const dwPacked = blocks(one.kernels.f32_dwconv_packed_size(channels, 3, 3));
+    fillBoth(both, x, size * size * channels, 5);
+    fillBoth(both, weights, channels * 9, 6);
+    both.forEach((runtime, i) => runtime.kernels.f32_dwconv_pack(channels, 3, 3, weights[i]!, 0, dwPacked[i]!));
+    check(label, y, out * out * channels, (runtime, i) =>
+      runtime.dwconv(x[i]!, size, size, channels, 3, 3, stride, stride, 1, 1, 1, 1, out, out, dwPacked[i]!, y[i]!, 0, 6),
+    );
+  };
+  depthwise('depthwise 3x3 64x64x80, split by output rows', 64, 80, 1);
+  depthwise('depthwise 3x3 14x14x1002 stride 2, split by channels', 14, 1002, 2);
+
+  // A first layer: 3 input channels, 3x3 stride 2, 32 outputs, X already padded; any packed values will do.
+  const [size, outSize, outChannels] = [113, 56, 32];
+  const [x, y] = [blocks(size * size * 3 * 4), blocks(outSize * outSize * outChannels * 4)];
+  const directPacked = blocks((outChannels / 8) * (27 + 1) * 32);
+  fillBoth(both, x, size * size * 3, 7);
+  fillBoth(both, directPacked, (outChannels / 8) * (27 + 1) * 8, 8);
+  check('direct convolution 113x113x3 -> 56x56x32, split by output rows', y, outSize * outSize * outChannels, (runtime, i) =>
+    runtime.directConv(x[i]!, size, 3, 3, 3, 2, 2, outSize, outSize, directPacked[i]!, outChannels, y[i]!, 0, 6),
   );
   one.dispose();
   two.dispose();
