@@ -101,14 +101,16 @@ export function f32_dwconv_pack(channels: i32, kh: i32, kw: i32, weights: usize,
  * found once per pixel, then every 4 channels sum that sub-window with pointers stepped, no per-tap checks.
  */
 function dwPixelChecked(
-  x: usize, h: i32, w: i32, pixel: usize, tapBytes: usize, channels: i32, kh: i32, kw: i32, dilationH: i32, dilationW: i32,
+  x: usize, h: i32, w: i32, channels: i32, kh: i32, kw: i32, dilationH: i32, dilationW: i32,
   iy0: i32, ix0: i32, packed: usize, y: usize, vlow: v128, vhigh: v128,
 ): void {
+  const tapBytes = <usize>((channels + 3) & ~3) << 2;
   const biasAt = packed + <usize>(kh * kw) * tapBytes;
   const ky0 = firstTapInside(iy0, dilationH, kh);
   const ky1 = endTapInside(iy0, dilationH, kh, h, ky0);
   const kx0 = firstTapInside(ix0, dilationW, kw);
   const kx1 = endTapInside(ix0, dilationW, kw, w, kx0);
+  const pixel = <usize>channels << 2;
   const rowStep = <usize>(dilationH * w) * pixel;
   const colStep = <usize>dilationW * pixel;
   const inside = ky0 < ky1 && kx0 < kx1;
@@ -201,10 +203,13 @@ const DW_BLOCK_PIXELS = 8;
  * (dw3x3RowPass). The last channels (fewer than 4, only when all three rows are inside) a pixel at a time.
  */
 function dw3x3Interior(
-  row0: usize, rowBytes: usize, kyBegin: i32, rows: i32, pixel: usize, tap: usize, channels: i32, strideW: i32, padLeft: i32,
+  row0: usize, rowBytes: usize, kyBegin: i32, rows: i32, channels: i32, strideW: i32, padLeft: i32,
   first: i32, end: i32, packed: usize, yRow: usize, vlow: v128, vhigh: v128,
 ): void {
+  const stride = (channels + 3) & ~3;
+  const pixel = <usize>channels << 2;
   const step = pixel * <usize>strideW;
+  const tap = <usize>stride << 2;
   const count = end - first;
   const start = <usize>(first * strideW - padLeft) * pixel;
   const yStart = yRow + <usize>first * pixel;
@@ -255,26 +260,18 @@ function dw3x3Interior(
 }
 
 /**
- * Depthwise convolution of channels [channelBegin, channelEnd) of X [h, w, channels] into the same channels
- * of Y [oh, ow, channels] with weights packed by f32_dwconv_pack, clamped to [low, high]; channelBegin is a
- * multiple of 4 (threads split small layers by channels, big ones by rows). 3x3 windows with dilation 1 take
- * the register-blocked path on every pixel whose window lies inside X; every other pixel is bounds-checked
- * tap by tap.
+ * Depthwise convolution of X [h, w, channels] into Y [oh, ow, channels] with weights packed by
+ * f32_dwconv_pack, clamped to [low, high]. 3x3 windows with dilation 1 take the register-blocked path
+ * on every pixel whose window lies inside X; every other pixel is bounds-checked tap by tap.
  */
 export function f32_dwconv_minmax_nhwc(
   x: usize, h: i32, w: i32, channels: i32, kh: i32, kw: i32,
   strideH: i32, strideW: i32, dilationH: i32, dilationW: i32, padTop: i32, padLeft: i32,
-  oh: i32, ow: i32, packed: usize, y: usize, low: f32, high: f32, channelBegin: i32, channelEnd: i32,
+  oh: i32, ow: i32, packed: usize, y: usize, low: f32, high: f32,
 ): void {
   const vlow = f32x4.splat(low);
   const vhigh = f32x4.splat(high);
   const pixel = <usize>channels << 2;
-  const tap = <usize>((channels + 3) & ~3) << 2;
-  const count = channelEnd - channelBegin;
-  const first = <usize>channelBegin << 2;
-  const input = x + first;
-  const output = y + first;
-  const weights = packed + first;
   const fast = kh == 3 && kw == 3 && dilationH == 1 && dilationW == 1;
   // Output columns whose window lies inside X horizontally: [interiorStart, interiorEnd).
   const interiorStart = min(ow, (padLeft + strideW - 1) / strideW);
@@ -282,23 +279,23 @@ export function f32_dwconv_minmax_nhwc(
   const interiorEnd = lastStart < 0 ? interiorStart : max(interiorStart, min(ow, lastStart / strideW + 1));
   for (let oy = 0; oy < oh; oy++) {
     const iy0 = oy * strideH - padTop;
-    const yRow = output + <usize>(oy * ow) * pixel;
+    const yRow = y + <usize>(oy * ow) * pixel;
     // Kernel rows [kyBegin, kyEnd) fall inside X; rows in the padding are skipped (channels in fours only).
     const kyBegin = firstTapInside(iy0, 1, 3);
     const kyEnd = endTapInside(iy0, 1, 3, h, kyBegin);
     const rows = kyEnd - kyBegin;
-    if (fast && rows > 0 && (rows == 3 || (count & 3) == 0)) {
-      const row0 = input + <usize>((iy0 + kyBegin) * w) * pixel;
-      dw3x3Interior(row0, <usize>w * pixel, kyBegin, rows, pixel, tap, count, strideW, padLeft, interiorStart, interiorEnd, weights, yRow, vlow, vhigh);
+    if (fast && rows > 0 && (rows == 3 || (channels & 3) == 0)) {
+      const row0 = x + <usize>((iy0 + kyBegin) * w) * pixel;
+      dw3x3Interior(row0, <usize>w * pixel, kyBegin, rows, channels, strideW, padLeft, interiorStart, interiorEnd, packed, yRow, vlow, vhigh);
       for (let ox = 0; ox < interiorStart; ox++) {
-        dwPixelChecked(input, h, w, pixel, tap, count, kh, kw, dilationH, dilationW, iy0, ox * strideW - padLeft, weights, yRow + <usize>ox * pixel, vlow, vhigh);
+        dwPixelChecked(x, h, w, channels, kh, kw, dilationH, dilationW, iy0, ox * strideW - padLeft, packed, yRow + <usize>ox * pixel, vlow, vhigh);
       }
       for (let ox = interiorEnd; ox < ow; ox++) {
-        dwPixelChecked(input, h, w, pixel, tap, count, kh, kw, dilationH, dilationW, iy0, ox * strideW - padLeft, weights, yRow + <usize>ox * pixel, vlow, vhigh);
+        dwPixelChecked(x, h, w, channels, kh, kw, dilationH, dilationW, iy0, ox * strideW - padLeft, packed, yRow + <usize>ox * pixel, vlow, vhigh);
       }
     } else {
       for (let ox = 0; ox < ow; ox++) {
-        dwPixelChecked(input, h, w, pixel, tap, count, kh, kw, dilationH, dilationW, iy0, ox * strideW - padLeft, weights, yRow + <usize>ox * pixel, vlow, vhigh);
+        dwPixelChecked(x, h, w, channels, kh, kw, dilationH, dilationW, iy0, ox * strideW - padLeft, packed, yRow + <usize>ox * pixel, vlow, vhigh);
       }
     }
   }

@@ -1,5 +1,5 @@
 import type { Kernel, NodeInfo } from '../backend.js';
-import { allFloat32, floatInput, Staging, type WasmOp } from './common.js';
+import { allFloat32, floatInput, Staging, UNARY_OPS, type WasmOp } from './common.js';
 import type { WasmRuntime } from './runtime.js';
 
 /**
@@ -10,8 +10,6 @@ import type { WasmRuntime } from './runtime.js';
  * approximation bit for bit (quantizers downstream depend on it).
  */
 
-/** The op codes of f32_unary. */
-const UNARY_OPS: Record<string, number> = { Tanh: 0, Erf: 1, Sqrt: 2, Gelu: 3 };
 const OP_MUL = 2;
 
 /** A kernel writing y = f(x) element by element (in place allowed); `compute` gets the wasm addresses. */

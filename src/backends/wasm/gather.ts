@@ -5,9 +5,10 @@ import type { Kernel, NodeInfo } from '../backend.js';
 import { floatInput, rankOf, shapeError, type WasmOp } from './common.js';
 
 /**
- * Gather along axis 0 of float32 data with int32 / int64 indices: an embedding lookup, one block copy per
- * index of the row it names. The rows are copied from wherever data lives (a constant table stays in host
- * memory and is never staged whole) straight into the output.
+ * Gather along any axis of float32 data with int32 / int64 indices: per slice before the axis, one block copy
+ * per index (an embedding lookup on axis 0; a time step picked from a sequence on axis 1). The blocks are
+ * copied from wherever data lives (a constant table stays in host memory and is never staged whole)
+ * straight into the output.
  */
 
 function gatherSupports(info: NodeInfo): boolean {
@@ -18,7 +19,7 @@ function gatherSupports(info: NodeInfo): boolean {
   return (
     data?.kind === 'tensor' && data.dtype === 'float32' && output?.kind === 'tensor' && output.dtype === 'float32' &&
     indices?.kind === 'tensor' && (indices.dtype === 'int64' || indices.dtype === 'int32') &&
-    rank !== undefined && rank >= 1 && (axis === 0 || axis === -rank)
+    rank !== undefined && rank >= 1 && axis >= -rank && axis < rank
   );
 }
 
@@ -31,9 +32,13 @@ function prepareGather(info: NodeInfo): Kernel {
         throw new EdgerunError('INVALID_ARGUMENT', `input #1 ('${info.node.inputs[1] ?? ''}') must be an int32 or int64 tensor`, [describeNode(info.node)]);
       }
       if (data.dims.length === 0) shapeError(info, 'data must have at least one axis');
-      const [rows, ...rowDims] = data.dims as [number, ...number[]];
-      const y = io.output(0, 'float32', [...indices.dims, ...rowDims]);
-      const rowSize = rows === 0 ? 0 : data.data.length / rows;
+      const rank = data.dims.length;
+      const attribute = info.attributes.axis as number;
+      const axis = attribute < 0 ? attribute + rank : attribute;
+      const rows = data.dims[axis]!;
+      const y = io.output(0, 'float32', [...data.dims.slice(0, axis), ...indices.dims, ...data.dims.slice(axis + 1)]);
+      const block = data.dims.slice(axis + 1).reduce((product, size) => product * size, 1);
+      const slices = data.dims.slice(0, axis).reduce((product, size) => product * size, 1);
       const [source, target] = [data.data as Float32Array, y.data as Float32Array];
       const picks = indices.data as BigInt64Array | Int32Array;
       for (let i = 0; i < picks.length; i++) {
@@ -43,7 +48,10 @@ function prepareGather(info: NodeInfo): Kernel {
           // The reference kernel's error, word for word.
           throw new EdgerunError('INVALID_ARGUMENT', `Gather indices: index ${index} is out of range for a dimension of size ${rows}`);
         }
-        target.set(source.subarray(row * rowSize, (row + 1) * rowSize), i * rowSize);
+        for (let slice = 0; slice < slices; slice++) {
+          const from = (slice * rows + row) * block;
+          target.set(source.subarray(from, from + block), (slice * picks.length + i) * block);
+        }
       }
     },
   };

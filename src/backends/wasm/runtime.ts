@@ -45,13 +45,10 @@ interface ConvExports {
   f32_dwconv_minmax_nhwc(
     x: number, h: number, w: number, channels: number, kh: number, kw: number,
     strideH: number, strideW: number, dilationH: number, dilationW: number, padTop: number, padLeft: number,
-    oh: number, ow: number, packed: number, y: number, low: number, high: number, channelBegin: number, channelEnd: number,
+    oh: number, ow: number, packed: number, y: number, low: number, high: number,
   ): void;
   f32_transpose(src: number, rows: number, cols: number, dst: number): void;
 }
-
-/** f32_dwconv_minmax_nhwc's arguments but the channel range. */
-export type DepthwiseArguments = Parameters<ConvExports['f32_dwconv_minmax_nhwc']> extends [...infer Head, number, number] ? Head : never;
 
 interface DirectConvExports {
   f32_pad_nhwc(x: number, h: number, w: number, channels: number, padTop: number, padLeft: number, ph: number, pw: number, out: number): void;
@@ -337,7 +334,7 @@ export class WasmRuntime {
       kernels.f32_gemm_pack(16, 16, a, 16, 1, 0, packed);
       kernels.f32_gemm_minmax(5, 13, 16, a, 16, packed, out, 16, 0, 6);
       kernels.f32_gemm_minmax(1, 13, 16, a, 16, packed, out, 16, 0, 6);
-      kernels.f32_dwconv_minmax_nhwc(a, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 6, 6, packed, out, 0, 6, 0, 8);
+      kernels.f32_dwconv_minmax_nhwc(a, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 6, 6, packed, out, 0, 6);
       kernels.f32_im2col_nhwc(a, 6, 6, 3, 0, 3, 3, 3, 2, 2, 1, 1, 1, 1, 3, 3, out);
       kernels.f32_pool_nhwc(a, 6, 6, 8, 3, 3, 2, 2, 1, 1, 0, 0, 2, 2, out, 1, 0);
       kernels.f32_all_finite(a, 64);
@@ -410,15 +407,11 @@ export class WasmRuntime {
     else this.kernels.f32_gemm_minmax(m, n, k, a, lda, packed, c, ldc, low, high);
   }
 
-  /**
-   * f32_dwconv_minmax_nhwc on all channels over the pool's threads: split by output rows, or by channels when
-   * a layer has fewer pixels than channels (as the GEMM before it splits its columns, so each thread reads
-   * the channels it wrote).
-   */
-  dwconv(...args: DepthwiseArguments): void {
+  /** f32_dwconv_minmax_nhwc over the pool's threads, split by output rows (arguments in its order). */
+  dwconv(...args: Parameters<WasmKernels['f32_dwconv_minmax_nhwc']>): void {
     const [, , , channels, kh, kw, , , , , , , oh, ow] = args;
     if (this.pool && oh * ow * channels * kh * kw >= PARALLEL_DEPTHWISE_WORK) this.pool.run(TASK_DWCONV, args);
-    else this.kernels.f32_dwconv_minmax_nhwc(...args, 0, channels);
+    else this.kernels.f32_dwconv_minmax_nhwc(...args);
   }
 
   /** f32_conv_direct_minmax_4x8 over the pool's threads, split by output rows (arguments in its order). */

@@ -91,8 +91,9 @@ export function claimChunks(control: Int32Array, kernels: WasmKernels, args: Flo
 /**
  * Runs chunk `index` of `count` of a task on part of the output. GEMM: rows of C in fours, or, when C has fewer
  * rows than columns, its panels of 8 columns (each thread then reads its own share of packed B, not all of
- * it); a batch of GEMMs (Winograd's 36 products): whole matrices; depthwise: output rows, or channels in
- * eights like the GEMM's panels when a layer has fewer pixels than channels; direct convolution: output rows.
+ * it); a batch of GEMMs (Winograd's 36 products): whole matrices; depthwise and direct convolution: output
+ * rows (split by channels, each thread's stores would interleave with the other's in every pixel, and the
+ * cache traffic that causes was measured to halve both threads' speed).
  */
 export function runTask(kernels: WasmKernels, task: number, args: Float64Array, index: number, count: number): void {
   if (task === TASK_GEMM) {
@@ -113,19 +114,12 @@ export function runTask(kernels: WasmKernels, task: number, args: Float64Array, 
     }
   } else if (task === TASK_DWCONV) {
     const [x, h, w, channels, kh, kw, strideH, strideW, dilationH, dilationW, padTop, padLeft, oh, ow, packed, y, low, high] = args as unknown as number[];
-    if (oh! * ow! < channels!) {
-      const [begin, end] = share(channels!, count, index, 16);
-      if (begin < end) {
-        kernels.f32_dwconv_minmax_nhwc(x!, h!, w!, channels!, kh!, kw!, strideH!, strideW!, dilationH!, dilationW!, padTop!, padLeft!, oh!, ow!, packed!, y!, low!, high!, begin, end);
-      }
-      return;
-    }
     const [begin, end] = share(oh!, count, index, 1);
     // Rows [begin, end) are the convolution of the same X with the top padding moved up by begin strides.
     if (begin < end) {
       kernels.f32_dwconv_minmax_nhwc(
         x!, h!, w!, channels!, kh!, kw!, strideH!, strideW!, dilationH!, dilationW!, padTop! - begin * strideH!, padLeft!,
-        end - begin, ow!, packed!, y! + begin * ow! * channels! * 4, low!, high!, 0, channels!,
+        end - begin, ow!, packed!, y! + begin * ow! * channels! * 4, low!, high!,
       );
     }
   } else if (task === TASK_DIRECT_CONV) {

@@ -57,7 +57,7 @@ for (const [size, channels, stride] of [[112, 32, 1], [112, 96, 2], [56, 144, 1]
   kernels.f32_dwconv_pack(channels, 3, 3, weights, 0, packed);
   const out = Math.ceil(size / stride);
   const y = fill(out * out * channels);
-  const seconds = best(() => kernels.f32_dwconv_minmax_nhwc(x, size, size, channels, 3, 3, stride, stride, 1, 1, 1, 1, out, out, packed, y, 0, 6, 0, channels));
+  const seconds = best(() => kernels.f32_dwconv_minmax_nhwc(x, size, size, channels, 3, 3, stride, stride, 1, 1, 1, 1, out, out, packed, y, 0, 6));
   console.log(`f32_dwconv_minmax_nhwc 3x3 ${size}x${size}x${channels} stride ${stride}: ${((2 * 9 * out * out * channels) / seconds / 1e9).toFixed(1)} GFLOP/s`);
 }
 

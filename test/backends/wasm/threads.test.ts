@@ -111,7 +111,7 @@ test('split kernels run partly on the worker and give the results of one thread 
     );
   };
   depthwise('depthwise 3x3 64x64x80, split by output rows', 64, 80, 1);
-  depthwise('depthwise 3x3 14x14x1002 stride 2, split by channels', 14, 1002, 2);
+  depthwise('depthwise 3x3 14x14x1002 stride 2 (few rows, odd channels), split by output rows', 14, 1002, 2);
 
   // A first layer: 3 input channels, 3x3 stride 2, 32 outputs, X already padded; any packed values will do.
   const [size, outSize, outChannels] = [113, 56, 32];
