@@ -164,9 +164,8 @@ function dwPixelChecked(
 
 /**
  * One kernel row's pass of the 3x3 depthwise interior over `count` output pixels of 4 channels: y = base +
- * the three taps of `row` (base: `bias` when first, else y's partial sum; clamped when last). A pass holds
- * only 3 weight vectors and 2 pixels' sums, so V8 (which moves every load of a loop body to its top) keeps
- * everything in registers; 9 weights and their loads at once spill.
+ * the three taps of `row` (base: `bias` when first, else y's partial sum; clamped when last). Used where a
+ * window's top or bottom row lies in the padding; inside, dw3x3FullPass sums all nine taps at once.
  */
 @inline function dw3x3RowPass(
   row: usize, pixel: usize, step: usize, y: usize, count: i32, wa: v128, wb: v128, wc: v128,
@@ -193,14 +192,75 @@ function dwPixelChecked(
   }
 }
 
+/**
+ * All nine taps of a 3x3 window over `count` output pixels of 4 channels in one pass: y = clamp(bias + taps of
+ * rows i0, i1, i2), the nine weight vectors held in registers, two pixels a step. Stride 1 loads each input
+ * pixel of a row once for both windows (the right one starts a pixel later).
+ */
+@inline function dw3x3FullPass(
+  i0: usize, i1: usize, i2: usize, pixel: usize, step: usize, y: usize, count: i32, w: usize, tap: usize,
+  bias: v128, low: v128, high: v128,
+): void {
+  const w0 = v128.load(w);
+  const w1 = v128.load(w + tap);
+  const w2 = v128.load(w + 2 * tap);
+  const w3 = v128.load(w + 3 * tap);
+  const w4 = v128.load(w + 4 * tap);
+  const w5 = v128.load(w + 5 * tap);
+  const w6 = v128.load(w + 6 * tap);
+  const w7 = v128.load(w + 7 * tap);
+  const w8 = v128.load(w + 8 * tap);
+  let out = y;
+  let ox = 0;
+  if (step == pixel) {
+    for (; ox + 1 < count; ox += 2) {
+      let q1 = v128.load(i0 + pixel);
+      let q2 = v128.load(i0 + 2 * pixel);
+      let a0 = madd(q2, w2, madd(q1, w1, madd(v128.load(i0), w0, bias)));
+      let a1 = madd(v128.load(i0 + 3 * pixel), w2, madd(q2, w1, madd(q1, w0, bias)));
+      q1 = v128.load(i1 + pixel);
+      q2 = v128.load(i1 + 2 * pixel);
+      a0 = madd(q2, w5, madd(q1, w4, madd(v128.load(i1), w3, a0)));
+      a1 = madd(v128.load(i1 + 3 * pixel), w5, madd(q2, w4, madd(q1, w3, a1)));
+      q1 = v128.load(i2 + pixel);
+      q2 = v128.load(i2 + 2 * pixel);
+      a0 = madd(q2, w8, madd(q1, w7, madd(v128.load(i2), w6, a0)));
+      a1 = madd(v128.load(i2 + 3 * pixel), w8, madd(q2, w7, madd(q1, w6, a1)));
+      v128.store(out, clamp(a0, low, high));
+      v128.store(out + pixel, clamp(a1, low, high));
+      i0 += 2 * pixel;
+      i1 += 2 * pixel;
+      i2 += 2 * pixel;
+      out += 2 * pixel;
+    }
+  } else {
+    for (; ox + 1 < count; ox += 2) {
+      let a0 = madd(v128.load(i0 + 2 * pixel), w2, madd(v128.load(i0 + pixel), w1, madd(v128.load(i0), w0, bias)));
+      let a1 = madd(v128.load(i0 + step + 2 * pixel), w2, madd(v128.load(i0 + step + pixel), w1, madd(v128.load(i0 + step), w0, bias)));
+      a0 = madd(v128.load(i1 + 2 * pixel), w5, madd(v128.load(i1 + pixel), w4, madd(v128.load(i1), w3, a0)));
+      a1 = madd(v128.load(i1 + step + 2 * pixel), w5, madd(v128.load(i1 + step + pixel), w4, madd(v128.load(i1 + step), w3, a1)));
+      a0 = madd(v128.load(i2 + 2 * pixel), w8, madd(v128.load(i2 + pixel), w7, madd(v128.load(i2), w6, a0)));
+      a1 = madd(v128.load(i2 + step + 2 * pixel), w8, madd(v128.load(i2 + step + pixel), w7, madd(v128.load(i2 + step), w6, a1)));
+      v128.store(out, clamp(a0, low, high));
+      v128.store(out + pixel, clamp(a1, low, high));
+      i0 += 2 * step;
+      i1 += 2 * step;
+      i2 += 2 * step;
+      out += 2 * pixel;
+    }
+  }
+  if (ox < count) v128.store(out, clamp(dw3x3Pixel(i0, i1, i2, pixel, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8), low, high));
+}
+
 /** Output pixels a depthwise pass covers before the next 4 channels: their input rows stay in L1. */
-const DW_BLOCK_PIXELS = 8;
 
 /**
  * Depthwise 3x3, dilation 1, over output columns [first, end) of one output row whose windows need no
  * column check, with kernel rows [kyBegin, kyBegin + rows) inside X (the others are in the padding), the
- * first of them at `row0`, the next `rowBytes` on: per 4 channels, one pass over the row per kernel row
- * (dw3x3RowPass). The last channels (fewer than 4, only when all three rows are inside) a pixel at a time.
+ * first of them at `row0`, the next `rowBytes` on: per 4 channels, one pass with all nine taps when the
+ * three rows are inside (dw3x3FullPass), else one pass per kernel row inside (dw3x3RowPass, the top and
+ * bottom rows of a padded layer). The last channels (fewer than 4, only when all three rows are inside) a
+ * pixel at a time.
  */
 function dw3x3Interior(
   row0: usize, rowBytes: usize, kyBegin: i32, rows: i32, channels: i32, strideW: i32, padLeft: i32,
@@ -216,26 +276,19 @@ function dw3x3Interior(
   const whole = channels & ~3;
   const row1 = row0 + rowBytes;
   const row2 = row1 + rowBytes;
-  for (let block = 0; block < count; block += DW_BLOCK_PIXELS) {
-    const pixels = min(DW_BLOCK_PIXELS, count - block);
-    const blockAt = start + <usize>block * step;
-    const blockOut = yStart + <usize>block * pixel;
-    for (let c = 0; c < whole; c += 4) {
-      const lane = <usize>c << 2;
-      const w = packed + lane + <usize>(3 * kyBegin) * tap;
-      const bias = v128.load(packed + lane + 9 * tap);
-      const at = blockAt + lane;
-      const out = blockOut + lane;
-      if (rows == 3) {
-        dw3x3RowPass(row0 + at, pixel, step, out, pixels, v128.load(w), v128.load(w + tap), v128.load(w + 2 * tap), bias, true, false, vlow, vhigh);
-        dw3x3RowPass(row1 + at, pixel, step, out, pixels, v128.load(w + 3 * tap), v128.load(w + 4 * tap), v128.load(w + 5 * tap), bias, false, false, vlow, vhigh);
-        dw3x3RowPass(row2 + at, pixel, step, out, pixels, v128.load(w + 6 * tap), v128.load(w + 7 * tap), v128.load(w + 8 * tap), bias, false, true, vlow, vhigh);
-      } else if (rows == 2) {
-        dw3x3RowPass(row0 + at, pixel, step, out, pixels, v128.load(w), v128.load(w + tap), v128.load(w + 2 * tap), bias, true, false, vlow, vhigh);
-        dw3x3RowPass(row1 + at, pixel, step, out, pixels, v128.load(w + 3 * tap), v128.load(w + 4 * tap), v128.load(w + 5 * tap), bias, false, true, vlow, vhigh);
-      } else {
-        dw3x3RowPass(row0 + at, pixel, step, out, pixels, v128.load(w), v128.load(w + tap), v128.load(w + 2 * tap), bias, true, true, vlow, vhigh);
-      }
+  for (let c = 0; c < whole; c += 4) {
+    const lane = <usize>c << 2;
+    const w = packed + lane + <usize>(3 * kyBegin) * tap;
+    const bias = v128.load(packed + lane + 9 * tap);
+    const at = start + lane;
+    const out = yStart + lane;
+    if (rows == 3) {
+      dw3x3FullPass(row0 + at, row1 + at, row2 + at, pixel, step, out, count, w, tap, bias, vlow, vhigh);
+    } else if (rows == 2) {
+      dw3x3RowPass(row0 + at, pixel, step, out, count, v128.load(w), v128.load(w + tap), v128.load(w + 2 * tap), bias, true, false, vlow, vhigh);
+      dw3x3RowPass(row1 + at, pixel, step, out, count, v128.load(w + 3 * tap), v128.load(w + 4 * tap), v128.load(w + 5 * tap), bias, false, true, vlow, vhigh);
+    } else {
+      dw3x3RowPass(row0 + at, pixel, step, out, count, v128.load(w), v128.load(w + tap), v128.load(w + 2 * tap), bias, true, true, vlow, vhigh);
     }
   }
   if (whole < channels) {
