@@ -16,10 +16,11 @@ export const TASK_DIRECT_CONV = 6;
 
 /**
  * How long a worker polls for the next task before it sleeps in Atomics.wait: within one inference a task
- * follows the last within microseconds to a few hundred (a node on another backend between two), and a wake
- * from Atomics.wait costs tens of microseconds. Between inferences it sleeps.
+ * mostly follows the last within microseconds (a small node on the calling thread between two), and a wake
+ * from Atomics.wait costs tens of microseconds. Short, because a worker the OS put on the caller's core takes
+ * half of it while it polls. Between inferences it sleeps.
  */
-export const WORKER_POLL_MS = 1;
+export const WORKER_POLL_MS = 0.1;
 
 /**
  * Int32 slots of the control block: the task's sequence number, which task, how many chunks, the chunks

@@ -56,6 +56,14 @@ const CHUNKS_PER_THREAD = 4;
 const SPIN_MS = 0.5;
 /** Polls between two reads of the clock. */
 const POLLS_PER_CLOCK = 64;
+/**
+ * Tasks in a burst (tasks each posted within WORKER_POLL_MS of the last, as in one inference) from which
+ * waking the workers pays. A wake costs the caller a system call and puts a thread on the machine that may
+ * share the caller's core for its poll window (measured: after an idle spell a woken worker often lands on
+ * the caller's core); an inference of a few split kernels (an LSTM's one, a small transformer's four) ran
+ * slower on two threads than on one.
+ */
+const SHARED_BURST_TASKS = 8;
 
 /** Whether this thread may block in Atomics.wait (not a browser's main thread). */
 function canBlock(control: Int32Array): boolean {
@@ -72,6 +80,10 @@ export class ThreadPool {
   private readonly blocking: boolean;
   /** When the last task ended: after WORKER_POLL_MS the workers have stopped polling and sleep. */
   private lastDone = -Infinity;
+  /** Tasks in the current burst and in the one before; whether the workers were woken in this one. */
+  private burstTasks = SHARED_BURST_TASKS;
+  private previousBurstTasks = 0;
+  private woken = false;
 
   private constructor(
     private readonly runtime: WasmRuntime,
@@ -108,11 +120,21 @@ export class ThreadPool {
    * Runs `task` with `args` on every thread, chunk by chunk, and returns when every chunk is done. When the
    * workers sleep (the first task after a pause, e.g. between inferences) a wake costs more than a task
    * gains from it, and a worker that wakes late holds the caller up with the chunk it took: the workers are
-   * woken for the tasks that follow and this one runs on the calling thread.
+   * woken for the tasks that follow and this one runs on the calling thread. A burst too short to pay for a
+   * wake (the last one was, and this one is so far) runs on the calling thread alone.
    */
   run(task: number, args: readonly number[]): void {
     if (performance.now() - this.lastDone > WORKER_POLL_MS) {
-      this.post(TASK_WAKE, [], 0);
+      this.previousBurstTasks = this.burstTasks;
+      this.burstTasks = 0;
+      this.woken = false;
+    }
+    this.burstTasks++;
+    if (!this.woken) {
+      if (this.previousBurstTasks >= SHARED_BURST_TASKS || this.burstTasks >= SHARED_BURST_TASKS) {
+        this.post(TASK_WAKE, [], 0);
+        this.woken = true;
+      }
       runTask(this.runtime.kernels, task, Float64Array.from(args), 0, 1);
       this.lastDone = performance.now();
       return;

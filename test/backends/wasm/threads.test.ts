@@ -125,3 +125,25 @@ test('split kernels run partly on the worker and give the results of one thread 
   one.dispose();
   two.dispose();
 });
+
+test('an inference of few split kernels does not wake the workers; a longer one does', async () => {
+  const two = await WasmRuntime.create('threads');
+  await two.startThreads(2);
+  const [m, n, k] = [256, 64, 128];
+  const [a, b, c] = [two.alloc(m * k * 4).pointer, two.alloc(k * n * 4).pointer, two.alloc(m * n * 4).pointer];
+  const packed = two.alloc(two.kernels.f32_gemm_packed_size(n, k)).pointer;
+  two.packPanels(n, k, b, n, 1, 0, packed);
+  const burst = (tasks: number) => {
+    for (let task = 0; task < tasks; task++) two.gemm(m, n, k, a, k, packed, c, n, -Infinity, Infinity);
+  };
+  const idle = () => new Promise((resolve) => setTimeout(resolve, 20));
+  burst(3);
+  await idle();
+  const before = two.workerChunks;
+  burst(3);
+  assert.equal(two.workerChunks, before, 'a burst of 3 tasks after a burst of 3 ran on the calling thread alone');
+  await idle();
+  burst(40);
+  assert.ok(two.workerChunks > before, 'a burst of 40 tasks woke the worker');
+  two.dispose();
+});
