@@ -380,6 +380,25 @@ export function f32_transpose(src: usize, rows: i32, cols: i32, dst: usize): voi
   const fullCols = cols & ~3;
   const srcRow = <usize>cols << 2;
   const dstRow = <usize>rows << 2;
+  if (rows == 3) {
+    // Three planes (an RGB image into NHWC): 4 pixels of each interleaved by shuffles into 3 vectors.
+    let from = src;
+    let to = dst;
+    for (let c = 0; c < fullCols; c += 4) {
+      const x = v128.load(from);
+      const y = v128.load(from + srcRow);
+      const z = v128.load(from + 2 * srcRow);
+      const xy0 = v128.shuffle<i32>(x, y, 0, 4, 1, 5);
+      const xy1 = v128.shuffle<i32>(x, y, 2, 6, 3, 7);
+      v128.store(to, v128.shuffle<i32>(xy0, z, 0, 1, 4, 2));
+      v128.store(to, v128.shuffle<i32>(v128.shuffle<i32>(xy0, z, 3, 5, 3, 5), xy1, 0, 1, 4, 5), 16);
+      v128.store(to, v128.shuffle<i32>(xy1, z, 6, 2, 3, 7), 32);
+      from += 16;
+      to += 48;
+    }
+    transposeEdge(src, rows, cols, dst, 0, rows, fullCols, cols);
+    return;
+  }
   for (let r = 0; r < fullRows; r += 4) {
     let from = src + <usize>(r * cols) * 4;
     let to = dst + (<usize>r << 2);

@@ -22,7 +22,8 @@ function assertTransposeMatches(dims: number[], perm: number[] | undefined, seed
 
 test('Transpose block swaps (layout moves among them) match the reference across the 4x4 tile edges', () => {
   let seed = 1;
-  const shapes = [[1, 3, 5, 7], [2, 4, 4, 8], [1, 13, 3, 6], [2, 5, 9, 1], [1, 1, 1, 1], [3, 8, 2, 3]];
+  // [n, 3, h, w] to NHWC is an RGB image: three planes interleaved by shuffles, 4 pixels at a time, then the edge.
+  const shapes = [[1, 3, 5, 7], [2, 4, 4, 8], [1, 13, 3, 6], [2, 5, 9, 1], [1, 1, 1, 1], [3, 8, 2, 3], [2, 3, 9, 9], [1, 3, 4, 4]];
   const perms = [[0, 2, 3, 1], [0, 3, 1, 2], [0, 1, 3, 2], [2, 3, 0, 1], [3, 0, 1, 2], [0, 1, 2, 3]];
   for (const dims of shapes) for (const perm of perms) assertTransposeMatches(dims, perm, seed++);
   assertTransposeMatches([6, 9], undefined, 99);
