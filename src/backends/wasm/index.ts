@@ -6,6 +6,7 @@ import { activationOps } from './activation.js';
 import { convOps } from './conv.js';
 import { copyOps } from './copy.js';
 import { elementwiseOps } from './elementwise.js';
+import { castOps } from './cast.js';
 import { gatherOps } from './gather.js';
 import { gemmOps } from './gemm.js';
 import { normalizeOps } from './normalize.js';
@@ -27,7 +28,7 @@ export { wasmCapabilities, type Capabilities, type WasmVariant } from './runtime
  */
 
 /** Op table: `opType` for the ONNX domain, `domain:opType` for others. */
-const OPS: Record<string, WasmOp> = { ...gemmOps, ...convOps, ...poolOps, ...elementwiseOps, ...transposeOps, ...activationOps, ...recurrentOps, ...reduceOps, ...copyOps, ...quantizedOps, ...normalizeOps, ...gatherOps, ...reshapeOps };
+const OPS: Record<string, WasmOp> = { ...gemmOps, ...convOps, ...poolOps, ...elementwiseOps, ...transposeOps, ...activationOps, ...recurrentOps, ...reduceOps, ...copyOps, ...quantizedOps, ...normalizeOps, ...gatherOps, ...reshapeOps, ...castOps };
 
 function opOf(info: NodeInfo): WasmOp | undefined {
   const { domain, opType } = info.node;
