@@ -252,8 +252,6 @@ function dwPixelChecked(
   if (ox < count) v128.store(out, clamp(dw3x3Pixel(i0, i1, i2, pixel, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8), low, high));
 }
 
-/** Output pixels a depthwise pass covers before the next 4 channels: their input rows stay in L1. */
-
 /**
  * Depthwise 3x3, dilation 1, over output columns [first, end) of one output row whose windows need no
  * column check, with kernel rows [kyBegin, kyBegin + rows) inside X (the others are in the padding), the

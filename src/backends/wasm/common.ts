@@ -91,6 +91,9 @@ export function residentConstants(runtime: WasmRuntime, info: NodeInfo): (WasmBl
 const ROUND = 64;
 const roundUp = (bytes: number) => Math.ceil(bytes / ROUND) * ROUND;
 
+/** The op codes of f32_unary. */
+export const UNARY_OPS: Readonly<Record<string, number>> = { Tanh: 0, Erf: 1, Sqrt: 2, Gelu: 3 };
+
 /**
  * One run's view of its tensors in wasm memory: inputs and outputs already in the memory (the arena) are
  * used in place; others are staged in scratch (inputs copied in now, outputs copied out by `finish`).
@@ -98,9 +101,6 @@ const roundUp = (bytes: number) => Math.ceil(bytes / ROUND) * ROUND;
  * every wasm kernel, so it keeps to small arrays searched linearly (a kernel has a handful of tensors):
  * no maps, and each tensor's address is asked of the runtime once.
  */
-/** The op codes of f32_unary. */
-export const UNARY_OPS: Readonly<Record<string, number>> = { Tanh: 0, Erf: 1, Sqrt: 2, Gelu: 3 };
-
 export class Staging {
   private readonly tensors: readonly Tensor[];
   private readonly addresses: number[];
@@ -163,7 +163,10 @@ export class Staging {
     return this.works[index]!;
   }
 
-  /** Applies a host-side activation to the outputs and copies staged outputs out of wasm memory. */
+  /**
+   * Applies a fused activation to the outputs (Tanh by the wasm kernel, the rest on the host) and copies
+   * staged outputs out of wasm memory.
+   */
   finish(activation?: Activation): void {
     for (let i = this.inputCount; i < this.tensors.length; i++) {
       if (!activation && !this.staged[i]) continue;

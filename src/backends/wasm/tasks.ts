@@ -26,8 +26,8 @@ export const WORKER_POLL_MS = 0.1;
  * Int32 slots of the control block: the task's sequence number, which task, how many chunks, the chunks
  * claimed from the front (bits 8-15) and from the back (bits 0-7), tagged with the sequence number's low 15
  * bits so a late thread cannot claim a later task's chunk with this one's arguments, how many chunks are
- * complete, and how many chunks the workers have run
- * since the pool started (a diagnostic: tests check that the work really is shared).
+ * complete, and how many chunks the workers have run since the pool started (a diagnostic: tests check that
+ * the work really is shared).
  */
 export const CONTROL_SEQUENCE = 0;
 export const CONTROL_TASK = 1;
