@@ -94,6 +94,11 @@ export interface Backend {
    */
   claim?(infos: readonly NodeInfo[]): readonly ClaimedRun[];
   prepareRun?(infos: readonly NodeInfo[]): Kernel;
+  /**
+   * Called as a session's run starts, before its first step: a threaded backend wakes its workers here so
+   * they are up by its first split kernel (a GPU backend could open its command encoder).
+   */
+  beginRun?(): void;
   /** Memory for the arena when this backend owns its device's tensors (wasm linear memory, GPU buffers). */
   allocate?(byteLength: number): MemoryRegion;
   /** Copies a tensor of this backend's device into host memory and back, for values that cross devices. */

@@ -63,6 +63,7 @@ export async function executePlanAsync(plan: Plan, feeds: ReadonlyMap<string, Va
 }
 
 function beginFrame(plan: Plan, feeds: ReadonlyMap<string, Value>, parent: Frame | undefined): Frame {
+  if (!parent) for (const backend of plan.context.backends) backend.beginRun?.();
   plan.arena?.refresh();
   const frame = new Frame(plan, parent);
   for (const [id, tensor] of plan.constants) frame.values[id] = tensor;

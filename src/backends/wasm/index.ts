@@ -103,6 +103,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
       }
     },
     supports: (info) => opOf(info)?.supports(info) ?? false,
+    beginRun: () => runtime.beginInference(),
     prepare(info) {
       const op = opOf(info);
       if (!op?.supports(info)) refuse(info, 'the wasm backend does not support this node; ask supports() first');

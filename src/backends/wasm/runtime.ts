@@ -367,6 +367,11 @@ export class WasmRuntime {
     return this.pool?.threads ?? 1;
   }
 
+  /** An inference starts: the pool wakes its workers if the last inference split enough kernels to pay. */
+  beginInference(): void {
+    this.pool?.beginInference();
+  }
+
   /** Chunks of split kernels the workers have run (0 without a pool). */
   get workerChunks(): number {
     return this.pool?.workerChunks ?? 0;

@@ -15,12 +15,14 @@ export const TASK_WAKE = 5;
 export const TASK_DIRECT_CONV = 6;
 
 /**
- * How long a worker polls for the next task before it sleeps in Atomics.wait: within one inference a task
- * mostly follows the last within microseconds (a small node on the calling thread between two), and a wake
- * from Atomics.wait costs tens of microseconds. Short, because a worker the OS put on the caller's core takes
- * half of it while it polls. Between inferences it sleeps.
+ * How long a worker polls for the next task before it sleeps in Atomics.wait. Within an inference the next
+ * split kernel mostly comes within a millisecond (nodes on the calling thread between two), and a worker that
+ * slept wakes tens of microseconds late, often on the caller's core, where the scheduler leaves it for
+ * milliseconds: measured on mobilenet_v2 with two threads, a 0.1 ms poll gave 0.94x-1.1x over one thread, a
+ * 5 ms poll 1.3x-1.5x. Between inferences (after this long) it sleeps; onnxruntime-web's threads spin
+ * about 18 ms.
  */
-export const WORKER_POLL_MS = 0.1;
+export const WORKER_POLL_MS = 5;
 
 /**
  * Int32 slots of the control block: the task's sequence number, which task, how many chunks, the chunks

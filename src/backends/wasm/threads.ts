@@ -1,6 +1,6 @@
 import {
   ARGUMENT_SLOTS, claimChunks, CONTROL_CHUNKS, CONTROL_COMPLETED, CONTROL_NEXT, CONTROL_SEQUENCE, CONTROL_SLOTS, CONTROL_TASK,
-  CONTROL_WORKER_CHUNKS, epochOf, MAX_CHUNKS, runTask, TASK_STOP, TASK_WAKE, WORKER_POLL_MS, type WorkerInit,
+  CONTROL_WORKER_CHUNKS, epochOf, MAX_CHUNKS, runTask, TASK_STOP, TASK_WAKE, type WorkerInit,
 } from './tasks.js';
 import type { WasmBlock, WasmRuntime } from './runtime.js';
 
@@ -57,14 +57,12 @@ const SPIN_MS = 0.5;
 /** Polls between two reads of the clock. */
 const POLLS_PER_CLOCK = 64;
 /**
- * Tasks in a burst (tasks each posted within WORKER_POLL_MS of the last, as in one inference) from which
- * waking the workers pays. A wake costs the caller a system call and puts a thread on the machine that may
- * share the caller's core for its poll window (measured: after an idle spell a woken worker often lands on
- * the caller's core); an inference of a few split kernels (an LSTM's one, a small transformer's four) ran
- * slower on two threads than on one.
+ * Split kernels an inference needs for waking the workers to pay. A wake costs the caller a system call and
+ * puts a thread on the machine that may share the caller's core for its poll window (measured: after an idle
+ * spell a woken worker often lands on the caller's core); an inference of a few split kernels (an LSTM's one,
+ * a small transformer's four) ran slower on two threads than on one.
  */
-const SHARED_BURST_TASKS = 8;
-
+const SHARED_INFERENCE_TASKS = 8;
 /** Whether this thread may block in Atomics.wait (not a browser's main thread). */
 function canBlock(control: Int32Array): boolean {
   try {
@@ -78,11 +76,9 @@ function canBlock(control: Int32Array): boolean {
 export class ThreadPool {
   private sequence = 0;
   private readonly blocking: boolean;
-  /** When the last task ended: after WORKER_POLL_MS the workers have stopped polling and sleep. */
-  private lastDone = -Infinity;
-  /** Tasks in the current burst and in the one before; whether the workers were woken in this one. */
-  private burstTasks = SHARED_BURST_TASKS;
-  private previousBurstTasks = 0;
+  /** Split kernels in the current inference and in the one before; whether the workers were woken in this one. */
+  private inferenceTasks = SHARED_INFERENCE_TASKS;
+  private previousInferenceTasks = 0;
   private woken = false;
 
   private constructor(
@@ -117,26 +113,31 @@ export class ThreadPool {
   }
 
   /**
-   * Runs `task` with `args` on every thread, chunk by chunk, and returns when every chunk is done. When the
-   * workers sleep (the first task after a pause, e.g. between inferences) a wake costs more than a task
-   * gains from it, and a worker that wakes late holds the caller up with the chunk it took: the workers are
-   * woken for the tasks that follow and this one runs on the calling thread. A burst too short to pay for a
-   * wake (the last one was, and this one is so far) runs on the calling thread alone.
+   * An inference starts: when the last one split enough kernels, the workers are woken now, so they are up
+   * by the first split kernel; otherwise its kernels run on the calling thread until enough have come.
+   */
+  beginInference(): void {
+    this.previousInferenceTasks = this.inferenceTasks;
+    this.inferenceTasks = 0;
+    this.woken = false;
+    if (this.previousInferenceTasks >= SHARED_INFERENCE_TASKS) this.wake();
+  }
+
+  private wake(): void {
+    this.post(TASK_WAKE, [], 0);
+    this.woken = true;
+  }
+
+  /**
+   * Runs `task` with `args` on every thread, chunk by chunk, and returns when every chunk is done. Until the
+   * workers are woken (an inference too short to pay for a wake, so far) it runs on the calling thread; the
+   * kernel that reaches SHARED_INFERENCE_TASKS wakes them for the ones that follow.
    */
   run(task: number, args: readonly number[]): void {
-    if (performance.now() - this.lastDone > WORKER_POLL_MS) {
-      this.previousBurstTasks = this.burstTasks;
-      this.burstTasks = 0;
-      this.woken = false;
-    }
-    this.burstTasks++;
+    this.inferenceTasks++;
     if (!this.woken) {
-      if (this.previousBurstTasks >= SHARED_BURST_TASKS || this.burstTasks >= SHARED_BURST_TASKS) {
-        this.post(TASK_WAKE, [], 0);
-        this.woken = true;
-      }
+      if (this.inferenceTasks >= SHARED_INFERENCE_TASKS) this.wake();
       runTask(this.runtime.kernels, task, Float64Array.from(args), 0, 1);
-      this.lastDone = performance.now();
       return;
     }
     const chunks = Math.min(MAX_CHUNKS, this.threads * CHUNKS_PER_THREAD);
@@ -149,7 +150,6 @@ export class ThreadPool {
       const completed = Atomics.load(control, CONTROL_COMPLETED);
       if (this.blocking && !spinning && completed < chunks) Atomics.wait(control, CONTROL_COMPLETED, completed);
     }
-    this.lastDone = performance.now();
   }
 
   /** Publishes a task of `chunks` chunks (none: the workers only wake) and wakes the sleeping workers. */
