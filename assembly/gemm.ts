@@ -13,7 +13,10 @@ export function f32_gemm_packed_size(n: i32, k: i32): i32 {
 
 /**
  * Packs B (element (row, col) at b + 4 * (row * rowStride + col * colStride), so a transposed B is packed by
- * swapping strides) and `bias` (n values, or 0 for none) into `packed`.
+ * swapping strides) and `bias` (n values, or 0 for none) into `packed`. Full panels of a row-major B copy
+ * two vectors per row; of a transposed B (each column contiguous, as Conv and Gemm transB store weights)
+ * they transpose 4x4 blocks in registers: weights are packed at create, and element by element this was
+ * a tenth of mobilenet_v2's session create.
  */
 export function f32_gemm_pack(n: i32, k: i32, b: usize, rowStride: i32, colStride: i32, bias: usize, packed: usize): void {
   let out = packed;
@@ -21,14 +24,51 @@ export function f32_gemm_pack(n: i32, k: i32, b: usize, rowStride: i32, colStrid
     const width = min(8, n - col0);
     for (let j = 0; j < 8; j++) store<f32>(out + (<usize>j << 2), bias != 0 && j < width ? load<f32>(bias + (<usize>(col0 + j) << 2)) : 0);
     out += 32;
-    for (let row = 0; row < k; row++) {
+    const panel = b + (<usize>col0 * colStride << 2);
+    let row = 0;
+    if (width == 8 && colStride == 1) {
+      for (; row < k; row++) {
+        const from = panel + (<usize>row * rowStride << 2);
+        v128.store(out, v128.load(from));
+        v128.store(out, v128.load(from, 16), 16);
+        out += 32;
+      }
+    } else if (width == 8 && rowStride == 1) {
+      const column = <usize>colStride << 2;
+      for (; row + 4 <= k; row += 4) {
+        const c0 = panel + (<usize>row << 2);
+        transpose4x4(c0, column, out);
+        transpose4x4(c0 + 4 * column, column, out + 16);
+        out += 128;
+      }
+    }
+    for (; row < k; row++) {
       for (let j = 0; j < 8; j++) {
-        const value: f32 = j < width ? load<f32>(b + ((<usize>row * rowStride + <usize>(col0 + j) * colStride) << 2)) : 0;
+        const value: f32 = j < width ? load<f32>(panel + ((<usize>row * rowStride + <usize>j * colStride) << 2)) : 0;
         store<f32>(out + (<usize>j << 2), value);
       }
       out += 32;
     }
   }
+}
+
+/**
+ * Four values from each of 4 columns (column j at from + j * column, contiguous down the rows) stored as 4
+ * rows of 4, each row at out + 32 * row (half of a packed row of 8).
+ */
+@inline function transpose4x4(from: usize, column: usize, out: usize): void {
+  const c0 = v128.load(from);
+  const c1 = v128.load(from + column);
+  const c2 = v128.load(from + 2 * column);
+  const c3 = v128.load(from + 3 * column);
+  const low01 = v128.shuffle<i32>(c0, c1, 0, 4, 1, 5);
+  const low23 = v128.shuffle<i32>(c2, c3, 0, 4, 1, 5);
+  const high01 = v128.shuffle<i32>(c0, c1, 2, 6, 3, 7);
+  const high23 = v128.shuffle<i32>(c2, c3, 2, 6, 3, 7);
+  v128.store(out, v128.shuffle<i32>(low01, low23, 0, 1, 4, 5));
+  v128.store(out, v128.shuffle<i32>(low01, low23, 2, 3, 6, 7), 32);
+  v128.store(out, v128.shuffle<i32>(high01, high23, 0, 1, 4, 5), 64);
+  v128.store(out, v128.shuffle<i32>(high01, high23, 2, 3, 6, 7), 96);
 }
 
 /** Rows a0 .. a0 + 3 * aStride of C's 8 columns at c0 (the first `width` of them stored). */
