@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertFile } from '../scripts/onnx-to-tflite.js';
 import {
+  DEFAULT_WARMUPS,
   RUNTIMES,
   benchInputs,
   benchModel,
@@ -29,7 +30,7 @@ const { values: args } = parseArgs({
     json: { type: 'boolean', default: false },
     threads: { type: 'string', default: '1,2' },
     runs: { type: 'string', default: '30' },
-    warmups: { type: 'string', default: '5' },
+    warmups: { type: 'string', default: String(DEFAULT_WARMUPS) },
     models: { type: 'string' },
     provider: { type: 'string' },
     optimization: { type: 'string' },
