@@ -171,14 +171,16 @@ export function f32_winograd_input_4x4_3x3(
  * Y [oh, ow, outChannels] (the output pixels of tile rows [tileRow, tileRow + tileRows), `tilesW` tiles
  * each, that fall inside Y) = clamp(A^T m A + bias, low, high) from the 36 products
  * m [36][tileRows * tilesW][outChannels] (matrices `matrixBytes` apart); `bias` holds outChannels values rounded up to 4.
+ * Y's pixels are `yPixel` floats apart (outChannels, or more when Y is a channel slice of a Concat's output).
  */
 export function f32_winograd_output_4x4_3x3(
   m: usize, matrixBytes: usize, tileRow: i32, tileRows: i32, tilesW: i32, outChannels: i32, bias: usize,
-  oh: i32, ow: i32, y: usize, low: f32, high: f32, scratch: usize,
+  oh: i32, ow: i32, y: usize, yPixel: i32, low: f32, high: f32, scratch: usize,
 ): void {
   const vlow = f32x4.splat(low);
   const vhigh = f32x4.splat(high);
   const pixel = <usize>outChannels << 2;
+  const outPixel = <usize>yPixel << 2;
   const tiles = tileRows * tilesW;
   const sums = scratch;
   for (let t = 0; t < tiles; t++) {
@@ -187,7 +189,7 @@ export function f32_winograd_output_4x4_3x3(
     const rows = min(4, oh - oy0);
     const cols = min(4, ow - ox0);
     const at = m + <usize>t * pixel;
-    const out = y + <usize>(oy0 * ow + ox0) * pixel;
+    const out = y + <usize>(oy0 * ow + ox0) * outPixel;
     for (let c = 0; c < outChannels; c += 4) {
       const lane = <usize>c << 2;
       const lanes = outChannels - c;
@@ -195,13 +197,13 @@ export function f32_winograd_output_4x4_3x3(
       // Rows: sums[r][k] = (m A)[r][k] for the 6 rows; then columns: y[r][k] = (A^T sums)[r][k].
       for (let r = 0; r < 6; r++) outputRows(at + lane + <usize>(r * 6) * matrixBytes, matrixBytes, sums + <usize>(r * 4) * 16);
       if (rows == 4 && lanes >= 4) {
-        for (let k = 0; k < cols; k++) outputColumn(sums + <usize>k * 16, out + lane + <usize>k * pixel, <usize>ow * pixel, b, vlow, vhigh);
+        for (let k = 0; k < cols; k++) outputColumn(sums + <usize>k * 16, out + lane + <usize>k * outPixel, <usize>ow * outPixel, b, vlow, vhigh);
       } else {
         for (let k = 0; k < cols; k++) {
           outputRows(sums + <usize>k * 16, 64, sums + 6 * 64);
           for (let r = 0; r < rows; r++) {
             const value = f32x4.add(v128.load(sums + 6 * 64 + <usize>r * 16), b);
-            storeVector(out + lane + <usize>(r * ow + k) * pixel, clamp(value, vlow, vhigh), lanes);
+            storeVector(out + lane + <usize>(r * ow + k) * outPixel, clamp(value, vlow, vhigh), lanes);
           }
         }
       }

@@ -89,10 +89,12 @@ export interface Backend {
   supports(info: NodeInfo): boolean;
   prepare(info: NodeInfo): Kernel;
   /**
-   * Runs of nodes this backend wants to run as one kernel (shown the nodes it supports, in plan order).
-   * Each claimed run is then prepared by `prepareRun` instead of node by node.
+   * Runs of nodes this backend wants to run as one kernel (shown every node, in plan order). Each claimed
+   * run is then prepared by `prepareRun` instead of node by node. A value made inside a run and read after
+   * it, or one of the `kept` values (graph outputs, values a subgraph reads), stays an output of the run
+   * that its kernel must write; others are the kernel's own.
    */
-  claim?(infos: readonly NodeInfo[]): readonly ClaimedRun[];
+  claim?(infos: readonly NodeInfo[], kept: ReadonlySet<string>): readonly ClaimedRun[];
   prepareRun?(infos: readonly NodeInfo[]): Kernel;
   /**
    * Called as a session's run starts, before its first step: a threaded backend wakes its workers here so

@@ -236,22 +236,26 @@ type PlacedStep = Omit<Step, 'release' | 'slots'>;
 
 /**
  * Each node goes to the first backend (in the session's order) that supports it, after backends that run
- * several nodes as one kernel have claimed their runs. A claimed run's kernel reads the inputs and writes
+ * several nodes as one kernel have claimed their runs (of nodes no backend ranked above them supports). A claimed run's kernel reads the inputs and writes
  * the outputs of all its nodes, in node order; values made and used only inside the run are left out
  * (id -1), so the kernel may keep them to itself.
  */
 function placeSteps(infos: readonly NodeInfo[], context: PlanContext, idOf: (name: string) => number, graphOutputs: ReadonlySet<string>): PlacedStep[] {
   const claimedBy = new Map<number, { backend: Backend; count: number }>();
-  for (const backend of context.backends) {
-    if (!backend.claim || !backend.prepareRun) continue;
-    for (const run of backend.claim(infos)) {
+  const kept = new Set([...graphOutputs, ...infos.flatMap((info) => subgraphReads(info.node, context))]);
+  context.backends.forEach((backend, order) => {
+    if (!backend.claim || !backend.prepareRun) return;
+    const before = context.backends.slice(0, order);
+    for (const run of backend.claim(infos, kept)) {
       const indices = Array.from({ length: run.count }, (_, offset) => run.start + offset);
       if (run.count < 1 || indices.some((index) => index >= infos.length || claimedBy.has(index) || [...claimedBy].some(([start, claim]) => index >= start && index < start + claim.count))) {
         throw new EdgerunError('INVALID_ARGUMENT', `backend '${backend.name}' claimed nodes ${run.start}..${run.start + run.count - 1}, which are out of range or already claimed`);
       }
+      // A backend the session ranks higher keeps the nodes it runs.
+      if (indices.some((index) => before.some((other) => other.supports(infos[index]!)))) continue;
       claimedBy.set(run.start, { backend, count: run.count });
     }
-  }
+  });
   const steps: PlacedStep[] = [];
   for (let index = 0; index < infos.length; index++) {
     const claim = claimedBy.get(index);

@@ -19,7 +19,15 @@ export function allFloat32(info: NodeInfo): boolean {
 
 /** The input's static dims when all are numbers. */
 export function staticDims(info: NodeInfo, index: number): number[] | undefined {
-  const type = info.inputTypes[index];
+  return knownDims(info.inputTypes[index]);
+}
+
+/** Output `index`'s dims when inference knows every one of them. */
+export function staticOutputDims(info: NodeInfo, index: number): number[] | undefined {
+  return knownDims(info.outputTypes[index]);
+}
+
+function knownDims(type: ValueType | undefined): number[] | undefined {
   const shape = type?.kind === 'tensor' ? type.shape : undefined;
   return shape?.every((dim): dim is number => typeof dim === 'number') ? shape : undefined;
 }

@@ -75,6 +75,18 @@ function convSupports(info: NodeInfo): boolean {
   return rank === undefined || rank === 4;
 }
 
+/** Paths that can write Y as a channel slice of a wider NHWC tensor (their output is a GEMM's or Winograd's). */
+const SLICE_PATHS: readonly Path[] = ['pointwise', 'winograd', 'general'];
+
+/**
+ * Whether the node is an NHWC convolution this backend can run straight into a channel slice of a wider
+ * tensor: a supported path and an activation applied in the output loop (a clamp, or none).
+ */
+export function convWritesChannelSlice(info: NodeInfo): boolean {
+  if (!convSupports(info) || !isNhwc(info) || epilogueOf(info.attributes)!.activation) return false;
+  return SLICE_PATHS.includes(pathOf(info.constants[1]!, convAttrs(info.attributes).group, convAttrs(info.attributes)));
+}
+
 function pathOf(weights: Tensor, group: number, attrs: ConvAttrs): Path {
   const [m, perGroup, kh, kw] = weights.dims as [number, number, number, number];
   const unit = (values: number[] | undefined) => !values || values.every((value) => value === 1);
@@ -132,7 +144,21 @@ function paddedSize({ height, width, outHeight, outWidth, rows, cols }: Geometry
   return { padded: rows.padBegin > 0 || cols.padBegin > 0 || ph > height || pw > width, ph, pw };
 }
 
-function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
+/** A convolution prepared once (path chosen, weights packed); it runs on NHWC tensors in wasm memory. */
+export interface PreparedConv {
+  readonly outChannels: number;
+  geometryOf(xDims: readonly number[]): Geometry;
+  /** The path's work buffers for one image (byte lengths), for `convolve`'s `work`. */
+  pathWorkBytes(geometry: Geometry): number[];
+  /**
+   * `images` images from NHWC x to NHWC y, both in wasm memory, Y's pixels `yPixel` floats apart (more than
+   * outChannels only where convWritesChannelSlice says so).
+   */
+  convolve(geometry: Geometry, x: number, y: number, yPixel: number, images: number, work: number[]): void;
+  dispose(): void;
+}
+
+export function prepareNhwcConv(runtime: WasmRuntime, info: NodeInfo): PreparedConv {
   const nhwc = isNhwc(info);
   const attrs = convAttrs(info.attributes);
   const epilogue = epilogueOf(info.attributes)!;
@@ -183,32 +209,26 @@ function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
     const patches = path === 'general' || winograd ? [geometry.outHeight * geometry.outWidth * depth * 4] : [];
     return [...patches, ...(winograd?.workBytes(winogradGeometry(geometry)) ?? [])];
   };
-  /** Work buffers: X and Y of one image in NHWC (NCHW Conv), then the path's. */
-  const workBytes = (geometry: Geometry): number[] => {
-    const nchwImages = [geometry.height * geometry.width * geometry.channels * 4, geometry.outHeight * geometry.outWidth * outChannels * 4];
-    return [...(nhwc ? [] : nchwImages), ...pathWorkBytes(geometry)];
+  const convolve = (geometry: Geometry, x: number, y: number, yPixel: number, images: number, work: number[]) => {
+    const { height, width, channels, outHeight, outWidth } = geometry;
+    if (path === 'pointwise') {
+      runtime.gemm(images * height * width, outChannels, channels, x, channels, packed[0]!.pointer, y, yPixel, epilogue.low, epilogue.high);
+      return;
+    }
+    const [inImage, outImage] = [height * width * channels * 4, outHeight * outWidth * yPixel * 4];
+    for (let image = 0; image < images; image++) convolveImage(geometry, x + image * inImage, y + image * outImage, yPixel, work);
   };
-  const xDims = staticDims(info, 0);
-  if (xDims) {
-    const geometry = geometryOf(xDims);
-    const bytes = geometry.batch * geometry.height * geometry.width * geometry.channels * 4;
-    runtime.reserveScratch(Staging.bytesFor([bytes, geometry.batch * geometry.outHeight * geometry.outWidth * outChannels * 4], workBytes(geometry)));
-  }
-
-  /** One image (or, pointwise, the whole batch of `images`) from NHWC x to NHWC y, both in wasm memory. */
-  const convolve = (geometry: Geometry, x: number, y: number, images: number, work: number[]) => {
+  const convolveImage = (geometry: Geometry, x: number, y: number, yPixel: number, work: number[]) => {
     const { height, width, channels, outHeight, outWidth, rows, cols } = geometry;
     const { low, high } = epilogue;
-    if (path === 'pointwise') {
-      runtime.gemm(images * height * width, outChannels, channels, x, channels, packed[0]!.pointer, y, outChannels, low, high);
-    } else if (path === 'direct') {
+    if (path === 'direct') {
       const { padded, ph, pw } = paddedSize(geometry);
       if (padded) kernels.f32_pad_nhwc(x, height, width, channels, rows.padBegin, cols.padBegin, ph, pw, work[0]!);
       runtime.directConv(
         padded ? work[0]! : x, padded ? pw : width, channels, kh, kw, rows.stride, cols.stride, outHeight, outWidth, packed[0]!.pointer, outChannels, y, low, high,
       );
     } else if (winograd && kernels.f32_all_finite(x, height * width * channels)) {
-      winograd.run(winogradGeometry(geometry), x, y, low, high, work.slice(1));
+      winograd.run(winogradGeometry(geometry), x, y, yPixel, low, high, work.slice(1));
     } else if (path === 'depthwise') {
       runtime.dwconv(
         x, height, width, channels, kh, kw, rows.stride, cols.stride, rows.dilation, cols.dilation, rows.padBegin, cols.padBegin,
@@ -221,42 +241,67 @@ function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
           x, height, width, channels, g * perGroup, perGroup, kh, kw, rows.stride, cols.stride, rows.dilation, cols.dilation,
           rows.padBegin, cols.padBegin, outHeight, outWidth, patches,
         );
-        runtime.gemm(outHeight * outWidth, outPerGroup, depth, patches, depth, packed[g]!.pointer, y + g * outPerGroup * 4, outChannels, low, high);
+        runtime.gemm(outHeight * outWidth, outPerGroup, depth, patches, depth, packed[g]!.pointer, y + g * outPerGroup * 4, yPixel, low, high);
       }
     }
   };
 
   return {
+    outChannels,
+    geometryOf,
+    pathWorkBytes,
+    convolve,
+    dispose: () => {
+      packed.forEach((block) => block.release());
+      winograd?.release();
+    },
+  };
+}
+
+function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
+  const conv = prepareNhwcConv(runtime, info);
+  const { outChannels } = conv;
+  const nhwc = isNhwc(info);
+  const { kernels } = runtime;
+  const epilogue = epilogueOf(info.attributes)!;
+  /** Work buffers: X and Y of one image in NHWC (NCHW Conv), then the path's. */
+  const workBytes = (geometry: Geometry): number[] => {
+    const nchwImages = [geometry.height * geometry.width * geometry.channels * 4, geometry.outHeight * geometry.outWidth * outChannels * 4];
+    return [...(nhwc ? [] : nchwImages), ...conv.pathWorkBytes(geometry)];
+  };
+  const xDims = staticDims(info, 0);
+  if (xDims) {
+    const geometry = conv.geometryOf(xDims);
+    const bytes = geometry.batch * geometry.height * geometry.width * geometry.channels * 4;
+    runtime.reserveScratch(Staging.bytesFor([bytes, geometry.batch * geometry.outHeight * geometry.outWidth * outChannels * 4], workBytes(geometry)));
+  }
+
+  return {
     run(io) {
       const x = floatInput(info, io, 0);
-      const geometry = geometryOf(x.dims);
+      const geometry = conv.geometryOf(x.dims);
       const { batch, height, width, channels, outHeight, outWidth } = geometry;
       const y = io.output(0, 'float32', nhwc ? [batch, outHeight, outWidth, outChannels] : [batch, outChannels, outHeight, outWidth]);
       const buffers = workBytes(geometry);
       const staging = new Staging(runtime, [x], [y], buffers);
-      const inImage = height * width * channels * 4;
-      const outImage = outHeight * outWidth * outChannels * 4;
       const [xAddress, yAddress] = [staging.address(x), staging.address(y)];
       const works = buffers.map((_, index) => staging.work(index));
-      const pathWork = nhwc ? works : works.slice(2);
-      if (nhwc && path === 'pointwise') {
-        convolve(geometry, xAddress, yAddress, batch, pathWork);
-      } else if (nhwc) {
-        for (let image = 0; image < batch; image++) convolve(geometry, xAddress + image * inImage, yAddress + image * outImage, 1, pathWork);
+      if (nhwc) {
+        conv.convolve(geometry, xAddress, yAddress, outChannels, batch, works);
       } else {
+        const inImage = height * width * channels * 4;
+        const outImage = outHeight * outWidth * outChannels * 4;
         const [xNhwc, yNhwc] = [works[0]!, works[1]!];
+        const pathWork = works.slice(2);
         for (let image = 0; image < batch; image++) {
           kernels.f32_transpose(xAddress + image * inImage, channels, height * width, xNhwc);
-          convolve(geometry, xNhwc, yNhwc, 1, pathWork);
+          conv.convolve(geometry, xNhwc, yNhwc, outChannels, 1, pathWork);
           kernels.f32_transpose(yNhwc, outHeight * outWidth, outChannels, yAddress + image * outImage);
         }
       }
       staging.finish(epilogue.activation);
     },
-    dispose: () => {
-      packed.forEach((block) => block.release());
-      winograd?.release();
-    },
+    dispose: () => conv.dispose(),
   };
 }
 

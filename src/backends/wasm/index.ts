@@ -4,6 +4,7 @@ import { HOST_DEVICE, type Backend, type BackendOptions, type Kernel, type Memor
 import type { WasmOp } from './common.js';
 import { activationOps } from './activation.js';
 import { convOps } from './conv.js';
+import { claimConvConcats, prepareConvConcat } from './conv-concat.js';
 import { copyOps } from './copy.js';
 import { elementwiseOps } from './elementwise.js';
 import { castOps } from './cast.js';
@@ -104,6 +105,12 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     },
     supports: (info) => opOf(info)?.supports(info) ?? false,
     beginRun: () => runtime.beginInference(),
+    claim: claimConvConcats,
+    prepareRun(infos) {
+      const kernel = prepareConvConcat(runtime, infos);
+      kernels.add(kernel);
+      return kernel;
+    },
     prepare(info) {
       const op = opOf(info);
       if (!op?.supports(info)) refuse(info, 'the wasm backend does not support this node; ask supports() first');

@@ -67,7 +67,7 @@ interface WinogradExports {
   ): void;
   f32_winograd_output_4x4_3x3(
     m: number, matrixBytes: number, tileRow: number, tileRows: number, tilesW: number, outChannels: number, bias: number,
-    oh: number, ow: number, y: number, low: number, high: number, scratch: number,
+    oh: number, ow: number, y: number, yPixel: number, low: number, high: number, scratch: number,
   ): void;
 }
 
@@ -341,7 +341,7 @@ export class WasmRuntime {
       kernels.f32_pad_nhwc(a, 4, 4, 3, 1, 1, 7, 7, out);
       kernels.f32_conv_direct_minmax_4x8(out, 7, 3, 3, 3, 2, 2, 3, 3, packed, 8, a + 2048, 0, 6);
       kernels.f32_winograd_input_4x4_3x3(a, 6, 6, 4, 1, 1, 0, 2, 2, packed, 64, out);
-      kernels.f32_winograd_output_4x4_3x3(packed, 64, 0, 2, 2, 4, a, 6, 6, out, 0, 6, out + 4096);
+      kernels.f32_winograd_output_4x4_3x3(packed, 64, 0, 2, 2, 4, a, 6, 6, out, 4, 0, 6, out + 4096);
       kernels.f32_transpose(a, 8, 36, out);
       kernels.f32_binary_minmax(0, 4, 64, a, 64, 1, packed, 0, 1, out, -Infinity, Infinity);
       kernels.f32_clamp(a, 256, out, 0, 6);

@@ -101,8 +101,8 @@ export class WinogradConv {
     return [POINTS * matrixStride(tiles * this.channels * 4), POINTS * matrixStride(tiles * this.outChannels * 4), this.runtime.kernels.f32_winograd_scratch_size(this.channels)];
   }
 
-  /** Y (NHWC, at y) of X (NHWC, at x) for one image, clamped to [low, high]; `work` as workBytes lists. */
-  run(geometry: WinogradGeometry, x: number, y: number, low: number, high: number, [transformed, products, scratch]: number[]): void {
+  /** Y (NHWC, at y, pixels `yPixel` floats apart) of X (NHWC, at x) for one image, clamped to [low, high]; `work` as workBytes lists. */
+  run(geometry: WinogradGeometry, x: number, y: number, yPixel: number, low: number, high: number, [transformed, products, scratch]: number[]): void {
     const { kernels } = this.runtime;
     const { height, width, outHeight, outWidth, padTop, padLeft } = geometry;
     const { channels, outChannels } = this;
@@ -115,7 +115,7 @@ export class WinogradConv {
       this.runtime.gemmBatch(
         POINTS, tiles, outChannels, channels, transformed!, inStride, channels, this.packed.pointer, this.packedStride, products!, outStride, outChannels, -Infinity, Infinity,
       );
-      kernels.f32_winograd_output_4x4_3x3(products!, outStride, row, rows, tilesW, outChannels, this.bias.pointer, outHeight, outWidth, y, low, high, scratch!);
+      kernels.f32_winograd_output_4x4_3x3(products!, outStride, row, rows, tilesW, outChannels, this.bias.pointer, outHeight, outWidth, y, yPixel, low, high, scratch!);
     }
   }
 

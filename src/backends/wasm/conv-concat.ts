@@ -1,0 +1,83 @@
+import { describeNode } from '../../core/graph.js';
+import { EdgerunError } from '../../core/errors.js';
+import type { Tensor } from '../../core/tensor.js';
+import type { ClaimedRun, Kernel, NodeInfo } from '../backend.js';
+import { floatInput, Staging, staticDims, staticOutputDims } from './common.js';
+import { convWritesChannelSlice, prepareNhwcConv } from './conv.js';
+import type { WasmRuntime } from './runtime.js';
+
+/**
+ * Convolutions whose outputs only a Concat along channels reads (SqueezeNet's fire modules, Inception's
+ * branches) run as one kernel that writes each convolution straight into its slice of the Concat's output
+ * (NHWC, so a slice is every pixel's run of channels): the Concat's copy, a pass over both outputs, goes.
+ */
+
+/** The channel axis of an NHWC Concat, as ONNX may write it. */
+const CHANNEL_AXES = [3, -1];
+
+/**
+ * Runs of k NHWC convolutions followed by a Concat of exactly their outputs along channels, where no
+ * other node reads those outputs and none must be kept (a graph output, a value a subgraph reads).
+ */
+export function claimConvConcats(infos: readonly NodeInfo[], kept: ReadonlySet<string>): ClaimedRun[] {
+  const runs: ClaimedRun[] = [];
+  infos.forEach((info, index) => {
+    const { node } = info;
+    if (node.domain !== '' || node.opType !== 'Concat' || !CHANNEL_AXES.includes(info.attributes.axis as number)) return;
+    const count = node.inputs.length;
+    if (count < 2 || index < count || staticOutputDims(info, 0)?.length !== 4) return;
+    const convs = infos.slice(index - count, index);
+    const made = convs.map((conv) => conv.node.outputs[0]!);
+    const concatenated = new Set(node.inputs);
+    if (concatenated.size !== count || !made.every((name) => concatenated.has(name) && !kept.has(name))) return;
+    if (!convs.every((conv) => conv.node.outputs.length === 1 && convWritesChannelSlice(conv) && staticDims(conv, 0) && staticOutputDims(conv, 0))) return;
+    const readElsewhere = infos.some((other, at) => at !== index && other.node.inputs.some((name) => made.includes(name)));
+    if (readElsewhere || runs.some((run) => run.start + run.count > index - count)) return;
+    runs.push({ start: index - count, count: count + 1 });
+  });
+  return runs;
+}
+
+/** The kernel of a claimed run: the convolutions in node order, each into its channel offset of the Concat's output. */
+export function prepareConvConcat(runtime: WasmRuntime, infos: readonly NodeInfo[]): Kernel {
+  const concat = infos[infos.length - 1]!;
+  const convInfos = infos.slice(0, -1);
+  const convs = convInfos.map((info) => prepareNhwcConv(runtime, info));
+  const outDims = staticOutputDims(concat, 0)!;
+  const channels = outDims[3]!;
+  /** Each convolution's first channel in the output, from the Concat's input order. */
+  const offsets = convInfos.map((info) => {
+    const position = concat.node.inputs.indexOf(info.node.outputs[0]!);
+    return concat.node.inputs.slice(0, position).reduce((sum, name) => sum + convs[convInfos.findIndex((other) => other.node.outputs[0] === name)]!.outChannels, 0);
+  });
+  /** Where each node's inputs start in the run's flattened input list. */
+  const firstInput = convInfos.map((_, index) => convInfos.slice(0, index).reduce((sum, info) => sum + info.node.inputs.length, 0));
+  const geometries = convInfos.map((info, index) => convs[index]!.geometryOf(staticDims(info, 0)!));
+  const works = geometries.map((geometry, index) => convs[index]!.pathWorkBytes(geometry));
+  const xBytes = geometries.map(({ batch, height, width, channels: c }) => batch * height * width * c * 4);
+  runtime.reserveScratch(Staging.bytesFor([...xBytes, outDims.reduce((product, dim) => product * dim, 4)], works.flat()));
+
+  return {
+    run(io) {
+      const xs = convInfos.map((info, index) => floatInput(info, { ...io, inputs: io.inputs.slice(firstInput[index]) }, 0));
+      xs.forEach((x, index) => checkDims(convInfos[index]!, x, staticDims(convInfos[index]!, 0)!));
+      const y = io.output(convInfos.length, 'float32', outDims);
+      const staging = new Staging(runtime, xs, [y], works.flat());
+      let work = 0;
+      convs.forEach((conv, index) => {
+        const own = works[index]!.map((_, at) => staging.work(work + at));
+        work += own.length;
+        conv.convolve(geometries[index]!, staging.address(xs[index]!), staging.address(y) + offsets[index]! * 4, channels, geometries[index]!.batch, own);
+      });
+      staging.finish();
+    },
+    dispose: () => convs.forEach((conv) => conv.dispose()),
+  };
+}
+
+/** The run was planned for static dims: an input of other dims is refused, naming the convolution. */
+function checkDims(info: NodeInfo, x: Tensor, planned: readonly number[]): void {
+  if (x.dims.length !== planned.length || x.dims.some((dim, axis) => dim !== planned[axis])) {
+    throw new EdgerunError('SHAPE_MISMATCH', `input X has dims [${x.dims.join(', ')}]; this run was planned for [${planned.join(', ')}]`, [describeNode(info.node)]);
+  }
+}
