@@ -67,7 +67,7 @@ function prepareWindow(runtime: WasmRuntime, info: NodeInfo): Kernel {
       const outImage = rows.output * cols.output * channels! * 4;
       const staging = new Staging(runtime, [x], [y], nhwc ? [] : [inImage, outImage]);
       const pool = (xImage: number, yImage: number) =>
-        runtime.kernels.f32_pool_nhwc(
+        runtime.poolNhwc(
           xImage, height!, width!, channels!, rows.kernel, cols.kernel, rows.stride, cols.stride, rows.dilation, cols.dilation,
           rows.padBegin, cols.padBegin, rows.output, cols.output, yImage, isMax ? 1 : 0, countPad ? 1 : 0,
         );

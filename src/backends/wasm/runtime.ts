@@ -1,7 +1,7 @@
 import { EdgerunError } from '../../core/errors.js';
 import { Tensor } from '../../core/tensor.js';
 import { MAXIMUM_PAGES, WASM_MODULES } from './modules.generated.js';
-import { TASK_DIRECT_CONV, TASK_DWCONV, TASK_GEMM, TASK_GEMM_BATCH } from './tasks.js';
+import { TASK_DIRECT_CONV, TASK_DWCONV, TASK_GEMM, TASK_GEMM_BATCH, TASK_POOL, TASK_WINOGRAD_INPUT, TASK_WINOGRAD_OUTPUT } from './tasks.js';
 import { ThreadPool } from './threads.js';
 
 /**
@@ -24,8 +24,11 @@ const WARM_UP_CALLS = 200;
  * chunks to a worker (a wake, its cold caches, the caller waiting for its last chunk) costs 10-30 µs.
  */
 const PARALLEL_WORK = 1 << 20;
-/** Depthwise multiply-adds below which the calling thread runs it alone: it reads each input once, so a small
- * layer gains less from a second core than the handover and the cross-core reads of its input cost. */
+/** Transformed values (36 per tile and channel) from which a Winograd transform is split (a few µs of work). */
+const PARALLEL_TRANSFORM_VALUES = 1 << 15;
+const WINOGRAD_POINTS = 36;
+/** Depthwise multiply-adds (pooling taps) below which the calling thread runs it alone: it reads each input once,
+ * so a small layer gains less from a second core than the handover and the cross-core reads of its input cost. */
 const PARALLEL_DEPTHWISE_WORK = 1 << 18;
 
 interface GemmExports {
@@ -372,6 +375,11 @@ export class WasmRuntime {
     this.pool?.beginInference();
   }
 
+  /** Chunks the pool cuts a task into (1 without a pool): kernels that need scratch of their own need this many. */
+  get chunks(): number {
+    return this.pool?.chunks ?? 1;
+  }
+
   /** Chunks of split kernels the workers have run (0 without a pool). */
   get workerChunks(): number {
     return this.pool?.workerChunks ?? 0;
@@ -417,6 +425,30 @@ export class WasmRuntime {
     const [, , , channels, kh, kw, , , , , , , oh, ow] = args;
     if (this.pool && oh * ow * channels * kh * kw >= PARALLEL_DEPTHWISE_WORK) this.pool.run(TASK_DWCONV, args);
     else this.kernels.f32_dwconv_minmax_nhwc(...args);
+  }
+
+  /**
+   * f32_winograd_input_4x4_3x3 over the pool's threads, split by tile rows (arguments in its order, then
+   * the bytes of one chunk's scratch: `scratch` holds `chunks` of them).
+   */
+  winogradInput(...args: [...Parameters<WasmKernels['f32_winograd_input_4x4_3x3']>, scratchBytes: number]): void {
+    const [, , , channels, , , , tileRows, tilesW] = args;
+    if (this.pool && tileRows * tilesW * channels * WINOGRAD_POINTS >= PARALLEL_TRANSFORM_VALUES) this.pool.run(TASK_WINOGRAD_INPUT, args);
+    else this.kernels.f32_winograd_input_4x4_3x3(...(args.slice(0, -1) as Parameters<WasmKernels['f32_winograd_input_4x4_3x3']>));
+  }
+
+  /** f32_winograd_output_4x4_3x3 over the pool's threads, split by tile rows (as winogradInput). */
+  winogradOutput(...args: [...Parameters<WasmKernels['f32_winograd_output_4x4_3x3']>, scratchBytes: number]): void {
+    const [, , , tileRows, tilesW, outChannels] = args;
+    if (this.pool && tileRows * tilesW * outChannels * WINOGRAD_POINTS >= PARALLEL_TRANSFORM_VALUES) this.pool.run(TASK_WINOGRAD_OUTPUT, args);
+    else this.kernels.f32_winograd_output_4x4_3x3(...(args.slice(0, -1) as Parameters<WasmKernels['f32_winograd_output_4x4_3x3']>));
+  }
+
+  /** f32_pool_nhwc over the pool's threads, split by output rows as depthwise convolution is (arguments in its order). */
+  poolNhwc(...args: Parameters<WasmKernels['f32_pool_nhwc']>): void {
+    const [, , , channels, kh, kw, , , , , , , oh, ow] = args;
+    if (this.pool && oh * ow * channels * kh * kw >= PARALLEL_DEPTHWISE_WORK) this.pool.run(TASK_POOL, args);
+    else this.kernels.f32_pool_nhwc(...args);
   }
 
   /** f32_conv_direct_minmax_4x8 over the pool's threads, split by output rows (arguments in its order). */

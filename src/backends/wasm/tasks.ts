@@ -13,6 +13,9 @@ export const TASK_GEMM_BATCH = 4;
 /** No work: the workers wake and poll for the tasks that follow. */
 export const TASK_WAKE = 5;
 export const TASK_DIRECT_CONV = 6;
+export const TASK_WINOGRAD_INPUT = 7;
+export const TASK_WINOGRAD_OUTPUT = 8;
+export const TASK_POOL = 9;
 
 /**
  * How long a worker polls for the next task before it sleeps in Atomics.wait. Within an inference the next
@@ -94,8 +97,8 @@ export function claimChunks(control: Int32Array, kernels: WasmKernels, args: Flo
 /**
  * Runs chunk `index` of `count` of a task on part of the output. GEMM: rows of C in fours, or, when C has fewer
  * rows than columns, its panels of 8 columns (each thread then reads its own share of packed B, not all of
- * it); a batch of GEMMs (Winograd's 36 products): whole matrices; depthwise and direct convolution: output
- * rows (split by channels, each thread's stores would interleave with the other's in every pixel, and the
+ * it); a batch of GEMMs (Winograd's 36 products): whole matrices; Winograd's transforms: tile rows, each
+ * chunk with its own scratch; depthwise and direct convolution and pooling: output rows (split by channels, each thread's stores would interleave with the other's in every pixel, and the
  * cache traffic that causes was measured to halve both threads' speed).
  */
 export function runTask(kernels: WasmKernels, task: number, args: Float64Array, index: number, count: number): void {
@@ -123,6 +126,32 @@ export function runTask(kernels: WasmKernels, task: number, args: Float64Array, 
       kernels.f32_dwconv_minmax_nhwc(
         x!, h!, w!, channels!, kh!, kw!, strideH!, strideW!, dilationH!, dilationW!, padTop! - begin * strideH!, padLeft!,
         end - begin, ow!, packed!, y! + begin * ow! * channels! * 4, low!, high!,
+      );
+    }
+  } else if (task === TASK_POOL) {
+    const [x, h, w, channels, kh, kw, strideH, strideW, dilationH, dilationW, padTop, padLeft, oh, ow, y, isMax, countPad] = args as unknown as number[];
+    const [begin, end] = share(oh!, count, index, 1);
+    // As depthwise: rows [begin, end) pool the same X with the top padding moved up by begin strides.
+    if (begin < end) {
+      kernels.f32_pool_nhwc(
+        x!, h!, w!, channels!, kh!, kw!, strideH!, strideW!, dilationH!, dilationW!, padTop! - begin * strideH!, padLeft!, end - begin, ow!,
+        y! + begin * ow! * channels! * 4, isMax!, countPad!,
+      );
+    }
+  } else if (task === TASK_WINOGRAD_INPUT) {
+    const [x, h, w, channels, padTop, padLeft, tileRow, tileRows, tilesW, v, matrixBytes, scratch, scratchBytes] = args as unknown as number[];
+    const [begin, end] = share(tileRows!, count, index, 1);
+    if (begin < end) {
+      kernels.f32_winograd_input_4x4_3x3(
+        x!, h!, w!, channels!, padTop!, padLeft!, tileRow! + begin, end - begin, tilesW!, v! + begin * tilesW! * channels! * 4, matrixBytes!, scratch! + index * scratchBytes!,
+      );
+    }
+  } else if (task === TASK_WINOGRAD_OUTPUT) {
+    const [m, matrixBytes, tileRow, tileRows, tilesW, outChannels, bias, oh, ow, y, yPixel, low, high, scratch, scratchBytes] = args as unknown as number[];
+    const [begin, end] = share(tileRows!, count, index, 1);
+    if (begin < end) {
+      kernels.f32_winograd_output_4x4_3x3(
+        m! + begin * tilesW! * outChannels! * 4, matrixBytes!, tileRow! + begin, end - begin, tilesW!, outChannels!, bias!, oh!, ow!, y!, yPixel!, low!, high!, scratch! + index * scratchBytes!,
       );
     }
   } else if (task === TASK_DIRECT_CONV) {

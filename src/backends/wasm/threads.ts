@@ -107,6 +107,11 @@ export class ThreadPool {
     return this.workers.length + 1;
   }
 
+  /** Chunks a task is cut into. */
+  get chunks(): number {
+    return Math.min(MAX_CHUNKS, this.threads * CHUNKS_PER_THREAD);
+  }
+
   /** Chunks of split kernels the workers have run since the pool started. */
   get workerChunks(): number {
     return Atomics.load(this.control(), CONTROL_WORKER_CHUNKS);
@@ -140,7 +145,7 @@ export class ThreadPool {
       runTask(this.runtime.kernels, task, Float64Array.from(args), 0, 1);
       return;
     }
-    const chunks = Math.min(MAX_CHUNKS, this.threads * CHUNKS_PER_THREAD);
+    const chunks = this.chunks;
     const { control, slots, sequence } = this.post(task, args, chunks);
     claimChunks(control, this.runtime.kernels, slots, sequence, false);
     const spinUntil = performance.now() + SPIN_MS;

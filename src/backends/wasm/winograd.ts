@@ -75,9 +75,12 @@ export class WinogradConv {
   private readonly bias: WasmBlock;
   private readonly channels: number;
   private readonly outChannels: number;
+  /** One chunk's transform scratch (a split transform gives each chunk its own), whole cache lines. */
+  private readonly scratchBytes: number;
 
   constructor(private readonly runtime: WasmRuntime, weights: Tensor, bias: Float32Array | undefined) {
     [this.outChannels, this.channels] = weights.dims as [number, number];
+    this.scratchBytes = Math.ceil(runtime.kernels.f32_winograd_scratch_size(this.channels) / 64) * 64;
     this.packedStride = runtime.kernels.f32_gemm_packed_size(this.outChannels, this.channels);
     this.packed = runtime.alloc(POINTS * this.packedStride);
     winogradWeights(weights).forEach((values, point) => {
@@ -98,12 +101,11 @@ export class WinogradConv {
   workBytes(geometry: WinogradGeometry): number[] {
     const { tilesW, blockRows, tilesH } = this.blocking(geometry);
     const tiles = Math.min(blockRows, tilesH) * tilesW;
-    return [POINTS * matrixStride(tiles * this.channels * 4), POINTS * matrixStride(tiles * this.outChannels * 4), this.runtime.kernels.f32_winograd_scratch_size(this.channels)];
+    return [POINTS * matrixStride(tiles * this.channels * 4), POINTS * matrixStride(tiles * this.outChannels * 4), this.scratchBytes * this.runtime.chunks];
   }
 
   /** Y (NHWC, at y, pixels `yPixel` floats apart) of X (NHWC, at x) for one image, clamped to [low, high]; `work` as workBytes lists. */
   run(geometry: WinogradGeometry, x: number, y: number, yPixel: number, low: number, high: number, [transformed, products, scratch]: number[]): void {
-    const { kernels } = this.runtime;
     const { height, width, outHeight, outWidth, padTop, padLeft } = geometry;
     const { channels, outChannels } = this;
     const { tilesH, tilesW, blockRows } = this.blocking(geometry);
@@ -111,11 +113,11 @@ export class WinogradConv {
       const rows = Math.min(blockRows, tilesH - row);
       const tiles = rows * tilesW;
       const [inStride, outStride] = [matrixStride(tiles * channels * 4), matrixStride(tiles * outChannels * 4)];
-      kernels.f32_winograd_input_4x4_3x3(x, height, width, channels, padTop, padLeft, row, rows, tilesW, transformed!, inStride, scratch!);
+      this.runtime.winogradInput(x, height, width, channels, padTop, padLeft, row, rows, tilesW, transformed!, inStride, scratch!, this.scratchBytes);
       this.runtime.gemmBatch(
         POINTS, tiles, outChannels, channels, transformed!, inStride, channels, this.packed.pointer, this.packedStride, products!, outStride, outChannels, -Infinity, Infinity,
       );
-      kernels.f32_winograd_output_4x4_3x3(products!, outStride, row, rows, tilesW, outChannels, this.bias.pointer, outHeight, outWidth, y, yPixel, low, high, scratch!);
+      this.runtime.winogradOutput(products!, outStride, row, rows, tilesW, outChannels, this.bias.pointer, outHeight, outWidth, y, yPixel, low, high, scratch!, this.scratchBytes);
     }
   }
 

@@ -122,6 +122,32 @@ test('split kernels run partly on the worker and give the results of one thread 
   check('direct convolution 113x113x3 -> 56x56x32, split by output rows', y, outSize * outSize * outChannels, (runtime, i) =>
     runtime.directConv(x[i]!, size, 3, 3, 3, 2, 2, outSize, outSize, directPacked[i]!, outChannels, y[i]!, 0, 6),
   );
+  // Winograd's transforms, split by tile rows, each chunk with its own scratch; Y a channel slice (pixels wider than its channels).
+  const [height, width, inChannels, outChannels2] = [30, 26, 96, 100];
+  const [tilesH, tilesW] = [Math.ceil(height / 4), Math.ceil(width / 4)];
+  const tiles = tilesH * tilesW;
+  const scratchBytes = Math.ceil(one.kernels.f32_winograd_scratch_size(inChannels) / 64) * 64;
+  const [image, transformed, scratch] = [blocks(height * width * inChannels * 4), blocks(36 * tiles * inChannels * 4), blocks(two.chunks * scratchBytes)];
+  fillBoth(both, image, height * width * inChannels, 9);
+  check('Winograd input transform 30x26x96, split by tile rows', transformed, 36 * tiles * inChannels, (runtime, i) =>
+    runtime.winogradInput(image[i]!, height, width, inChannels, 1, 1, 0, tilesH, tilesW, transformed[i]!, tiles * inChannels * 4, scratch[i]!, scratchBytes),
+  );
+  const yPixel = outChannels2 + 12;
+  const [products, biasBlock, slice] = [blocks(36 * tiles * outChannels2 * 4), blocks(outChannels2 * 4), blocks(height * width * yPixel * 4)];
+  fillBoth(both, products, 36 * tiles * outChannels2, 10);
+  fillBoth(both, biasBlock, outChannels2, 11);
+  check('Winograd output transform 30x26x100 into a slice 112 channels wide, split by tile rows', slice, height * width * yPixel, (runtime, i) =>
+    runtime.winogradOutput(products[i]!, tiles * outChannels2 * 4, 0, tilesH, tilesW, outChannels2, biasBlock[i]!, height, width, slice[i]!, yPixel, -Infinity, Infinity, scratch[i]!, scratchBytes),
+  );
+  // Pooling, split by output rows: max, and average counting the padding, 3x3 stride 2 with padding.
+  const [poolSize, poolChannels, pooled] = [57, 70, 29];
+  const [poolX, poolY] = [blocks(poolSize * poolSize * poolChannels * 4), blocks(pooled * pooled * poolChannels * 4)];
+  fillBoth(both, poolX, poolSize * poolSize * poolChannels, 12);
+  for (const [kind, isMax] of [['max', 1], ['average', 0]] as const) {
+    check(`${kind} pooling 57x57x70 -> 29x29, split by output rows`, poolY, pooled * pooled * poolChannels, (runtime, i) =>
+      runtime.poolNhwc(poolX[i]!, poolSize, poolSize, poolChannels, 3, 3, 2, 2, 1, 1, 1, 1, pooled, pooled, poolY[i]!, isMax, 1),
+    );
+  }
   one.dispose();
   two.dispose();
 });
