@@ -1,18 +1,16 @@
 // Transcendental element-wise kernels on f32x4 (the functions are in transcendental.ts): tanh, erf, sqrt
 // and the erf Gelu.
-import { erf4, tanh4 } from './transcendental';
+import { erf4, erfOfScaled4, tanh4 } from './transcendental';
 
 export const UNARY_TANH = 0;
 export const UNARY_ERF = 1;
 export const UNARY_SQRT = 2;
 export const UNARY_GELU = 3;
 
-const SQRT_HALF: f32 = 0.70710678118654752;
-
 /** Gelu (ONNX-20, approximate 'none'): x / 2 * (1 + erf(x / sqrt 2)). */
 @inline function gelu4(x: v128): v128 {
   const half = f32x4.mul(x, f32x4.splat(0.5));
-  return f32x4.add(half, f32x4.mul(half, erf4(f32x4.mul(x, f32x4.splat(SQRT_HALF)))));
+  return f32x4.add(half, f32x4.mul(half, erfOfScaled4(x)));
 }
 
 @inline function unary4(op: i32, x: v128): v128 {

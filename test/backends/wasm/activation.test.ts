@@ -56,12 +56,13 @@ test('Tanh, Erf and Sqrt match the reference across vector edges, with NaN and i
 
 test('Tanh and Erf stay within a few float32 ulps of the exact functions', () => {
   const x = accuracyGrid(20000);
-  const exact: Record<string, (v: number) => number> = { Tanh: Math.tanh, Erf: erfExact(x) };
-  for (const [opType, fn] of Object.entries(exact)) {
+  // Erf is a rational function evaluated in float32 (a division instead of an exp: 3x faster), up to 6 ulps.
+  const exact: Record<string, [(v: number) => number, number]> = { Tanh: [Math.tanh, 4], Erf: [erfExact(x), 6] };
+  for (const [opType, [fn, bound]] of Object.entries(exact)) {
     const spec: NodeSpec = { opType, opset: 13, inputs: [new Tensor('float32', x, [x.length])] };
     const got = runNode(backends[0]![1], nodeInfo(spec), spec.inputs).data as Float32Array;
     const error = worstUlps(x, got, fn);
-    assert.ok(error <= 4, `${opType}: worst error ${error.toFixed(2)} ulp`);
+    assert.ok(error <= bound, `${opType}: worst error ${error.toFixed(2)} ulp`);
   }
 });
 
