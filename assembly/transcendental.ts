@@ -59,7 +59,7 @@ const TANH_SERIES_LIMIT: f32 = 0.4;
   return v128.bitselect(series, signed, f32x4.lt(magnitude, f32x4.splat(TANH_SERIES_LIMIT)));
 }
 
-// erf(x / sqrt 2) = x P(x^2) / Q(x^2), a rational fit made for this project (weighted least squares on 400
+// erf(x / sqrt 2) = x P(x^2) / Q(x^2), a rational fit made for this project (scripts/fit-erf.py: least squares on 400
 // Chebyshev nodes of [0, 5.6], iterated to a relative error of 2.5e-8 in exact arithmetic; up to 6 ulps in
 // float arithmetic). Past |x| = 5.6 erf rounds to +-1 in float32. One division instead of
 // the exp a polynomial-and-exp erf needs: Gelu (erf of x / sqrt 2) runs 2-3x faster.
