@@ -1,7 +1,7 @@
 // NHWC convolution helpers: im2col for the general convolution (then the GEMM of gemm.ts), the depthwise
 // convolution, and the 2-D transpose that moves NCHW tensors to NHWC and back. Geometry (output sizes,
 // padding) is computed by the caller; pads are the leading pads, trailing padding follows from the sizes.
-import { clamp, madd, storeLanes } from './simd';
+import { clamp, madd, storeLanes, transpose4x4 } from './simd';
 
 /** Copies `bytes` (a multiple of 4) from src to dst: vectors, then single floats (memory.copy is a call in V8). */
 @inline function copyFloats(dst: usize, src: usize, bytes: usize): void {
@@ -401,18 +401,7 @@ export function f32_transpose(src: usize, rows: i32, cols: i32, dst: usize): voi
     let from = src + <usize>(r * cols) * 4;
     let to = dst + (<usize>r << 2);
     for (let c = 0; c < fullCols; c += 4) {
-      const a = v128.load(from);
-      const b = v128.load(from + srcRow);
-      const c2 = v128.load(from + 2 * srcRow);
-      const d = v128.load(from + 3 * srcRow);
-      const ab0 = v128.shuffle<i32>(a, b, 0, 4, 1, 5);
-      const ab1 = v128.shuffle<i32>(a, b, 2, 6, 3, 7);
-      const cd0 = v128.shuffle<i32>(c2, d, 0, 4, 1, 5);
-      const cd1 = v128.shuffle<i32>(c2, d, 2, 6, 3, 7);
-      v128.store(to, v128.shuffle<i64>(ab0, cd0, 0, 2));
-      v128.store(to + dstRow, v128.shuffle<i64>(ab0, cd0, 1, 3));
-      v128.store(to + 2 * dstRow, v128.shuffle<i64>(ab1, cd1, 0, 2));
-      v128.store(to + 3 * dstRow, v128.shuffle<i64>(ab1, cd1, 1, 3));
+      transpose4x4(from, srcRow, to, dstRow);
       from += 16;
       to += 4 * dstRow;
     }

@@ -4,7 +4,7 @@
 // load32_splat; larger tiles or an unrolled k loop make V8 spill (16 xmm registers). Rows past the last
 // multiple of 4 (every row when m < 4, as in a matrix-vector product) run 1x24 tiles instead: six
 // independent accumulators over three panels. Panels are walked in blocks that stay in L2.
-import { clamp, madd, storeRow } from './simd';
+import { clamp, madd, storeRow, transpose4x4 } from './simd';
 
 /** Bytes of B packed for `n` columns and depth `k`. */
 export function f32_gemm_packed_size(n: i32, k: i32): i32 {
@@ -37,8 +37,9 @@ export function f32_gemm_pack(n: i32, k: i32, b: usize, rowStride: i32, colStrid
       const column = <usize>colStride << 2;
       for (; row + 4 <= k; row += 4) {
         const c0 = panel + (<usize>row << 2);
-        transpose4x4(c0, column, out);
-        transpose4x4(c0 + 4 * column, column, out + 16);
+        // Columns 0-3 into the first halves of four packed rows, columns 4-7 into the second halves.
+        transpose4x4(c0, column, out, 32);
+        transpose4x4(c0 + 4 * column, column, out + 16, 32);
         out += 128;
       }
     }
@@ -50,25 +51,6 @@ export function f32_gemm_pack(n: i32, k: i32, b: usize, rowStride: i32, colStrid
       out += 32;
     }
   }
-}
-
-/**
- * Four values from each of 4 columns (column j at from + j * column, contiguous down the rows) stored as 4
- * rows of 4, each row at out + 32 * row (half of a packed row of 8).
- */
-@inline function transpose4x4(from: usize, column: usize, out: usize): void {
-  const c0 = v128.load(from);
-  const c1 = v128.load(from + column);
-  const c2 = v128.load(from + 2 * column);
-  const c3 = v128.load(from + 3 * column);
-  const low01 = v128.shuffle<i32>(c0, c1, 0, 4, 1, 5);
-  const low23 = v128.shuffle<i32>(c2, c3, 0, 4, 1, 5);
-  const high01 = v128.shuffle<i32>(c0, c1, 2, 6, 3, 7);
-  const high23 = v128.shuffle<i32>(c2, c3, 2, 6, 3, 7);
-  v128.store(out, v128.shuffle<i32>(low01, low23, 0, 1, 4, 5));
-  v128.store(out, v128.shuffle<i32>(low01, low23, 2, 3, 6, 7), 32);
-  v128.store(out, v128.shuffle<i32>(high01, high23, 0, 1, 4, 5), 64);
-  v128.store(out, v128.shuffle<i32>(high01, high23, 2, 3, 6, 7), 96);
 }
 
 /** Rows a0 .. a0 + 3 * aStride of C's 8 columns at c0 (the first `width` of them stored). */

@@ -39,3 +39,22 @@
     storeLanes(ptr, low, width);
   }
 }
+
+/**
+ * The 4x4 block of floats whose rows are at from + k * fromRow, stored transposed: row k of the result (the
+ * block's column k) at to + k * toRow.
+ */
+@inline export function transpose4x4(from: usize, fromRow: usize, to: usize, toRow: usize): void {
+  const a = v128.load(from);
+  const b = v128.load(from + fromRow);
+  const c = v128.load(from + 2 * fromRow);
+  const d = v128.load(from + 3 * fromRow);
+  const ab0 = v128.shuffle<i32>(a, b, 0, 4, 1, 5);
+  const ab1 = v128.shuffle<i32>(a, b, 2, 6, 3, 7);
+  const cd0 = v128.shuffle<i32>(c, d, 0, 4, 1, 5);
+  const cd1 = v128.shuffle<i32>(c, d, 2, 6, 3, 7);
+  v128.store(to, v128.shuffle<i64>(ab0, cd0, 0, 2));
+  v128.store(to + toRow, v128.shuffle<i64>(ab0, cd0, 1, 3));
+  v128.store(to + 2 * toRow, v128.shuffle<i64>(ab1, cd1, 0, 2));
+  v128.store(to + 3 * toRow, v128.shuffle<i64>(ab1, cd1, 1, 3));
+}
