@@ -84,7 +84,8 @@ const SLICE_PATHS: readonly Path[] = ['pointwise', 'winograd', 'general'];
  */
 export function convWritesChannelSlice(info: NodeInfo): boolean {
   if (!convSupports(info) || !isNhwc(info) || epilogueOf(info.attributes)!.activation) return false;
-  return SLICE_PATHS.includes(pathOf(info.constants[1]!, convAttrs(info.attributes).group, convAttrs(info.attributes)));
+  const attrs = convAttrs(info.attributes);
+  return SLICE_PATHS.includes(pathOf(info.constants[1]!, attrs.group, attrs));
 }
 
 function pathOf(weights: Tensor, group: number, attrs: ConvAttrs): Path {

@@ -63,6 +63,7 @@ const POLLS_PER_CLOCK = 64;
  * a small transformer's four) ran slower on two threads than on one.
  */
 const SHARED_INFERENCE_TASKS = 8;
+
 /** Whether this thread may block in Atomics.wait (not a browser's main thread). */
 function canBlock(control: Int32Array): boolean {
   try {
