@@ -182,3 +182,51 @@ test('a backend may claim a run of nodes and run it as one kernel', async () => 
     ['fuser', 'fuser'],
   );
 });
+
+test('each backend hears a run begin once, before its first step, and subgraph runs do not count; claims see the values to keep', async () => {
+  const events: string[] = [];
+  let kept: string[] = [];
+  const watcher: Backend = {
+    name: 'watcher',
+    device: 'cpu',
+    supports: (info) => info.node.opType === 'Relu',
+    prepare: (info) => ({
+      run(io) {
+        events.push(`run ${info.node.name}`);
+        const x = io.inputs[0] as Tensor;
+        io.set(0, new Tensor('float32', (x.data as Float32Array).map((v) => (v < 0 ? 0 : v)), x.dims));
+      },
+    }),
+    claim: (_infos, keep) => {
+      kept = [...keep].sort();
+      return [];
+    },
+    prepareRun: () => {
+      throw new Error('nothing is claimed');
+    },
+    beginRun: () => events.push('begin'),
+  };
+  registerBackend('watcher', () => watcher);
+  const branch = (name: string) => ({
+    name,
+    nodes: [node('Relu', ['x'], [`${name}_out`], `${name}_relu`)],
+    inputs: [],
+    outputs: [tensorInfo(`${name}_out`, 'float32')],
+    initializers: new Map(),
+    valueInfo: [],
+  });
+  const withIf = model({
+    nodes: [
+      node('Relu', ['x'], ['r'], 'top_relu'),
+      { ...node('If', ['cond'], ['y'], 'choose'), attributes: { then_branch: { type: 'graph', value: branch('then') }, else_branch: { type: 'graph', value: branch('else') } } },
+    ],
+    inputs: [tensorInfo('cond', 'bool', []), tensorInfo('x', 'float32', [2])],
+    outputs: [tensorInfo('y', 'float32'), tensorInfo('r', 'float32', [2])],
+  });
+  const session = await InferenceSession.create(encodeOnnx(withIf), { executionProviders: ['watcher'], graphOptimizationLevel: 'disabled' });
+  assert.deepEqual(kept, ['r', 'x', 'y'], 'graph outputs and the value the If branches read are kept');
+  const x = new Tensor('float32', Float32Array.from([-1, 2]), [2]);
+  await session.run({ cond: new Tensor('bool', Uint8Array.from([1]), []), x });
+  session.runSync({ cond: new Tensor('bool', Uint8Array.from([0]), []), x });
+  assert.deepEqual(events, ['begin', 'run top_relu', 'run then_relu', 'begin', 'run top_relu', 'run else_relu']);
+});
