@@ -40,15 +40,17 @@ test('create refuses an unknown op inside a model-local function, naming the nod
   await createRejects(withFunction, /inner_mystery.*NoSuchOp/);
 });
 
+/** An If branch of one node `op` reading the enclosing graph's x, named `<name>_node`. */
+const branch = (name: string, op: string) => ({
+  name,
+  nodes: [node(op, ['x'], [`${name}_out`], `${name}_node`)],
+  inputs: [],
+  outputs: [tensorInfo(`${name}_out`, 'float32')],
+  initializers: new Map(),
+  valueInfo: [],
+});
+
 test('create refuses an unknown op inside an If branch, naming the node', async () => {
-  const branch = (name: string, op: string) => ({
-    name,
-    nodes: [node(op, ['x'], [`${name}_out`], `${name}_node`)],
-    inputs: [],
-    outputs: [tensorInfo(`${name}_out`, 'float32')],
-    initializers: new Map(),
-    valueInfo: [],
-  });
   const withIf = model({
     nodes: [
       {
@@ -207,18 +209,10 @@ test('each backend hears a run begin once, before its first step, and subgraph r
     beginRun: () => events.push('begin'),
   };
   registerBackend('watcher', () => watcher);
-  const branch = (name: string) => ({
-    name,
-    nodes: [node('Relu', ['x'], [`${name}_out`], `${name}_relu`)],
-    inputs: [],
-    outputs: [tensorInfo(`${name}_out`, 'float32')],
-    initializers: new Map(),
-    valueInfo: [],
-  });
   const withIf = model({
     nodes: [
       node('Relu', ['x'], ['r'], 'top_relu'),
-      { ...node('If', ['cond'], ['y'], 'choose'), attributes: { then_branch: { type: 'graph', value: branch('then') }, else_branch: { type: 'graph', value: branch('else') } } },
+      { ...node('If', ['cond'], ['y'], 'choose'), attributes: { then_branch: { type: 'graph', value: branch('then', 'Relu') }, else_branch: { type: 'graph', value: branch('else', 'Relu') } } },
     ],
     inputs: [tensorInfo('cond', 'bool', []), tensorInfo('x', 'float32', [2])],
     outputs: [tensorInfo('y', 'float32'), tensorInfo('r', 'float32', [2])],
@@ -228,5 +222,5 @@ test('each backend hears a run begin once, before its first step, and subgraph r
   const x = new Tensor('float32', Float32Array.from([-1, 2]), [2]);
   await session.run({ cond: new Tensor('bool', Uint8Array.from([1]), []), x });
   session.runSync({ cond: new Tensor('bool', Uint8Array.from([0]), []), x });
-  assert.deepEqual(events, ['begin', 'run top_relu', 'run then_relu', 'begin', 'run top_relu', 'run else_relu']);
+  assert.deepEqual(events, ['begin', 'run top_relu', 'run then_node', 'begin', 'run top_relu', 'run else_node']);
 });
