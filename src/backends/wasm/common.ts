@@ -70,7 +70,11 @@ export function epilogueOf(attributes: Readonly<Record<string, unknown>>): Epilo
 
 /** The float32 tensor input `index`, or a typed error naming the node. */
 export function floatInput(info: NodeInfo, io: KernelIO, index: number): Tensor {
-  const value = io.inputs[index];
+  return floatValue(info, io.inputs[index], index);
+}
+
+/** `value`, the node's input `index`, as a float32 tensor, or a typed error naming the node. */
+export function floatValue(info: NodeInfo, value: KernelIO['inputs'][number], index: number): Tensor {
   if (!value || Array.isArray(value) || value.type !== 'float32') {
     throw new EdgerunError('INVALID_ARGUMENT', `input #${index} ('${info.node.inputs[index] ?? ''}') must be a float32 tensor`, [describeNode(info.node)]);
   }

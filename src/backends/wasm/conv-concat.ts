@@ -1,8 +1,8 @@
 import { describeNode } from '../../core/graph.js';
 import { EdgerunError } from '../../core/errors.js';
-import type { Tensor } from '../../core/tensor.js';
+import { elementCount, type Tensor } from '../../core/tensor.js';
 import type { ClaimedRun, Kernel, NodeInfo } from '../backend.js';
-import { floatInput, Staging, staticDims, staticOutputDims } from './common.js';
+import { floatValue, Staging, staticDims, staticOutputDims } from './common.js';
 import { convWritesChannelSlice, prepareNhwcConv } from './conv.js';
 import type { WasmRuntime } from './runtime.js';
 
@@ -45,28 +45,37 @@ export function prepareConvConcat(runtime: WasmRuntime, infos: readonly NodeInfo
   const convs = convInfos.map((info) => prepareNhwcConv(runtime, info));
   const outDims = staticOutputDims(concat, 0)!;
   const channels = outDims[3]!;
-  /** Each convolution's first channel in the output, from the Concat's input order. */
-  const offsets = convInfos.map((info) => {
-    const position = concat.node.inputs.indexOf(info.node.outputs[0]!);
-    return concat.node.inputs.slice(0, position).reduce((sum, name) => sum + convs[convInfos.findIndex((other) => other.node.outputs[0] === name)]!.outChannels, 0);
-  });
-  /** Where each node's inputs start in the run's flattened input list. */
-  const firstInput = convInfos.map((_, index) => convInfos.slice(0, index).reduce((sum, info) => sum + info.node.inputs.length, 0));
-  const geometries = convInfos.map((info, index) => convs[index]!.geometryOf(staticDims(info, 0)!));
+  /** Each convolution's first channel in the output: the channels of the Concat inputs before its own. */
+  const channelsOf = new Map(convInfos.map((info, index) => [info.node.outputs[0]!, convs[index]!.outChannels]));
+  const starts = new Map<string, number>();
+  let start = 0;
+  for (const name of concat.node.inputs) {
+    starts.set(name, start);
+    start += channelsOf.get(name)!;
+  }
+  const offsets = convInfos.map((info) => starts.get(info.node.outputs[0]!)!);
+  /** Where each convolution's X is in the run's flattened input list (every node's inputs, in node order). */
+  const xIndices = convInfos.map((_, index) => convInfos.slice(0, index).reduce((sum, info) => sum + info.node.inputs.length, 0));
+  const xDims = convInfos.map((info) => staticDims(info, 0)!);
+  const geometries = convs.map((conv, index) => conv.geometryOf(xDims[index]!));
   const works = geometries.map((geometry, index) => convs[index]!.pathWorkBytes(geometry));
+  const allWorks = works.flat();
+  /** Where each convolution's work buffers start in `allWorks`. */
+  const firstWork = works.map((_, index) => works.slice(0, index).reduce((sum, list) => sum + list.length, 0));
   const xBytes = geometries.map(({ batch, height, width, channels: c }) => batch * height * width * c * 4);
-  runtime.reserveScratch(Staging.bytesFor([...xBytes, outDims.reduce((product, dim) => product * dim, 4)], works.flat()));
+  runtime.reserveScratch(Staging.bytesFor([...xBytes, elementCount(outDims) * 4], allWorks));
 
   return {
     run(io) {
-      const xs = convInfos.map((info, index) => floatInput(info, { ...io, inputs: io.inputs.slice(firstInput[index]) }, 0));
-      xs.forEach((x, index) => checkDims(convInfos[index]!, x, staticDims(convInfos[index]!, 0)!));
+      const xs = convInfos.map((info, index) => {
+        const x = floatValue(info, io.inputs[xIndices[index]!], 0);
+        checkDims(info, x, xDims[index]!);
+        return x;
+      });
       const y = io.output(convInfos.length, 'float32', outDims);
-      const staging = new Staging(runtime, xs, [y], works.flat());
-      let work = 0;
+      const staging = new Staging(runtime, xs, [y], allWorks);
       convs.forEach((conv, index) => {
-        const own = works[index]!.map((_, at) => staging.work(work + at));
-        work += own.length;
+        const own = works[index]!.map((_, at) => staging.work(firstWork[index]! + at));
         conv.convolve(geometries[index]!, staging.address(xs[index]!), staging.address(y) + offsets[index]! * 4, channels, geometries[index]!.batch, own);
       });
       staging.finish();

@@ -98,8 +98,9 @@ export function claimChunks(control: Int32Array, kernels: WasmKernels, args: Flo
  * Runs chunk `index` of `count` of a task on part of the output. GEMM: rows of C in fours, or, when C has fewer
  * rows than columns, its panels of 8 columns (each thread then reads its own share of packed B, not all of
  * it); a batch of GEMMs (Winograd's 36 products): whole matrices; Winograd's transforms: tile rows, each
- * chunk with its own scratch; depthwise and direct convolution and pooling: output rows (split by channels, each thread's stores would interleave with the other's in every pixel, and the
- * cache traffic that causes was measured to halve both threads' speed).
+ * chunk with its own scratch; depthwise and direct convolution and pooling: output rows (split by channels,
+ * each thread's stores would interleave with the other's in every pixel, and the cache traffic that causes
+ * was measured to halve both threads' speed).
  */
 export function runTask(kernels: WasmKernels, task: number, args: Float64Array, index: number, count: number): void {
   if (task === TASK_GEMM) {
