@@ -59,6 +59,25 @@ test('Softmax lines with NaN or an infinity give what the reference gives', () =
   }
 });
 
+test('Softmax over masked positions (an additive -1e4 or -inf mask) gives exact zeros there and no subnormal value', () => {
+  const smallestNormal = 1.1754943508222875e-38;
+  const dims = [1, 4, 32, 32];
+  for (const mask of [-1e4, Number.NEGATIVE_INFINITY]) {
+    const x = valuesWith(dims, 77, 3);
+    const values = x.data as Float32Array;
+    // Attention over 32 keys of which the last 12 are padding.
+    for (let i = 0; i < values.length; i++) if (i % 32 >= 20) values[i]! += mask;
+    const info = nodeInfo({ opType: 'Softmax', opset: 13, attributes: { axis: int(-1) }, inputs: [x] });
+    for (const [variant, backend] of backends) {
+      const y = runNode(backend, info, [x], 'arena').data as Float32Array;
+      for (let i = 0; i < y.length; i++) {
+        if (i % 32 >= 20) assert.equal(y[i], 0, `${variant}: masked position ${i} with mask ${mask}`);
+        else assert.ok(y[i]! >= smallestNormal, `${variant}: position ${i} is ${y[i]}, expected a normal positive float`);
+      }
+    }
+  }
+});
+
 test('LayerNormalization (ONNX-17 and ai.edgerun at opset 13) matches the reference', () => {
   let seed = 100;
   const cases: [number[], number][] = [[[1, 32, 128], -1], [[3, 7], -1], [[2, 3, 5], 1], [[4, 1, 9], -2], [[5, 130], 1], [[2, 2, 2, 3], -3]];
