@@ -134,7 +134,7 @@ async function main(): Promise<void> {
     const kb = (bytes: number) => (bytes / 1024).toFixed(0);
     const sizeRows = sizes.map((size) => ('unavailable' in size ? [size.runtime, size.unavailable, '', ''] : [size.runtime, size.files.join(' + '), kb(size.bytes), kb(size.gzipBytes)]));
     console.log(`## Speed\n\n${summaryTable(results)}\n\n## Every runtime\n\n${detailTable(results)}\n\n## Shipped size\n\n${markdown(['runtime', 'files', 'KB', 'KB gzipped'], sizeRows)}\n`);
-    console.log(`${runs} interleaved rounds after ${warmups} warm-ups; each runtime in its own process; ratios are medians of per-round ratios (below 1: edgerun is faster)`);
+    console.log(`${runs} interleaved rounds after ${warmups} warm-ups; each runtime in its own process with WebAssembly relaxed SIMD on (as in Chromium and Node 22); ratios are medians of per-round ratios (below 1: edgerun is faster)`);
     console.log(`took ${seconds.toFixed(0)} s; JSON in reports/bench.json`);
   }
   if (mismatches.length) {

@@ -1,10 +1,11 @@
 // Compiles the AssemblyScript kernels in assembly/ with the project's pinned compiler (a devDependency)
 // and writes src/backends/wasm/modules.generated.ts, which embeds the module bytes as base64 so the wasm
 // travels inside the JavaScript module (no .wasm file to copy or serve). Each kernel file is its own module,
-// so a change recompiles quickly; every module is built three ways:
-//   simd     SIMD128, private memory
-//   relaxed  SIMD128 + relaxed SIMD (fused multiply-add), private memory; chosen at load by WebAssembly.validate
-//   threads  SIMD128 + threads, shared memory, for the worker pool
+// so a change recompiles quickly; every module is built four ways:
+//   simd             SIMD128, private memory
+//   relaxed          SIMD128 + relaxed SIMD (fused multiply-add), private memory; chosen at load by WebAssembly.validate
+//   threads          SIMD128 + threads, shared memory, for the worker pool
+//   relaxed-threads  both: the worker pool with fused multiply-adds
 // The output is skipped when the sources and this script hash to the value recorded in it.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ const VARIANTS = {
   simd: ['--enable', 'simd'],
   relaxed: ['--enable', 'simd,relaxed-simd'],
   threads: ['--enable', 'simd,threads', '--sharedMemory', '--maximumMemory', String(MAXIMUM_PAGES)],
+  'relaxed-threads': ['--enable', 'simd,relaxed-simd,threads', '--sharedMemory', '--maximumMemory', String(MAXIMUM_PAGES)],
 };
 /** Files holding helpers only (imported by kernel files), not modules of their own. */
 const HELPERS = new Set(['simd.ts', 'transcendental.ts']);
@@ -73,7 +75,7 @@ const lines = [
   '',
   'export const WASM_MODULES = {',
   ...Object.entries(modules).map(([module, variants]) =>
-    `  ${module}: { ${Object.entries(variants).map(([variant, base64]) => `${variant}: '${base64}'`).join(', ')} },`),
+    `  ${module}: { ${Object.entries(variants).map(([variant, base64]) => `'${variant}': '${base64}'`).join(', ')} },`),
   '} as const;',
   '',
 ];

@@ -17,7 +17,7 @@ import { recurrentOps } from './recurrent.js';
 import { reshapeOps } from './reshape.js';
 import { reduceOps } from './reduce.js';
 import { quantizedOps } from './quantized.js';
-import { chooseVariant, WasmRuntime, type WasmVariant } from './runtime.js';
+import { chooseVariant, isSharedVariant, WasmRuntime, type WasmVariant } from './runtime.js';
 
 export { wasmCapabilities, type Capabilities, type WasmVariant } from './runtime.js';
 
@@ -57,7 +57,7 @@ let warnedOneThread = false;
 
 /** Why this runtime cannot have worker threads, or undefined when it can. */
 function threadsUnavailable(runtime: WasmRuntime): string | undefined {
-  if (runtime.variant === 'threads') return undefined;
+  if (isSharedVariant(runtime.variant)) return undefined;
   // First: a page that is not isolated has no SharedArrayBuffer either, and this says what to change.
   if ((globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
     return 'the page is not cross-origin isolated (serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp)';

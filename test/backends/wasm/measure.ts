@@ -4,7 +4,7 @@
 // processes' turns); the reference and wasm runs of a layer are measured in the same process.
 import type { Tensor } from '../../../src/core/tensor.js';
 import { createWasmBackend, type WasmVariant } from '../../../src/backends/wasm/index.js';
-import { WasmRuntime } from '../../../src/backends/wasm/runtime.js';
+import { isSharedVariant, WasmRuntime } from '../../../src/backends/wasm/runtime.js';
 import { referenceBackend } from '../../../src/backends/reference/index.js';
 import type { Backend, KernelIO } from '../../../src/backends/backend.js';
 import { int, ints, nodeInfo, randomTensor, str, type NodeSpec } from './harness.js';
@@ -129,7 +129,7 @@ function bestWall(run: () => void, samples = 30): number {
   return fastest;
 }
 
-if (variant === 'threads') {
+if (isSharedVariant(variant)) {
   const one = await createWasmBackend({ variant });
   const two = await createWasmBackend({ variant });
   await two.init!({ threads: 2 });

@@ -11,6 +11,7 @@ export function hostVariants(): WasmVariant[] {
   const variants: WasmVariant[] = ['simd'];
   if (capabilities.relaxedSimd) variants.push('relaxed');
   if (capabilities.sharedMemory) variants.push('threads');
+  if (capabilities.sharedMemory && capabilities.relaxedSimd) variants.push('relaxed-threads');
   return variants;
 }
 
