@@ -260,6 +260,9 @@ function dwPixelChecked(
  * bottom rows of a padded layer). The last channels (fewer than 4, only when all three rows are inside) a
  * pixel at a time.
  */
+/** Bytes of input rows a chunk of the depthwise interior reads (see dw3x3Interior). */
+const DW_CHUNK_BYTES: usize = 24 << 10;
+
 function dw3x3Interior(
   row0: usize, rowBytes: usize, kyBegin: i32, rows: i32, channels: i32, strideW: i32, padLeft: i32,
   first: i32, end: i32, packed: usize, yRow: usize, vlow: v128, vhigh: v128,
@@ -274,19 +277,25 @@ function dw3x3Interior(
   const whole = channels & ~3;
   const row1 = row0 + rowBytes;
   const row2 = row1 + rowBytes;
-  for (let c = 0; c < whole; c += 4) {
-    const lane = <usize>c << 2;
-    const w = packed + lane + <usize>(3 * kyBegin) * tap;
-    const bias = v128.load(packed + lane + 9 * tap);
-    const at = start + lane;
-    const out = yStart + lane;
-    if (rows == 3) {
-      dw3x3FullPass(row0 + at, row1 + at, row2 + at, pixel, step, out, count, w, tap, bias, vlow, vhigh);
-    } else if (rows == 2) {
-      dw3x3RowPass(row0 + at, pixel, step, out, count, v128.load(w), v128.load(w + tap), v128.load(w + 2 * tap), bias, true, false, vlow, vhigh);
-      dw3x3RowPass(row1 + at, pixel, step, out, count, v128.load(w + 3 * tap), v128.load(w + 4 * tap), v128.load(w + 5 * tap), bias, false, true, vlow, vhigh);
-    } else {
-      dw3x3RowPass(row0 + at, pixel, step, out, count, v128.load(w), v128.load(w + tap), v128.load(w + 2 * tap), bias, true, true, vlow, vhigh);
+  // Output columns in chunks whose input rows stay in L1 while every group of 4 channels passes over them
+  // (a pass reads 16 bytes of each pixel; a whole row of a wide layer would leave L1 before the next group).
+  const chunk = max(16, <i32>(DW_CHUNK_BYTES / (3 * step)) & ~1);
+  for (let chunkFirst = 0; chunkFirst < count; chunkFirst += chunk) {
+    const chunkCount = min(chunk, count - chunkFirst);
+    for (let c = 0; c < whole; c += 4) {
+      const lane = <usize>c << 2;
+      const w = packed + lane + <usize>(3 * kyBegin) * tap;
+      const bias = v128.load(packed + lane + 9 * tap);
+      const at = start + lane + <usize>chunkFirst * step;
+      const out = yStart + lane + <usize>chunkFirst * pixel;
+      if (rows == 3) {
+        dw3x3FullPass(row0 + at, row1 + at, row2 + at, pixel, step, out, chunkCount, w, tap, bias, vlow, vhigh);
+      } else if (rows == 2) {
+        dw3x3RowPass(row0 + at, pixel, step, out, chunkCount, v128.load(w), v128.load(w + tap), v128.load(w + 2 * tap), bias, true, false, vlow, vhigh);
+        dw3x3RowPass(row1 + at, pixel, step, out, chunkCount, v128.load(w + 3 * tap), v128.load(w + 4 * tap), v128.load(w + 5 * tap), bias, false, true, vlow, vhigh);
+      } else {
+        dw3x3RowPass(row0 + at, pixel, step, out, chunkCount, v128.load(w), v128.load(w + tap), v128.load(w + 2 * tap), bias, true, true, vlow, vhigh);
+      }
     }
   }
   if (whole < channels) {

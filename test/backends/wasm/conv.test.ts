@@ -81,6 +81,21 @@ test('depthwise 3x3, stride 1 and 2, padding, odd channel counts, borders, mobil
   }
 });
 
+test('depthwise 3x3 on rows wider than one L1 chunk: chunk edges, an odd last chunk, strides, pads', () => {
+  let seed = 400;
+  // 36 channels of 133 columns: chunks of 56 output columns at stride 1 (56, 56, 19), 28 at stride 2.
+  for (const [channels, width] of [[36, 133], [32, 140]] as const) {
+    for (const stride of [1, 2]) {
+      for (const pads of [[1, 1, 1, 1], [0, 0, 0, 0]]) {
+        runCase(`dw3x3 c=${channels} s=${stride} 5x${width} pads=${pads}`, {
+          x: [1, channels, 5, width], w: [channels, 1, 3, 3],
+          attributes: { group: int(channels), strides: ints([stride, stride]), pads: ints(pads) }, activation: ['Clip', [0, 6]],
+        }, seed++);
+      }
+    }
+  }
+});
+
 test('depthwise with other windows: 5x5, dilation 2, asymmetric strides, SAME_UPPER, no bias', () => {
   runCase('dw5x5', { x: [2, 6, 9, 10], w: [6, 1, 5, 5], attributes: { group: int(6), pads: ints([2, 2, 2, 2]) } }, 1);
   runCase('dw3x3 dilation 2', { x: [1, 5, 9, 9], w: [5, 1, 3, 3], attributes: { group: int(5), dilations: ints([2, 2]), pads: ints([2, 2, 2, 2]) } }, 2);
