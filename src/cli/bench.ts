@@ -15,12 +15,14 @@ import { fileURLToPath } from 'node:url';
  */
 
 /**
- * Untimed runs before the timed ones. A JavaScript runtime keeps optimizing its per-run code for tens of
- * runs, on background threads that take a core from a two-thread pool (measured: edgerun's mobilenet_v2 on
- * two threads, median of 30 paused runs, 10.7-13.5 ms after 5 warm-ups, 9.9 ms after 30); the first
- * inference is reported on its own.
+ * Untimed runs before the timed ones, so every runtime is timed in its steady state (the first inference is
+ * reported on its own). V8 keeps optimizing a runtime's per-run JavaScript for tens of runs, and deoptimizes
+ * and reoptimizes some of it on the way (`--trace-opt --trace-deopt`), on background threads that take a
+ * core from a two-thread pool. Measured on edgerun, runs 20 ms apart: tiny_bert_encoder 1.3-2.0 ms over
+ * runs 0-20, 1.15-1.25 ms over 40-80, 1.05-1.1 ms after 80; mobilenet_v2 on two threads, median of 30
+ * paused runs, 10.7-13.5 ms after 5 warm-ups, 9.9 ms after 30.
  */
-export const DEFAULT_WARMUPS = 20;
+export const DEFAULT_WARMUPS = 100;
 
 export const RUNTIMES = ['edgerun', 'onnxruntime-node', 'onnxruntime-web', 'tfjs-tflite', 'litert'] as const;
 export type RuntimeName = (typeof RUNTIMES)[number];
