@@ -56,8 +56,9 @@ test('Tanh, Erf and Sqrt match the reference across vector edges, with NaN and i
 
 test('Tanh and Erf stay within a few float32 ulps of the exact functions', () => {
   const x = accuracyGrid(20000);
-  // Erf is a rational function evaluated in float32 (a division instead of an exp: 3x faster), up to 6 ulps.
-  const exact: Record<string, [(v: number) => number, number]> = { Tanh: [Math.tanh, 4], Erf: [erfExact(x), 6] };
+  // Both are rational functions evaluated in float32 (a division instead of an exp: Erf 3x faster, an LSTM
+  // cell's two tanh 10 % of its step), up to 6 ulps (Tanh: 6.2 at worst, near its saturation at 9).
+  const exact: Record<string, [(v: number) => number, number]> = { Tanh: [Math.tanh, 7], Erf: [erfExact(x), 6] };
   for (const [opType, [fn, bound]] of Object.entries(exact)) {
     const spec: NodeSpec = { opType, opset: 13, inputs: [new Tensor('float32', x, [x.length])] };
     const got = runNode(backends[0]![1], nodeInfo(spec), spec.inputs).data as Float32Array;
