@@ -184,11 +184,12 @@ type ChildReply =
 const THIS_FILE = fileURLToPath(import.meta.url);
 /**
  * Pause before each timed inference. Thread pools spin for a while after their work before they block
- * (onnxruntime-web with two threads burns about 18 ms of CPU after an inference, edgerun's workers up to a
- * millisecond); without a pause the runtime that just ran takes a core from the one timed next, which on a
- * two-core machine halves its threads.
+ * (onnxruntime-node with two threads spins 40-45 ms after an inference, onnxruntime-web about 18 ms,
+ * edgerun's workers up to 5 ms); without a pause the runtime that just ran takes a core from the one timed
+ * next, which on a two-core machine halves its threads. With 50 ms, edgerun's two-thread speed-up on
+ * squeezenet1_1 beside onnxruntime-node alone was 1.22x, against 1.52x-1.64x with no peer.
  */
-const SETTLE_MS = 50;
+const SETTLE_MS = 100;
 /** The key of edgerun's one-thread process, run beside the threaded one to measure what threads give. */
 const THREAD_BASELINE = 'edgerun, 1 thread';
 /**
