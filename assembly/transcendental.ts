@@ -52,7 +52,7 @@ const ROUNDER_BITS: i32 = 0x4b400000;
 const TANH_LIMIT: f32 = 9.0;
 
 @inline export function tanh4(x: v128): v128 {
-  const clamped = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-TANH_LIMIT)), f32x4.splat(TANH_LIMIT));
+  const clamped = clampOdd(x, TANH_LIMIT);
   const t = f32x4.mul(clamped, clamped);
   let p = f32x4.splat(1.84162045399e-11);
   p = poly(p, t, -1.28553988234e-8);
@@ -63,10 +63,7 @@ const TANH_LIMIT: f32 = 9.0;
   let q = f32x4.splat(2.2857103880e-4);
   q = poly(q, t, 2.37782615105e-2);
   q = poly(q, t, 4.62560100720e-1);
-  q = poly(q, t, 1.0);
-  const inside = f32x4.div(f32x4.mul(clamped, p), q);
-  const one = v128.or(f32x4.splat(1), v128.and(x, i32x4.splat(0x80000000)));
-  return v128.bitselect(one, inside, f32x4.ge(f32x4.abs(x), f32x4.splat(TANH_LIMIT)));
+  return ratioOrUnit(x, clamped, p, poly(q, t, 1.0), TANH_LIMIT);
 }
 
 // erf(x / sqrt 2) = x P(x^2) / Q(x^2), a rational fit made for this project (scripts/fit-rational.py: least squares on 400
@@ -80,9 +77,24 @@ const SQRT2: f32 = 1.41421356237309505;
   return f32x4.add(f32x4.mul(p, x), f32x4.splat(c));
 }
 
-/** erf(x / sqrt 2); NaN passes through (pmin / pmax keep their first operand when it is NaN, and fails the limit test). */
+/** x clamped to [-limit, limit]; a NaN passes through (pmin / pmax keep their first operand when it is NaN). */
+@inline function clampOdd(x: v128, limit: f32): v128 {
+  return f32x4.pmin(f32x4.pmax(x, f32x4.splat(-limit)), f32x4.splat(limit));
+}
+
+/**
+ * An odd rational function's value: clamped P / Q inside the limit, +-1 (x's sign) past it, where the
+ * evaluation lands an ulp short of the exact +-1 (which Gelu would scale by x). NaN fails the limit test.
+ */
+@inline function ratioOrUnit(x: v128, clamped: v128, p: v128, q: v128, limit: f32): v128 {
+  const inside = f32x4.div(f32x4.mul(clamped, p), q);
+  const one = v128.or(f32x4.splat(1), v128.and(x, i32x4.splat(0x80000000)));
+  return v128.bitselect(one, inside, f32x4.ge(f32x4.abs(x), f32x4.splat(limit)));
+}
+
+/** erf(x / sqrt 2); NaN passes through. */
 @inline export function erfOfScaled4(x: v128): v128 {
-  const clamped = f32x4.pmin(f32x4.pmax(x, f32x4.splat(-ERF_SCALED_LIMIT)), f32x4.splat(ERF_SCALED_LIMIT));
+  const clamped = clampOdd(x, ERF_SCALED_LIMIT);
   const t = f32x4.mul(clamped, clamped);
   let p = f32x4.splat(4.49541373035e-8);
   p = poly(p, t, 1.25149890596e-5);
@@ -95,11 +107,7 @@ const SQRT2: f32 = 1.41421356237309505;
   q = poly(q, t, 1.86652961229e-3);
   q = poly(q, t, 2.84936905517e-2);
   q = poly(q, t, 2.50923135003e-1);
-  q = poly(q, t, 1.0);
-  const inside = f32x4.div(f32x4.mul(clamped, p), q);
-  // Past the limit erf is exactly +-1: the evaluation lands an ulp short there, which Gelu would scale by x.
-  const one = v128.or(f32x4.splat(1), v128.and(x, i32x4.splat(0x80000000)));
-  return v128.bitselect(one, inside, f32x4.ge(f32x4.abs(x), f32x4.splat(ERF_SCALED_LIMIT)));
+  return ratioOrUnit(x, clamped, p, poly(q, t, 1.0), ERF_SCALED_LIMIT);
 }
 
 @inline export function erf4(x: v128): v128 {
