@@ -197,7 +197,7 @@ const THREAD_BASELINE = 'edgerun, 1 thread';
  * on. The bench turns it on for every runtime alike, so each picks the build a browser would load
  * (LiteRT.js its relaxed one, edgerun its fused multiply-add kernels).
  */
-export const RELAXED_SIMD_FLAG = '--experimental-wasm-relaxed-simd';
+const RELAXED_SIMD_FLAG = '--experimental-wasm-relaxed-simd';
 /**
  * Runtimes see the WebAssembly features the bench was started with, and relaxed SIMD; the parent's other
  * flags (`--eval`, `--input-type`, test-runner flags) would break or change a runtime's process.

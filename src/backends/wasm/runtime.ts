@@ -10,7 +10,10 @@ import { ThreadPool } from './threads.js';
  * get byte pointers and allocate nothing.
  */
 
-/** simd: SIMD128; relaxed: + relaxed SIMD; threads: SIMD128 on shared memory (growth never detaches it). */
+/**
+ * simd: SIMD128; relaxed: + relaxed SIMD; threads: SIMD128 on shared memory (growth never detaches it);
+ * relaxed-threads: relaxed SIMD on shared memory.
+ */
 export type WasmVariant = 'simd' | 'relaxed' | 'threads' | 'relaxed-threads';
 
 /** Whether the build runs on a shared memory (and so can have a worker pool). */
@@ -364,7 +367,7 @@ export class WasmRuntime {
     block.release();
   }
 
-  /** Starts workers so kernels run on `threads` threads in all; only the threads build (shared memory) can. */
+  /** Starts workers so kernels run on `threads` threads in all; only a shared-memory build can. */
   async startThreads(threads: number): Promise<void> {
     if (!isSharedVariant(this.variant) || threads <= 1 || this.pool) return;
     this.pool = await ThreadPool.start(this, this.modules, threads);
