@@ -8,6 +8,7 @@ import { HAVE_SHARED, MISSING_SHARED, REPO_ROOT, sharedPath } from '../support/s
 import { checkWasmThreads, SUITES, listCases, sessionOptionsFromArgs, type ConformanceCase } from './cases.js';
 import type { CaseResult } from './run-case.js';
 import type { OptimizationLevel } from '../../src/optimize/index.js';
+import { chooseVariant } from '../../src/backends/wasm/runtime.js';
 
 /**
  * `npm run conformance`: every ONNX case of ../shared in worker threads, each under a time limit (a hung
@@ -51,7 +52,8 @@ async function main(): Promise<number> {
   const cases = listCases()
     .filter((c) => suites.includes(c.suite) && (!filter || filter.test(c.id)))
     .map((c) => ({ ...c, ...sessionChoices() }));
-  console.log(`conformance: execution providers ${args.ep ?? 'default'}, ${args.threads ?? 1} thread(s)${args.optimize ? `, optimization level ${args.optimize}` : ''}`);
+  const build = `the wasm backend's ${chooseVariant() ?? 'no'} build`;
+  console.log(`conformance: execution providers ${args.ep ?? 'default'} (${build}), ${args.threads ?? 1} thread(s)${args.optimize ? `, optimization level ${args.optimize}` : ''}`);
   await checkWasmThreads(sessionOptionsFromArgs(args.ep, args.threads));
   const results = await runAll(cases, Number(args.timeout), Number(args.jobs));
   const byId = new Map(results.map((result) => [result.id, result]));
