@@ -52,8 +52,9 @@ async function main(): Promise<number> {
   const cases = listCases()
     .filter((c) => suites.includes(c.suite) && (!filter || filter.test(c.id)))
     .map((c) => ({ ...c, ...sessionChoices() }));
-  const build = `the wasm backend's ${chooseVariant() ?? 'no'} build`;
-  console.log(`conformance: execution providers ${args.ep ?? 'default'} (${build}), ${args.threads ?? 1} thread(s)${args.optimize ? `, optimization level ${args.optimize}` : ''}`);
+  const usesWasm = (args.ep ?? 'wasm').split(',').includes('wasm');
+  const build = usesWasm ? ` (the wasm backend's ${chooseVariant() ?? 'no'} build)` : '';
+  console.log(`conformance: execution providers ${args.ep ?? 'default'}${build}, ${args.threads ?? 1} thread(s)${args.optimize ? `, optimization level ${args.optimize}` : ''}`);
   await checkWasmThreads(sessionOptionsFromArgs(args.ep, args.threads));
   const results = await runAll(cases, Number(args.timeout), Number(args.jobs));
   const byId = new Map(results.map((result) => [result.id, result]));
