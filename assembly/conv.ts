@@ -252,17 +252,17 @@ function dwPixelChecked(
   if (ox < count) v128.store(out, clamp(dw3x3Pixel(i0, i1, i2, pixel, bias, w0, w1, w2, w3, w4, w5, w6, w7, w8), low, high));
 }
 
-/**
- * Depthwise 3x3, dilation 1, over output columns [first, end) of one output row whose windows need no
- * column check, with kernel rows [kyBegin, kyBegin + rows) inside X (the others are in the padding), the
- * first of them at `row0`, the next `rowBytes` on: per 4 channels, one pass with all nine taps when the
- * three rows are inside (dw3x3FullPass), else one pass per kernel row inside (dw3x3RowPass, the top and
- * bottom rows of a padded layer). The last channels (fewer than 4, only when all three rows are inside) a
- * pixel at a time.
- */
 /** Bytes of input rows a chunk of the depthwise interior reads (see dw3x3Interior). */
 const DW_CHUNK_BYTES: usize = 24 << 10;
 
+/**
+ * Depthwise 3x3, dilation 1, over output columns [first, end) of one output row whose windows need no
+ * column check, with kernel rows [kyBegin, kyBegin + rows) inside X (the others are in the padding), the
+ * first of them at `row0`, the next `rowBytes` on: per chunk of columns and 4 channels, one pass with all
+ * nine taps when the three rows are inside (dw3x3FullPass), else one pass per kernel row inside
+ * (dw3x3RowPass, the top and bottom rows of a padded layer). The last channels (fewer than 4, only when all
+ * three rows are inside) a pixel at a time.
+ */
 function dw3x3Interior(
   row0: usize, rowBytes: usize, kyBegin: i32, rows: i32, channels: i32, strideW: i32, padLeft: i32,
   first: i32, end: i32, packed: usize, yRow: usize, vlow: v128, vhigh: v128,
