@@ -35,6 +35,7 @@ export function registerProfile(program: Command): void {
     .option('--json', 'print the tables as JSON')
     .action(async (modelPath: string, options: ProfileOptions) => {
       const { InferenceSession, profileReport } = await import('../node.js');
+      const { chooseVariant } = await import('../backends/wasm/runtime.js');
       const { tmpdir } = await import('node:os');
       const { join } = await import('node:path');
       const runs = positiveInteger(options.runs, '--runs');
@@ -52,16 +53,18 @@ export function registerProfile(program: Command): void {
       for (let i = 0; i < runs; i++) session.runSync(feeds);
       const trace = session.endProfiling();
       const report = profileReport(session.profileTrace, runs, Number(options.top));
-      if (options.json) printJson({ model: modelPath, trace, ...report });
-      else printProfile(modelPath, report, trace);
+      // Which of the wasm backend's builds this process loads (relaxed SIMD or not, shared memory or not).
+      const wasmBuild = chooseVariant() ?? null;
+      if (options.json) printJson({ model: modelPath, trace, wasmBuild, ...report });
+      else printProfile(modelPath, report, trace, wasmBuild);
       process.exitCode = 0;
     });
 }
 
-function printProfile(path: string, report: ProfileReport, trace: string): void {
+function printProfile(path: string, report: ProfileReport, trace: string, wasmBuild: string | null): void {
   const ms = (value: number) => value.toFixed(3).padStart(9);
   const percent = (value: number) => `${(value * 100).toFixed(1)}%`.padStart(7);
-  const lines = [`model: ${path}`, `runs: ${report.runs}, ${report.runMs.toFixed(3)} ms per run`, '', '= per op type (ms per run) =', `${'op type'.padEnd(28)} ${'ms'.padStart(9)} ${'share'.padStart(7)} ${'calls'.padStart(6)} ${'nodes'.padStart(6)}  backend`];
+  const lines = [`model: ${path}`, `runs: ${report.runs}, ${report.runMs.toFixed(3)} ms per run; wasm build: ${wasmBuild ?? 'none (no SIMD)'}`, '', '= per op type (ms per run) =', `${'op type'.padEnd(28)} ${'ms'.padStart(9)} ${'share'.padStart(7)} ${'calls'.padStart(6)} ${'nodes'.padStart(6)}  backend`];
   for (const op of report.opTypes) lines.push(`${op.opType.padEnd(28)} ${ms(op.ms)} ${percent(op.share)} ${String(op.calls).padStart(6)} ${String(op.nodes).padStart(6)}  ${op.backend}`);
   lines.push(`${'(outside kernels)'.padEnd(28)} ${ms(report.outsideKernelsMs)} ${percent(report.runMs > 0 ? report.outsideKernelsMs / report.runMs : 0)}`);
   lines.push('', `= top ${report.nodes.length} nodes (ms per run) =`, `${'node'.padEnd(36)} ${'op type'.padEnd(20)} ${'ms'.padStart(9)} ${'share'.padStart(7)}  backend  shapes (in -> out)`);

@@ -18,8 +18,11 @@ test('edgerun profile prints per-op-type and per-node tables with the time outsi
   const folder = mkdtempSync(join(tmpdir(), 'edgerun-cli-profile-'));
   const json = edgerun('profile', model, '--runs', '3', '--warmup', '1', '--level', 'disabled', '--trace', join(folder, 'mnist'), '--json');
   assert.equal(json.code, 0, json.stderr);
-  const report = JSON.parse(json.stdout) as ProfileReport & { model: string; trace: string };
+  const report = JSON.parse(json.stdout) as ProfileReport & { model: string; trace: string; wasmBuild: string | null };
   assert.equal(report.runs, 3);
+  // The command line turns relaxed SIMD on for its process (Node 20 keeps it behind a flag): the fused
+  // multiply-add build with shared memory is the one its sessions load.
+  assert.equal(report.wasmBuild, 'relaxed-threads');
   assert.ok(report.trace.startsWith(join(folder, 'mnist_')), report.trace);
   const events = JSON.parse(readFileSync(report.trace, 'utf8')) as { name: string }[];
   assert.equal(events.filter((event) => event.name === 'model_run').length, 4, 'the trace holds the warm-up and the timed runs');
@@ -35,6 +38,7 @@ test('edgerun profile prints per-op-type and per-node tables with the time outsi
 
   const text = edgerun('profile', model, '--runs', '2', '--trace', join(folder, 'text'));
   assert.equal(text.code, 0, text.stderr);
+  assert.match(text.stdout, /ms per run; wasm build: relaxed-threads/);
   assert.match(text.stdout, /= per op type \(ms per run\) =/);
   assert.match(text.stdout, /\(outside kernels\)/);
   assert.match(text.stdout, /= top \d+ nodes \(ms per run\) =/);
