@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 import { setFlagsFromString } from 'node:v8';
+import { relaxedSimdFlags } from '../dist/cli/relaxed-simd.js';
 
-// Node 20 and 21 keep WebAssembly relaxed SIMD (fused multiply-adds: a 20 % faster GEMM on Intel cores)
-// behind a V8 flag that Chromium and Node 22 have on. The command line is an application of its own, so
-// it turns the flag on for its process before any wasm module is compiled.
-if (Number(process.versions.node.split('.')[0]) < 22) setFlagsFromString('--experimental-wasm-relaxed-simd');
+// Relaxed SIMD on for this process before any wasm module is compiled (Node 20 and 21 need the flag).
+for (const flag of relaxedSimdFlags()) setFlagsFromString(flag);
 const { main } = await import('../dist/cli/main.js');
 
 // Output piped into `head` and the like: stop quietly when the reader goes away.

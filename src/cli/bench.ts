@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import vm from 'node:vm';
 import { fileURLToPath } from 'node:url';
+import { relaxedSimdFlags } from './relaxed-simd.js';
 
 /**
  * `edgerun bench MODEL`, and the harness behind `npm run bench`: edgerun beside its peers on the same model,
@@ -193,21 +194,12 @@ const SETTLE_MS = 100;
 /** The key of edgerun's one-thread process, run beside the threaded one to measure what threads give. */
 const THREAD_BASELINE = 'edgerun, 1 thread';
 /**
- * Node 20 and 21 keep WebAssembly relaxed SIMD behind this V8 flag; Chromium (since 114) and Node 22 have it
- * on. The bench turns it on for every runtime alike, so each picks the build a browser would load
- * (LiteRT.js its relaxed one, edgerun its fused multiply-add kernels).
+ * Runtimes see the WebAssembly features the bench was started with, and relaxed SIMD for every runtime
+ * alike, so each picks the build a browser would load (LiteRT.js its relaxed one, edgerun its fused
+ * multiply-add kernels); the parent's other flags (`--eval`, `--input-type`, test-runner flags) would break
+ * or change a runtime's process.
  */
-const RELAXED_SIMD_FLAG = '--experimental-wasm-relaxed-simd';
-/**
- * Runtimes see the WebAssembly features the bench was started with, and relaxed SIMD; the parent's other
- * flags (`--eval`, `--input-type`, test-runner flags) would break or change a runtime's process.
- */
-const WASM_FLAGS = [
-  ...new Set([
-    ...process.execArgv.filter((flag) => /^--(experimental-)?wasm/.test(flag)),
-    ...(Number(process.versions.node.split('.')[0]) < 22 ? [RELAXED_SIMD_FLAG] : []),
-  ]),
-];
+const WASM_FLAGS = [...new Set([...process.execArgv.filter((flag) => /^--(experimental-)?wasm/.test(flag)), ...relaxedSimdFlags()])];
 
 /** One runtime's process, spoken to one request at a time. */
 class RuntimeProcess {

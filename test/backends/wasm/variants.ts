@@ -1,9 +1,10 @@
 import { setFlagsFromString } from 'node:v8';
 import type { Backend } from '../../../src/backends/backend.js';
 import { createWasmBackend, wasmCapabilities, type WasmVariant } from '../../../src/backends/wasm/index.js';
+import { relaxedSimdFlags } from '../../../src/cli/relaxed-simd.js';
 
-// Node 20 validates relaxed SIMD only behind this V8 flag (browsers have it on); set before any compile.
-setFlagsFromString('--experimental-wasm-relaxed-simd');
+// Node 20 validates relaxed SIMD only behind a V8 flag (browsers have it on); set before any compile.
+for (const flag of relaxedSimdFlags()) setFlagsFromString(flag);
 
 /** Every build this host can run, so each kernel test covers each of them. */
 export function hostVariants(): WasmVariant[] {
