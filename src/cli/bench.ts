@@ -245,8 +245,28 @@ function cannotRun(runtime: RuntimeName, model: BenchModel): string | undefined 
 }
 
 /**
+ * The order of `round`: a shuffle seeded by the round number, so a run is reproducible and each runtime
+ * follows every other in turn. A rotation put every runtime behind the same neighbour in every round, so
+ * whatever that neighbour left running (threads still spinning, the background tier-up of a large wasm
+ * module, about a second of one core after onnxruntime-web's warm-ups) always landed on the same runtime.
+ */
+export function roundOrder<T>(runtimes: readonly T[], round: number): T[] {
+  const order = [...runtimes];
+  let seed = (round + 1) * 0x9e3779b9;
+  for (let index = order.length - 1; index > 0; index--) {
+    // xorshift32: enough spread for a handful of runtimes.
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    const other = (seed >>> 0) % (index + 1);
+    [order[index], order[other]] = [order[other]!, order[index]!];
+  }
+  return order;
+}
+
+/**
  * Benchmarks `model` on every runtime in `settings`: loads each in its own process, warms each up, then
- * `runs` rounds of one inference per runtime, the order rotating each round.
+ * `runs` rounds of one inference per runtime, in an order shuffled each round (roundOrder).
  */
 export async function benchModel(model: BenchModel, settings: BenchSettings, onRound?: (done: number, total: number) => void): Promise<ModelResult> {
   const results = new Map<RuntimeName, RuntimeResult>();
@@ -314,8 +334,7 @@ export async function benchModel(model: BenchModel, settings: BenchSettings, onR
     const order = [...live.keys()];
     for (const runtime of order) await drive(runtime, { kind: 'run', count: settings.warmups });
     for (let round = 0; round < settings.runs; round++) {
-      for (let turn = 0; turn < order.length; turn++) {
-        const runtime = order[(round + turn) % order.length]!;
+      for (const runtime of roundOrder(order, round)) {
         // The previous runtime's thread pool may still be spinning on a core: let it go to sleep first.
         await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
         const reply = await drive(runtime, { kind: 'run', count: 1 });

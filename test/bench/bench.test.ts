@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { benchInputs, benchModel, compareOutputs, maxAbsDifference, median, pairedRatio, parseCounts, quantile, summarize, type ModelResult, type PlainTensor } from '../../src/cli/bench.js';
+import { benchInputs, benchModel, compareOutputs, maxAbsDifference, median, pairedRatio, parseCounts, quantile, roundOrder, summarize, type ModelResult, type PlainTensor } from '../../src/cli/bench.js';
 import { Tensor } from '../../src/core/tensor.js';
 import { REPO_ROOT } from '../support/shared.js';
 import { addReluModel } from '../support/tiny-models.js';
@@ -34,6 +34,18 @@ test('paired ratios cancel drift that hits both runtimes in the same round', () 
   const edgerun = drift.map((factor) => 3 * factor);
   assert.equal(pairedRatio(edgerun, peer), 1.5);
   assert.throws(() => pairedRatio([1], [1, 2]), RangeError);
+});
+
+test('each round runs every runtime once, in an order that puts each runtime behind every other', () => {
+  const runtimes = ['edgerun', 'onnxruntime-node', 'onnxruntime-web', 'tfjs-tflite', 'litert'];
+  const predecessors = new Map(runtimes.map((runtime) => [runtime, new Set<string>()]));
+  for (let round = 0; round < 30; round++) {
+    const order = roundOrder(runtimes, round);
+    assert.deepEqual([...order].sort(), [...runtimes].sort(), `round ${round} runs each runtime once`);
+    assert.deepEqual(roundOrder(runtimes, round), order, 'the order of a round is reproducible');
+    order.slice(1).forEach((runtime, index) => predecessors.get(runtime)!.add(order[index]!));
+  }
+  for (const [runtime, before] of predecessors) assert.equal(before.size, runtimes.length - 1, `${runtime} ran after ${[...before].join(', ')}`);
 });
 
 test('outputs are compared within rtol/atol, integers within one step, NaN only against NaN', () => {
