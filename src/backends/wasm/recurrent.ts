@@ -8,8 +8,9 @@ import type { WasmBlock, WasmRuntime } from './runtime.js';
  * LSTM and GRU. The input projection of every time step is one GEMM before the loop (W packed with the
  * biases the cell does not need apart, at prepare, or at each run when the weights are fed rather than
  * constant); the recurrence runs in assembly/recurrent.ts, one call per
- * direction and batch row: a matrix-vector product per step over R packed in panels of 8 hidden units with
- * the cell update fused. The GEMM writes its columns in the same panel order (see panelRows).
+ * direction and batch row: a matrix-vector product per step, GRU's over R packed in panels of 8 hidden units
+ * with the cell update fused, LSTM's over its gate rows in blocks of 24, the cell update after it. The GEMM
+ * writes its columns in the same panel order (see panelRows).
  */
 
 /** Hidden units per panel of the packed weights (two f32x4 per gate). */
@@ -79,7 +80,7 @@ function panelRows(matrix: Float32Array, gates: number, hidden: number, columns:
   return rows;
 }
 
-/** R [gates * hidden, hidden] as the kernels read it: per panel, `hidden` rows of gates x 8 weights. */
+/** GRU's R [3 * hidden, hidden] as its kernel reads it: per panel, `hidden` rows of gates x 8 weights. */
 function packRecurrence(r: Float32Array, gates: number, hidden: number): Float32Array {
   const packed = new Float32Array(roundToPanels(hidden) * gates * hidden);
   const panelFloats = hidden * gates * UNITS;
@@ -89,6 +90,28 @@ function packRecurrence(r: Float32Array, gates: number, hidden: number): Float32
       const row = r.subarray((gate * hidden + unit) * hidden, (gate * hidden + unit + 1) * hidden);
       for (let k = 0; k < hidden; k++) packed[panel * panelFloats + (k * gates + gate) * UNITS + lane] = row[k]!;
     }
+  }
+  return packed;
+}
+
+/** Gate rows per block of the LSTM recurrence (ROWS in assembly/recurrent.ts); what is left goes 8 rows a block. */
+const LSTM_BLOCK_ROWS = 24;
+
+/**
+ * LSTM's R [4 * hidden, hidden] as its kernel reads it: the gate rows in panel order (panelRows), in blocks
+ * of LSTM_BLOCK_ROWS rows and then of 8; per block, `hidden` rows of its gate rows' weights side by side.
+ */
+function packRecurrenceBlocks(r: Float32Array, gates: number, hidden: number): Float32Array {
+  const rows = panelRows(r, gates, hidden, hidden);
+  const count = gates * roundToPanels(hidden);
+  const packed = new Float32Array(count * hidden);
+  let at = 0;
+  for (let first = 0; first < count; ) {
+    const width = first + LSTM_BLOCK_ROWS <= count ? LSTM_BLOCK_ROWS : UNITS;
+    for (let k = 0; k < hidden; k++) {
+      for (let row = first; row < first + width; row++) packed[at++] = rows[row * hidden + k]!;
+    }
+    first += width;
   }
   return packed;
 }
@@ -156,7 +179,8 @@ function prepareCell(kind: CellKind, runtime: WasmRuntime, info: NodeInfo): Kern
       runtime.f32(source, paddedRows * inputSize).set(panelRows(wValues.subarray(d * gateRows * inputSize, (d + 1) * gateRows * inputSize), gates, hidden, inputSize));
       if (bias) runtime.f32(source + biasOffset, paddedRows).set(panelRows(bias, gates, hidden, 1));
       runtime.packPanels(paddedRows, inputSize, source, 1, inputSize, bias ? source + biasOffset : 0, input.pointer);
-      runtime.f32(recurrence.pointer, padded * gates * hidden).set(packRecurrence(rValues.subarray(d * gateRows * hidden, (d + 1) * gateRows * hidden), gates, hidden));
+      const rDirection = rValues.subarray(d * gateRows * hidden, (d + 1) * gateRows * hidden);
+      runtime.f32(recurrence.pointer, padded * gates * hidden).set((isLstm ? packRecurrenceBlocks : packRecurrence)(rDirection, gates, hidden));
       if (peepholes) runtime.f32(extra!.pointer, extraFloats).set(panelRows((peepholes.data as Float32Array).subarray(d * 3 * hidden, (d + 1) * 3 * hidden), 3, hidden, 1));
       if (linearBeforeReset) {
         const candidateBias = bValues?.subarray((2 * d + 1) * gateRows + 2 * hidden, (2 * d + 2) * gateRows) ?? new Float32Array(hidden);
@@ -169,7 +193,8 @@ function prepareCell(kind: CellKind, runtime: WasmRuntime, info: NodeInfo): Kern
 
   const outputCount = isLstm ? 3 : 2;
   const wanted = (index: number) => (info.node.outputs[index] ?? '') !== '';
-  const workBytes = (sequence: number, batch: number) => [sequence * batch * paddedRows * 4, ...[0, 1, 2, 3].map(() => padded * 4)];
+  // The last, GRU's reset, is followed by the 24 sums of a panel.
+  const workBytes = (sequence: number, batch: number) => [sequence * batch * paddedRows * 4, padded * 4, padded * 4, padded * 4, (padded + 24) * 4];
   const xDims = staticDims(info, 0);
   if (xDims?.length === 3) {
     const [sequence, batch] = batchMajor ? [xDims[1]!, xDims[0]!] : [xDims[0]!, xDims[1]!];
@@ -228,7 +253,7 @@ function prepareCell(kind: CellKind, runtime: WasmRuntime, info: NodeInfo): Kern
           const yFirst = y === 0 ? 0 : y + outputRow(first, d, row) * 4;
           const yStride = direction * (outputRow(1, d, 0) - outputRow(0, d, 0)) * 4;
           if (isLstm) {
-            runtime.kernels.f32_lstm_sequence(hidden, length, recurrence.pointer, gates, gateStride, extra?.pointer ?? 0, clip, inputForget, h, cell, hNext, yFirst, yStride);
+            runtime.kernels.f32_lstm_sequence(hidden, length, recurrence.pointer, gates, gateStride, extra?.pointer ?? 0, clip, inputForget, h, cell, yFirst, yStride);
           } else {
             runtime.kernels.f32_gru_sequence(hidden, length, recurrence.pointer, gates, gateStride, extra?.pointer ?? 0, clip, linearBeforeReset, h, hNext, reset, yFirst, yStride);
           }
