@@ -53,8 +53,9 @@ export function registerProfile(program: Command): void {
       for (let i = 0; i < runs; i++) session.runSync(feeds);
       const trace = session.endProfiling();
       const report = profileReport(session.profileTrace, runs, Number(options.top));
-      // Which of the wasm backend's builds this process loads (relaxed SIMD or not, shared memory or not).
-      const wasmBuild = chooseVariant() ?? null;
+      // Which of the wasm backend's builds ran (relaxed SIMD or not, shared memory or not); none when no node
+      // ran on it (--ep reference).
+      const wasmBuild = report.opTypes.some((op) => op.backend === 'wasm') ? (chooseVariant() ?? null) : null;
       if (options.json) printJson({ model: modelPath, trace, wasmBuild, ...report });
       else printProfile(modelPath, report, trace, wasmBuild);
       process.exitCode = 0;
@@ -64,7 +65,7 @@ export function registerProfile(program: Command): void {
 function printProfile(path: string, report: ProfileReport, trace: string, wasmBuild: string | null): void {
   const ms = (value: number) => value.toFixed(3).padStart(9);
   const percent = (value: number) => `${(value * 100).toFixed(1)}%`.padStart(7);
-  const lines = [`model: ${path}`, `runs: ${report.runs}, ${report.runMs.toFixed(3)} ms per run; wasm build: ${wasmBuild ?? 'none (no SIMD)'}`, '', '= per op type (ms per run) =', `${'op type'.padEnd(28)} ${'ms'.padStart(9)} ${'share'.padStart(7)} ${'calls'.padStart(6)} ${'nodes'.padStart(6)}  backend`];
+  const lines = [`model: ${path}`, `runs: ${report.runs}, ${report.runMs.toFixed(3)} ms per run; wasm build: ${wasmBuild ?? 'not used'}`, '', '= per op type (ms per run) =', `${'op type'.padEnd(28)} ${'ms'.padStart(9)} ${'share'.padStart(7)} ${'calls'.padStart(6)} ${'nodes'.padStart(6)}  backend`];
   for (const op of report.opTypes) lines.push(`${op.opType.padEnd(28)} ${ms(op.ms)} ${percent(op.share)} ${String(op.calls).padStart(6)} ${String(op.nodes).padStart(6)}  ${op.backend}`);
   lines.push(`${'(outside kernels)'.padEnd(28)} ${ms(report.outsideKernelsMs)} ${percent(report.runMs > 0 ? report.outsideKernelsMs / report.runMs : 0)}`);
   lines.push('', `= top ${report.nodes.length} nodes (ms per run) =`, `${'node'.padEnd(36)} ${'op type'.padEnd(20)} ${'ms'.padStart(9)} ${'share'.padStart(7)}  backend  shapes (in -> out)`);

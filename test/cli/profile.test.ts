@@ -43,6 +43,13 @@ test('edgerun profile prints per-op-type and per-node tables with the time outsi
   assert.match(text.stdout, /\(outside kernels\)/);
   assert.match(text.stdout, /= top \d+ nodes \(ms per run\) =/);
   assert.match(text.stdout, /trace \(chrome:\/\/tracing, Perfetto\): .*text_.*\.json/);
+
+  // With the reference kernels alone, no wasm build runs and none is named.
+  const reference = edgerun('profile', model, '--runs', '1', '--ep', 'reference', '--trace', join(folder, 'reference'), '--json');
+  assert.equal(reference.code, 0, reference.stderr);
+  const referenceReport = JSON.parse(reference.stdout) as ProfileReport & { wasmBuild: string | null };
+  assert.ok(referenceReport.opTypes.every((op) => op.backend === 'reference'));
+  assert.equal(referenceReport.wasmBuild, null);
   rmSync(folder, { recursive: true, force: true });
 
   const refused = edgerun('profile', model, '--runs', '0', '--json');
