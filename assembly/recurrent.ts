@@ -116,17 +116,18 @@ function addRecurrence(rows: i32, hidden: i32, weights: usize, h: usize, gates: 
  * `steps` LSTM steps of one batch row. `gateStride` and `yStride` (bytes, negative for the reverse
  * direction) lead from one step's gates and output to the next; the recurrence is added into the gates.
  * `peepholes` (0 for none): per panel the i, o, f peepholes of its 8 units. h and cell hold the initial state
- * and receive the final one.
+ * and receive the final one. `zeroStart` (1: h starts at zero and R is finite) skips the first step's
+ * product, which is then zero.
  */
 export function f32_lstm_sequence(
   hidden: i32, steps: i32, recurrence: usize, gates: usize, gateStride: i32, peepholes: usize, clip: f32, inputForget: i32,
-  h: usize, cell: usize, y: usize, yStride: i32,
+  h: usize, cell: usize, y: usize, yStride: i32, zeroStart: i32,
 ): void {
   const panels = (hidden + 7) >> 3;
   const high = f32x4.splat(clip);
   const low = f32x4.neg(high);
   for (let step = 0; step < steps; step++) {
-    addRecurrence(panels << 5, hidden, recurrence, h, gates);
+    if (step > 0 || zeroStart == 0) addRecurrence(panels << 5, hidden, recurrence, h, gates);
     // Every product of this step has read h: the cell update may overwrite it.
     for (let p = 0; p < panels; p++) {
       const g = gates + (<usize>p << 7);

@@ -170,6 +170,8 @@ function prepareCell(kind: CellKind, runtime: WasmRuntime, info: NodeInfo): Kern
   const biasOffset = Math.ceil((paddedRows * inputSize * 4) / 64) * 64;
   const packSourceBytes = biasOffset + paddedRows * 4;
 
+  /** Per direction, whether R is finite: then a zero initial h makes the first step's product zero (LSTM skips it). */
+  const recurrenceFinite = weights.map(() => false);
   /** Packs W, R, B and P (host or wasm tensors) into the direction blocks. */
   const pack = (w: Tensor, r: Tensor, b: Tensor | undefined, peepholes: Tensor | undefined) => {
     const [wValues, rValues, bValues] = [w.data as Float32Array, r.data as Float32Array, b?.data as Float32Array | undefined];
@@ -181,6 +183,7 @@ function prepareCell(kind: CellKind, runtime: WasmRuntime, info: NodeInfo): Kern
       runtime.packPanels(paddedRows, inputSize, source, 1, inputSize, bias ? source + biasOffset : 0, input.pointer);
       const rDirection = rValues.subarray(d * gateRows * hidden, (d + 1) * gateRows * hidden);
       runtime.f32(recurrence.pointer, padded * gates * hidden).set((isLstm ? packRecurrenceBlocks : packRecurrence)(rDirection, gates, hidden));
+      recurrenceFinite[d] = runtime.kernels.f32_all_finite(recurrence.pointer, padded * gates * hidden) !== 0;
       if (peepholes) runtime.f32(extra!.pointer, extraFloats).set(panelRows((peepholes.data as Float32Array).subarray(d * 3 * hidden, (d + 1) * 3 * hidden), 3, hidden, 1));
       if (linearBeforeReset) {
         const candidateBias = bValues?.subarray((2 * d + 1) * gateRows + 2 * hidden, (2 * d + 2) * gateRows) ?? new Float32Array(hidden);
@@ -252,8 +255,10 @@ function prepareCell(kind: CellKind, runtime: WasmRuntime, info: NodeInfo): Kern
           const gateStride = direction * (gateRow(1, 0) - gateRow(0, 0)) * 4;
           const yFirst = y === 0 ? 0 : y + outputRow(first, d, row) * 4;
           const yStride = direction * (outputRow(1, d, 0) - outputRow(0, d, 0)) * 4;
+          // No initial_h: h starts at zero, and so does the first step's product when R is finite.
+          const zeroStart = !initial[0] && recurrenceFinite[d] ? 1 : 0;
           if (isLstm) {
-            runtime.kernels.f32_lstm_sequence(hidden, length, recurrence.pointer, gates, gateStride, extra?.pointer ?? 0, clip, inputForget, h, cell, yFirst, yStride);
+            runtime.kernels.f32_lstm_sequence(hidden, length, recurrence.pointer, gates, gateStride, extra?.pointer ?? 0, clip, inputForget, h, cell, yFirst, yStride, zeroStart);
           } else {
             runtime.kernels.f32_gru_sequence(hidden, length, recurrence.pointer, gates, gateStride, extra?.pointer ?? 0, clip, linearBeforeReset, h, hNext, reset, yFirst, yStride);
           }

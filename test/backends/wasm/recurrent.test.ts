@@ -31,7 +31,7 @@ test('the sigmoid of the LSTM cell stays within a few float32 ulps of the exact 
     }
     runtime.f32(h!.pointer, hidden).fill(0);
     runtime.f32(cell!.pointer, hidden).fill(0);
-    runtime.kernels.f32_lstm_sequence(hidden, 1, recurrence.pointer, gates.pointer, 0, 0, Infinity, 0, h!.pointer, cell!.pointer, 0, 0);
+    runtime.kernels.f32_lstm_sequence(hidden, 1, recurrence.pointer, gates.pointer, 0, 0, Infinity, 0, h!.pointer, cell!.pointer, 0, 0, 0);
     got.set(runtime.f32(cell!.pointer, Math.min(hidden, x.length - start)), start);
   }
   const error = worstUlps(x, got, (v) => 1 / (1 + Math.exp(-v)));
@@ -160,6 +160,14 @@ for (const op of ['LSTM', 'GRU'] as const) {
     x[0 * 15 + 1 * 5 + 0] = Number.POSITIVE_INFINITY;
     x[2 * 15 + 2 * 5 + 4] = Number.NEGATIVE_INFINITY;
     checkRecurrent(c, 3, inputs);
+  });
+
+  test(`${op} with an infinite weight in R and no initial state matches the reference (0 x inf is NaN at the first step)`, () => {
+    // Fed at run, so the changed R is what both backends read.
+    const c: RecurrentCase = { op, sequence: 3, batch: 2, inputSize: 4, hidden: 9, direction: 'forward', bias: true, initial: false, outputs: allOutputs(op), weightsAtRun: true };
+    const { inputs } = recurrentNode(c, 5);
+    (inputs[2]!.data as Float32Array)[7] = Number.POSITIVE_INFINITY;
+    checkRecurrent(c, 5, inputs);
   });
 
   test(`${op} clip bounds the gate inputs as the reference does`, () => {
