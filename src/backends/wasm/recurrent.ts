@@ -196,8 +196,8 @@ function prepareCell(kind: CellKind, runtime: WasmRuntime, info: NodeInfo): Kern
 
   const outputCount = isLstm ? 3 : 2;
   const wanted = (index: number) => (info.node.outputs[index] ?? '') !== '';
-  // The last, GRU's reset, is followed by the 24 sums of a panel.
-  const workBytes = (sequence: number, batch: number) => [sequence * batch * paddedRows * 4, padded * 4, padded * 4, padded * 4, (padded + 24) * 4];
+  // The last, GRU's reset, is followed by a panel's sums (its 3 gates of 8 units).
+  const workBytes = (sequence: number, batch: number) => [sequence * batch * paddedRows * 4, padded * 4, padded * 4, padded * 4, (padded + 3 * UNITS) * 4];
   const xDims = staticDims(info, 0);
   if (xDims?.length === 3) {
     const [sequence, batch] = batchMajor ? [xDims[1]!, xDims[0]!] : [xDims[0]!, xDims[1]!];
