@@ -154,14 +154,14 @@ export function f32_lstm_sequence(
 }
 
 /**
- * `steps` GRU steps of one batch row (strides as for f32_lstm_sequence). linear_before_reset 1: the
- * candidate is tanh(x_h + r (R_h h + Rb_h)), one pass, with Rb_h at `recurrenceBias` (Hp floats) and not in
- * the gates. linear_before_reset 0: tanh(x_h + R_h (r h)), two passes (z and r h first, into hNext and
- * `reset`), with Rb_h folded into the gates.
+ * `steps` GRU steps of one batch row (strides and `zeroStart` as for f32_lstm_sequence). linear_before_reset
+ * 1: the candidate is tanh(x_h + r (R_h h + Rb_h)), one pass, with Rb_h at `recurrenceBias` (Hp floats) and
+ * not in the gates. linear_before_reset 0: tanh(x_h + R_h (r h)), two passes (z and r h first, into hNext
+ * and `reset`), with Rb_h folded into the gates.
  */
 export function f32_gru_sequence(
   hidden: i32, steps: i32, recurrence: usize, gates: usize, gateStride: i32, recurrenceBias: usize, clip: f32, linearBeforeReset: i32,
-  h: usize, hNext: usize, reset: usize, y: usize, yStride: i32,
+  h: usize, hNext: usize, reset: usize, y: usize, yStride: i32, zeroStart: i32,
 ): void {
   const panels = (hidden + 7) >> 3;
   const rowBytes: usize = 96;
@@ -170,6 +170,8 @@ export function f32_gru_sequence(
   const low = f32x4.neg(high);
   const sums = reset + (<usize>panels << 5);
   for (let step = 0; step < steps; step++) {
+    // Products over this many k: none when h is known to be zero.
+    const depth = step > 0 || zeroStart == 0 ? hidden : 0;
     for (let p = 0; p < panels; p++) {
       const g = gates + <usize>p * rowBytes;
       // The panel's sums gather past `reset`'s Hp floats: z and r from the gates, the candidate's recurrence
@@ -177,7 +179,7 @@ export function f32_gru_sequence(
       memory.copy(sums, g, 64);
       if (linearBeforeReset != 0) memory.copy(sums + 64, recurrenceBias + (<usize>p << 5), 32);
       else memory.fill(sums + 64, 0, 32);
-      addSixVectors(recurrence + <usize>p * panelBytes, hidden, h, sums);
+      addSixVectors(recurrence + <usize>p * panelBytes, depth, h, sums);
       const z0 = sigmoid4(clamp(v128.load(sums, 0), low, high));
       const z1 = sigmoid4(clamp(v128.load(sums, 16), low, high));
       const r0 = sigmoid4(clamp(v128.load(sums, 32), low, high));
@@ -210,7 +212,7 @@ export function f32_gru_sequence(
         let odd1 = f32x4.splat(0);
         let w = recurrence + <usize>p * panelBytes;
         let k = 0;
-        for (; k + 1 < hidden; k += 2) {
+        for (; k + 1 < depth; k += 2) {
           const rk = v128.load32_splat(reset + (<usize>k << 2));
           const rk1 = v128.load32_splat(reset + (<usize>k << 2), 4);
           even0 = madd(v128.load(w, 64), rk, even0);
@@ -219,7 +221,7 @@ export function f32_gru_sequence(
           odd1 = madd(v128.load(w, 176), rk1, odd1);
           w += 2 * rowBytes;
         }
-        if (k < hidden) {
+        if (k < depth) {
           const rk = v128.load32_splat(reset + (<usize>k << 2));
           even0 = madd(v128.load(w, 64), rk, even0);
           even1 = madd(v128.load(w, 80), rk, even1);

@@ -170,7 +170,7 @@ function prepareCell(kind: CellKind, runtime: WasmRuntime, info: NodeInfo): Kern
   const biasOffset = Math.ceil((paddedRows * inputSize * 4) / 64) * 64;
   const packSourceBytes = biasOffset + paddedRows * 4;
 
-  /** Per direction, whether R is finite: then a zero initial h makes the first step's product zero (LSTM skips it). */
+  /** Per direction, whether R is finite: then a zero initial h makes the first step's products zero (the cells skip them). */
   const recurrenceFinite = weights.map(() => false);
   /** Packs W, R, B and P (host or wasm tensors) into the direction blocks. */
   const pack = (w: Tensor, r: Tensor, b: Tensor | undefined, peepholes: Tensor | undefined) => {
@@ -255,12 +255,12 @@ function prepareCell(kind: CellKind, runtime: WasmRuntime, info: NodeInfo): Kern
           const gateStride = direction * (gateRow(1, 0) - gateRow(0, 0)) * 4;
           const yFirst = y === 0 ? 0 : y + outputRow(first, d, row) * 4;
           const yStride = direction * (outputRow(1, d, 0) - outputRow(0, d, 0)) * 4;
-          // No initial_h: h starts at zero, and so does the first step's product when R is finite.
+          // No initial_h: h starts at zero, and so do the first step's products when R is finite.
           const zeroStart = !initial[0] && recurrenceFinite[d] ? 1 : 0;
           if (isLstm) {
             runtime.kernels.f32_lstm_sequence(hidden, length, recurrence.pointer, gates, gateStride, extra?.pointer ?? 0, clip, inputForget, h, cell, yFirst, yStride, zeroStart);
           } else {
-            runtime.kernels.f32_gru_sequence(hidden, length, recurrence.pointer, gates, gateStride, extra?.pointer ?? 0, clip, linearBeforeReset, h, hNext, reset, yFirst, yStride);
+            runtime.kernels.f32_gru_sequence(hidden, length, recurrence.pointer, gates, gateStride, extra?.pointer ?? 0, clip, linearBeforeReset, h, hNext, reset, yFirst, yStride, zeroStart);
           }
           // Steps past a row's sequence length output zeros.
           for (let t = length; y !== 0 && t < sequence; t++) memory.fill(0, y / 4 + outputRow(t, d, row), y / 4 + outputRow(t, d, row) + hidden);

@@ -140,7 +140,7 @@ interface RecurrentExports {
   ): void;
   f32_gru_sequence(
     hidden: number, steps: number, recurrence: number, gates: number, gateStride: number, recurrenceBias: number, clip: number, linearBeforeReset: number,
-    h: number, hNext: number, reset: number, y: number, yStride: number,
+    h: number, hNext: number, reset: number, y: number, yStride: number, zeroStart: number,
   ): void;
 }
 
@@ -361,8 +361,8 @@ export class WasmRuntime {
       kernels.f32_layer_norm(a, 8, 32, packed, packed, 1e-5, out);
       kernels.f32_unary(3, a, 256, out);
       kernels.f32_lstm_sequence(8, 2, packed, a, 128, 0, Infinity, 0, out, out + 64, out + 192, 32, 0);
-      kernels.f32_gru_sequence(8, 2, packed, a, 96, out + 256, Infinity, 0, out, out + 64, out + 128, out + 224, 32);
-      kernels.f32_gru_sequence(8, 2, packed, a, 96, out + 256, Infinity, 1, out, out + 64, out + 128, out + 224, 32);
+      kernels.f32_gru_sequence(8, 2, packed, a, 96, out + 256, Infinity, 0, out, out + 64, out + 128, out + 224, 32, 0);
+      kernels.f32_gru_sequence(8, 2, packed, a, 96, out + 256, Infinity, 1, out, out + 64, out + 128, out + 224, 32, 0);
     }
     block.release();
   }
