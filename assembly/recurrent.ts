@@ -15,7 +15,8 @@
 //   recurrence  GRU: panel p at p * hidden * gates * 32 bytes: `hidden` rows of gates x 8 floats;
 //               LSTM: the gate rows in ROWS-row blocks (the last holds what is left, a multiple of 8), each
 //               `hidden` rows of its gate rows' weights side by side
-//   h, cell     Hp floats; GRU's hNext is Hp floats of work space, its reset Hp + 24 (a panel's sums)
+//   h, cell     Hp floats; GRU's hNext is Hp floats of work space, its reset Hp + 24 (a panel's sums with
+//               linear_before_reset)
 //   y           the step's `hidden` outputs, or 0 for none
 // Gate order as in ONNX: LSTM i, o, f, c; GRU z, r, h.
 import { clamp, madd, storeLanes } from './simd';
@@ -174,16 +175,39 @@ export function f32_gru_sequence(
     const depth = step > 0 || zeroStart == 0 ? hidden : 0;
     for (let p = 0; p < panels; p++) {
       const g = gates + <usize>p * rowBytes;
-      // The panel's sums gather past `reset`'s Hp floats: z and r from the gates, the candidate's recurrence
-      // from Rb_h (linear_before_reset; without it, the two passes leave that sum unused).
-      memory.copy(sums, g, 64);
-      if (linearBeforeReset != 0) memory.copy(sums + 64, recurrenceBias + (<usize>p << 5), 32);
-      else memory.fill(sums + 64, 0, 32);
-      addSixVectors(recurrence + <usize>p * panelBytes, depth, h, sums);
-      const z0 = sigmoid4(clamp(v128.load(sums, 0), low, high));
-      const z1 = sigmoid4(clamp(v128.load(sums, 16), low, high));
-      const r0 = sigmoid4(clamp(v128.load(sums, 32), low, high));
-      const r1 = sigmoid4(clamp(v128.load(sums, 48), low, high));
+      let z0 = v128.load(g, 0);
+      let z1 = v128.load(g, 16);
+      let r0 = v128.load(g, 32);
+      let r1 = v128.load(g, 48);
+      let w = recurrence + <usize>p * panelBytes;
+      if (linearBeforeReset != 0) {
+        // Six sums gather past `reset`'s Hp floats: z and r from the gates, the candidate's recurrence from Rb_h.
+        v128.store(sums, z0, 0);
+        v128.store(sums, z1, 16);
+        v128.store(sums, r0, 32);
+        v128.store(sums, r1, 48);
+        v128.store(sums, v128.load(recurrenceBias + (<usize>p << 5)), 64);
+        v128.store(sums, v128.load(recurrenceBias + (<usize>p << 5), 16), 80);
+        addSixVectors(w, depth, h, sums);
+        z0 = v128.load(sums, 0);
+        z1 = v128.load(sums, 16);
+        r0 = v128.load(sums, 32);
+        r1 = v128.load(sums, 48);
+      } else {
+        // z and r only: the candidate's product waits for r h (the second pass).
+        for (let k = 0; k < depth; k++) {
+          const hk = v128.load32_splat(h + (<usize>k << 2));
+          z0 = madd(v128.load(w, 0), hk, z0);
+          z1 = madd(v128.load(w, 16), hk, z1);
+          r0 = madd(v128.load(w, 32), hk, r0);
+          r1 = madd(v128.load(w, 48), hk, r1);
+          w += rowBytes;
+        }
+      }
+      z0 = sigmoid4(clamp(z0, low, high));
+      z1 = sigmoid4(clamp(z1, low, high));
+      r0 = sigmoid4(clamp(r0, low, high));
+      r1 = sigmoid4(clamp(r1, low, high));
       const unitBytes = <usize>p << 5;
       const units = hidden - (p << 3);
       const previous0 = v128.load(h + unitBytes);
