@@ -1,108 +1,89 @@
 // Direct NHWC convolution for layers with few input channels (a network's first layer: 3 channels, 3x3,
-// stride 2): an implicit GEMM that reads each output pixel's window rows straight from X, with no im2col
-// buffer. With dilation 1, one kernel row of a window is kw * channels consecutive floats, so a 4x8 tile
-// (4 output pixels x 8 output channels, as in gemm.ts) runs kh runs of kw * channels multiply-adds.
-// X must already hold the padding (f32_pad_nhwc): every window lies inside it.
-import { clamp, madd, storeRow } from './simd';
+// stride 2). Each output row's windows are first regrouped into scratch so that one window is one run of
+// kw * kh * channels consecutive floats, ordered (kx, ky, channel), the windows strideW * kh * channels floats
+// apart; the row is then one GEMM over those runs (gemm.ts), its 4x8 tiles at full speed. The padding's zeros
+// are written by the regrouping, so X needs no padded copy and the patches no im2col buffer: one output
+// row's patches (a few KiB) stay in L1 while the GEMM reads them.
+import { f32_gemm_minmax } from './gemm';
 
-/**
- * Copies X [h, w, channels] into out [ph, pw, channels] at row padTop, column padLeft, zeros around it (the
- * rows and columns past X up to ph and pw are zero too).
- */
-export function f32_pad_nhwc(x: usize, h: i32, w: i32, channels: i32, padTop: i32, padLeft: i32, ph: i32, pw: i32, out: usize): void {
-  const pixel = <usize>channels << 2;
-  const outRow = <usize>pw * pixel;
-  const rows = min(h, ph - padTop);
-  const columns = min(w, pw - padLeft);
-  memory.fill(out, 0, <usize>padTop * outRow);
-  for (let row = 0; row < rows; row++) {
-    const to = out + <usize>(padTop + row) * outRow;
-    memory.fill(to, 0, <usize>padLeft * pixel);
-    memory.copy(to + <usize>padLeft * pixel, x + <usize>(row * w) * pixel, <usize>columns * pixel);
-    memory.fill(to + <usize>(padLeft + columns) * pixel, 0, <usize>(pw - padLeft - columns) * pixel);
-  }
-  memory.fill(out + <usize>(padTop + rows) * outRow, 0, <usize>(ph - padTop - rows) * outRow);
+/** Columns of X, padding included, that an output row of width `ow` reads. */
+@inline function paddedWidth(kw: i32, strideW: i32, ow: i32): i32 {
+  return (ow - 1) * strideW + kw;
+}
+
+/** Bytes of scratch f32_conv_direct_minmax needs: one regrouped output row. */
+export function f32_conv_direct_scratch_size(channels: i32, kh: i32, kw: i32, strideW: i32, ow: i32): i32 {
+  return (paddedWidth(kw, strideW, ow) * kh * channels) << 2;
 }
 
 /**
- * Y [oh, ow, m] = clamp(conv(X, W) + bias, low, high) for X [.., w, channels] holding its padding, a kh x kw
- * window at strides (strideH, strideW), dilation 1. `packed` holds W per panel of 8 output channels: 8 bias
- * values, then kh * kw * channels rows of 8 weights ordered (ky, kx, channel), zero past m. Pixels past the
- * end of a row block alias the last one (computed twice, stored identically), as the GEMM does.
+ * Y [oh, ow, m] = clamp(conv(X, W) + bias, low, high) for X [h, w, channels] (channels <= 4), a kh x kw
+ * window at strides (strideH, strideW), dilation 1, padded by padTop rows and padLeft columns of zeros (and
+ * at the bottom and right as far as the windows reach). `packed` is B' [kw * kh * channels, m] in
+ * f32_gemm_pack's panels, its rows ordered (kx, ky, channel), bias included. `scratch` holds
+ * f32_conv_direct_scratch_size bytes.
  */
-export function f32_conv_direct_minmax_4x8(
-  x: usize, w: i32, channels: i32, kh: i32, kw: i32, strideH: i32, strideW: i32,
-  oh: i32, ow: i32, packed: usize, m: i32, y: usize, low: f32, high: f32,
+export function f32_conv_direct_minmax(
+  x: usize, h: i32, w: i32, channels: i32, kh: i32, kw: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32,
+  oh: i32, ow: i32, packed: usize, m: i32, y: usize, low: f32, high: f32, scratch: usize,
 ): void {
-  const vlow = f32x4.splat(low);
-  const vhigh = f32x4.splat(high);
-  const run = kw * channels;
-  const rowSkip = <usize>(w * channels - run) << 2;
-  const pixelStep = <usize>(strideW * channels) << 2;
-  const yPixel = <usize>m << 2;
-  const panelBytes = <usize>(kh * run + 1) << 5;
+  const pw = paddedWidth(kw, strideW, ow);
+  const pixel = <usize>channels << 2;
+  const column = <usize>kh * pixel;
+  // Columns [inStart, inEnd) of the regrouped row lie inside X; the others are padding.
+  const inStart = min(pw, max(0, padLeft));
+  const inEnd = max(inStart, min(pw, padLeft + w));
+  const yRowBytes = <usize>(ow * m) << 2;
   for (let oy = 0; oy < oh; oy++) {
-    const inputRow = x + (<usize>(oy * strideH * w * channels) << 2);
-    const yRow = y + <usize>(oy * ow) * yPixel;
-    for (let ox = 0; ox < ow; ox += 4) {
-      const x0 = inputRow + <usize>ox * pixelStep;
-      const x1 = ox + 1 < ow ? x0 + pixelStep : x0;
-      const x2 = ox + 2 < ow ? x1 + pixelStep : x1;
-      const x3 = ox + 3 < ow ? x2 + pixelStep : x2;
-      const y0 = yRow + <usize>ox * yPixel;
-      const y1 = ox + 1 < ow ? y0 + yPixel : y0;
-      const y2 = ox + 2 < ow ? y1 + yPixel : y1;
-      const y3 = ox + 3 < ow ? y2 + yPixel : y2;
-      let panel = packed;
-      for (let col = 0; col < m; col += 8) {
-        let acc0l = v128.load(panel);
-        let acc0h = v128.load(panel, 16);
-        let acc1l = acc0l;
-        let acc1h = acc0h;
-        let acc2l = acc0l;
-        let acc2h = acc0h;
-        let acc3l = acc0l;
-        let acc3h = acc0h;
-        let weights = panel + 32;
-        let p0 = x0;
-        let p1 = x1;
-        let p2 = x2;
-        let p3 = x3;
-        for (let ky = 0; ky < kh; ky++) {
-          for (let k = run; k > 0; k--) {
-            const bl = v128.load(weights);
-            const bh = v128.load(weights, 16);
-            const a0 = v128.load32_splat(p0);
-            const a1 = v128.load32_splat(p1);
-            const a2 = v128.load32_splat(p2);
-            const a3 = v128.load32_splat(p3);
-            acc0l = madd(a0, bl, acc0l);
-            acc0h = madd(a0, bh, acc0h);
-            acc1l = madd(a1, bl, acc1l);
-            acc1h = madd(a1, bh, acc1h);
-            acc2l = madd(a2, bl, acc2l);
-            acc2h = madd(a2, bh, acc2h);
-            acc3l = madd(a3, bl, acc3l);
-            acc3h = madd(a3, bh, acc3h);
-            weights += 32;
-            p0 += 4;
-            p1 += 4;
-            p2 += 4;
-            p3 += 4;
-          }
-          p0 += rowSkip;
-          p1 += rowSkip;
-          p2 += rowSkip;
-          p3 += rowSkip;
-        }
-        const width = m - col;
-        const offset = <usize>col << 2;
-        storeRow(y3 + offset, clamp(acc3l, vlow, vhigh), clamp(acc3h, vlow, vhigh), width);
-        storeRow(y2 + offset, clamp(acc2l, vlow, vhigh), clamp(acc2h, vlow, vhigh), width);
-        storeRow(y1 + offset, clamp(acc1l, vlow, vhigh), clamp(acc1h, vlow, vhigh), width);
-        storeRow(y0 + offset, clamp(acc0l, vlow, vhigh), clamp(acc0h, vlow, vhigh), width);
-        panel += panelBytes;
+    for (let ky = 0; ky < kh; ky++) {
+      const iy = oy * strideH - padTop + ky;
+      const slot = scratch + <usize>ky * pixel;
+      if (iy < 0 || iy >= h) {
+        zeroSlots(slot, 0, pw, column, channels);
+        continue;
       }
+      zeroSlots(slot, 0, inStart, column, channels);
+      let from = x + <usize>(iy * w + inStart - padLeft) * pixel;
+      let to = slot + <usize>inStart * column;
+      for (let col = inStart; col < inEnd; col++) {
+        storePixel(to, loadPixel(from, channels), channels);
+        from += pixel;
+        to += column;
+      }
+      zeroSlots(slot, inEnd, pw, column, channels);
     }
+    f32_gemm_minmax(ow, m, kw * kh * channels, scratch, strideW * kh * channels, packed, y + <usize>oy * yRowBytes, m, low, high);
+  }
+}
+
+/** The `channels` (1 to 4) floats of a pixel at `from`, read exactly (the next lanes are zero). */
+@inline function loadPixel(from: usize, channels: i32): v128 {
+  if (channels == 4) return v128.load(from);
+  if (channels == 3) return v128.load32_lane(from, v128.load64_zero(from), 2, 8);
+  if (channels == 2) return v128.load64_zero(from);
+  return v128.load32_zero(from);
+}
+
+/** Stores the first `channels` (1 to 4) lanes of `value` at `to`, and nothing past them. */
+@inline function storePixel(to: usize, value: v128, channels: i32): void {
+  if (channels == 4) {
+    v128.store(to, value);
+  } else if (channels == 3) {
+    v128.store64_lane(to, value, 0);
+    v128.store32_lane(to, value, 2, 8);
+  } else if (channels == 2) {
+    v128.store64_lane(to, value, 0);
+  } else {
+    v128.store32_lane(to, value, 0);
+  }
+}
+
+/** Zeros the pixel slots of regrouped columns [first, end) at `slot`, `column` bytes apart. */
+@inline function zeroSlots(slot: usize, first: i32, end: i32, column: usize, channels: i32): void {
+  const zero = i32x4.splat(0);
+  let to = slot + <usize>first * column;
+  for (let col = first; col < end; col++) {
+    storePixel(to, zero, channels);
+    to += column;
   }
 }

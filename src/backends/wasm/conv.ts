@@ -14,8 +14,8 @@ import { WinogradConv } from './winograd.js';
  * NCHW FusedConv, run as the NHWC kernels between two transposes per image. Four paths, chosen at prepare from W:
  *   pointwise  1x1, stride 1, no padding, one group: one GEMM over every pixel of the batch
  *   depthwise  one input channel per group, M = C: the f32_dwconv kernel (3x3 register-blocked)
- *   direct     few input channels (a first layer), one group, no dilation: f32_conv_direct, an implicit GEMM
- *              reading the windows from X (copied with its padding first), no im2col buffer
+ *   direct     few input channels (a first layer), one group, no dilation: f32_conv_direct, each output
+ *              row's windows regrouped (padding included) into one short buffer, then a GEMM over it
  *   winograd   3x3, stride 1, no dilation, one group, enough channels: Winograd F(4x4, 3x3) (winograd.ts);
  *              an image holding NaN or infinities takes the general path, whose results keep them in place
  *   general    anything else, grouped too: im2col per image and group, then GEMM
@@ -23,7 +23,10 @@ import { WinogradConv } from './winograd.js';
 
 type Path = 'pointwise' | 'depthwise' | 'direct' | 'winograd' | 'general';
 
-/** Input channels up to which the direct kernel beats im2col + GEMM (a window row is then a short run). */
+/**
+ * Input channels up to which the direct kernel is taken: a pixel is then one vector for its regrouping, where
+ * im2col copies such short runs slowly.
+ */
 const DIRECT_MAX_CHANNELS = 4;
 
 /**
@@ -120,29 +123,20 @@ function groupWeights(weights: Tensor, group: number, g: number): Float32Array {
   return matrix;
 }
 
-/**
- * W [M, C, kH, kW] and bias packed for f32_conv_direct_minmax_4x8: per panel of 8 output channels, 8 bias
- * values then one row of 8 weights per (ky, kx, c), zeros past M.
- */
-function directWeights(weights: Tensor, bias: Float32Array | undefined): Float32Array {
-  const [m] = weights.dims as [number];
-  const matrix = groupWeights(weights, 1, 0);
-  const depth = matrix.length / m;
-  const panels = Math.ceil(m / 8);
-  const packed = new Float32Array(panels * (depth + 1) * 8);
-  for (let out = 0; out < m; out++) {
-    const base = Math.floor(out / 8) * (depth + 1) * 8 + (out % 8);
-    packed[base] = bias?.[out] ?? 0;
-    for (let k = 0; k < depth; k++) packed[base + (k + 1) * 8] = matrix[out * depth + k]!;
+/** W [M, C, kH, kW] as B' [kW * kH * C, M] with rows ordered (kx, ky, c): the direct kernel's regrouped windows. */
+function directWeights(weights: Tensor): Float32Array {
+  const [m, channels, kh, kw] = weights.dims as [number, number, number, number];
+  const depth = kw * kh * channels;
+  const values = weights.data as Float32Array;
+  const matrix = new Float32Array(m * depth);
+  for (let n = 0; n < m; n++) {
+    for (let c = 0; c < channels; c++) {
+      for (let ky = 0; ky < kh; ky++) {
+        for (let kx = 0; kx < kw; kx++) matrix[n * depth + (kx * kh + ky) * channels + c] = values[((n * channels + c) * kh + ky) * kw + kx]!;
+      }
+    }
   }
-  return packed;
-}
-
-/** The rows and columns of X, padding included, that the windows of the direct path read. */
-function paddedSize({ height, width, outHeight, outWidth, rows, cols }: Geometry): { padded: boolean; ph: number; pw: number } {
-  const ph = (outHeight - 1) * rows.stride + rows.kernel;
-  const pw = (outWidth - 1) * cols.stride + cols.kernel;
-  return { padded: rows.padBegin > 0 || cols.padBegin > 0 || ph > height || pw > width, ph, pw };
+  return matrix;
 }
 
 /** A convolution prepared once (path chosen, weights packed); it runs on NHWC tensors in wasm memory. */
@@ -187,7 +181,7 @@ export function prepareNhwcConv(runtime: WasmRuntime, info: NodeInfo): PreparedC
     biasBlock?.release();
     packed = [block];
   } else if (path === 'direct') {
-    packed = [runtime.upload(directWeights(weights, bias))];
+    packed = [packMatrix(runtime, { values: directWeights(weights), k: depth, n: outChannels, transposed: true }, bias)];
   } else {
     packed = Array.from({ length: group }, (_, g) =>
       packMatrix(runtime, { values: groupWeights(weights, group, g), k: depth, n: outPerGroup, transposed: true }, bias?.subarray(g * outPerGroup, (g + 1) * outPerGroup)));
@@ -201,12 +195,12 @@ export function prepareNhwcConv(runtime: WasmRuntime, info: NodeInfo): PreparedC
     const [rows, cols] = spatialAxes(attrs, [batch!, channels!, height!, width!], [kh, kw], fail) as [WindowAxis, WindowAxis];
     return { batch: batch!, height: height!, width: width!, channels: channels!, outHeight: rows.output, outWidth: cols.output, rows, cols };
   };
+  /** Bytes of one thread's scratch on the direct path, whole cache lines. */
+  const directScratchBytes = (geometry: Geometry) =>
+    Math.ceil(kernels.f32_conv_direct_scratch_size(geometry.channels, kh, kw, geometry.cols.stride, geometry.outWidth) / 64) * 64;
   /** The path's work buffers for one image: im2col patches (general, winograd), then Winograd's. */
   const pathWorkBytes = (geometry: Geometry): number[] => {
-    if (path === 'direct') {
-      const { padded, ph, pw } = paddedSize(geometry);
-      return [padded ? ph * pw * geometry.channels * 4 : 0];
-    }
+    if (path === 'direct') return [directScratchBytes(geometry) * runtime.chunks];
     const patches = path === 'general' || winograd ? [geometry.outHeight * geometry.outWidth * depth * 4] : [];
     return [...patches, ...(winograd?.workBytes(winogradGeometry(geometry)) ?? [])];
   };
@@ -223,10 +217,9 @@ export function prepareNhwcConv(runtime: WasmRuntime, info: NodeInfo): PreparedC
     const { height, width, channels, outHeight, outWidth, rows, cols } = geometry;
     const { low, high } = epilogue;
     if (path === 'direct') {
-      const { padded, ph, pw } = paddedSize(geometry);
-      if (padded) kernels.f32_pad_nhwc(x, height, width, channels, rows.padBegin, cols.padBegin, ph, pw, work[0]!);
       runtime.directConv(
-        padded ? work[0]! : x, padded ? pw : width, channels, kh, kw, rows.stride, cols.stride, outHeight, outWidth, packed[0]!.pointer, outChannels, y, low, high,
+        x, height, width, channels, kh, kw, rows.stride, cols.stride, rows.padBegin, cols.padBegin, outHeight, outWidth, packed[0]!.pointer, outChannels,
+        y, low, high, work[0]!, directScratchBytes(geometry),
       );
     } else if (winograd && kernels.f32_all_finite(x, height * width * channels)) {
       winograd.run(winogradGeometry(geometry), x, y, yPixel, low, high, work.slice(1));

@@ -113,14 +113,15 @@ test('split kernels run partly on the worker and give the results of one thread 
   depthwise('depthwise 3x3 64x64x80, split by output rows', 64, 80, 1);
   depthwise('depthwise 3x3 14x14x1002 stride 2 (few rows, odd channels), split by output rows', 14, 1002, 2);
 
-  // A first layer: 3 input channels, 3x3 stride 2, 32 outputs, X already padded; any packed values will do.
-  const [size, outSize, outChannels] = [113, 56, 32];
-  const [x, y] = [blocks(size * size * 3 * 4), blocks(outSize * outSize * outChannels * 4)];
-  const directPacked = blocks((outChannels / 8) * (27 + 1) * 32);
+  // A first layer: 3 input channels, 3x3 stride 2, padded by 1, 32 outputs, each chunk with its own scratch; any packed values will do.
+  const [size, outSize, outChannels] = [112, 56, 32];
+  const directScratch = Math.ceil(one.kernels.f32_conv_direct_scratch_size(3, 3, 3, 2, outSize) / 64) * 64;
+  const [x, y, directWork] = [blocks(size * size * 3 * 4), blocks(outSize * outSize * outChannels * 4), blocks(two.chunks * directScratch)];
+  const directPacked = blocks(one.kernels.f32_gemm_packed_size(outChannels, 27));
   fillBoth(both, x, size * size * 3, 7);
-  fillBoth(both, directPacked, (outChannels / 8) * (27 + 1) * 8, 8);
-  check('direct convolution 113x113x3 -> 56x56x32, split by output rows', y, outSize * outSize * outChannels, (runtime, i) =>
-    runtime.directConv(x[i]!, size, 3, 3, 3, 2, 2, outSize, outSize, directPacked[i]!, outChannels, y[i]!, 0, 6),
+  fillBoth(both, directPacked, one.kernels.f32_gemm_packed_size(outChannels, 27) / 4, 8);
+  check('direct convolution 112x112x3 -> 56x56x32, split by output rows', y, outSize * outSize * outChannels, (runtime, i) =>
+    runtime.directConv(x[i]!, size, size, 3, 3, 3, 2, 2, 1, 1, outSize, outSize, directPacked[i]!, outChannels, y[i]!, 0, 6, directWork[i]!, directScratch),
   );
   // Winograd's transforms, split by tile rows, each chunk with its own scratch; Y a channel slice (pixels wider than its channels).
   const [height, width, inChannels, outChannels2] = [30, 26, 96, 100];
