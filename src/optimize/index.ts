@@ -58,8 +58,11 @@ const BASIC: readonly GraphPass[] = [
  */
 const EXTENDED: readonly GraphPass[] = [layerNormFusion, geluFusion, matMulAddFusion, activationFusion, deadCodeElimination];
 
-/** Layout: convolution chains in NHWC with transposes at the edges. */
-const LAYOUT: readonly GraphPass[] = [nhwcLayout, transposeCancellation, deadCodeElimination];
+/**
+ * Layout: convolution chains in NHWC with transposes at the edges; an edge transpose that only moves size-1
+ * axes (a one-channel image in, a pooled [N, 1, 1, C] out) becomes a Reshape, a view.
+ */
+const LAYOUT: readonly GraphPass[] = [nhwcLayout, transposeCancellation, transposeToReshape, deadCodeElimination];
 
 /** The passes a level runs, in order. */
 export function passesFor(options: OptimizeOptions): GraphPass[] {

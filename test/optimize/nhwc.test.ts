@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { deadCodeElimination } from '../../src/optimize/dead-code.js';
+import { optimizeGraph } from '../../src/optimize/index.js';
 import { nhwcLayout } from '../../src/optimize/nhwc.js';
 import { transposeCancellation } from '../../src/optimize/transpose-cancel.js';
 import { assertSameOutputs, floatInput, graphModel, int, ints, op, opTypes, randomTensor, runPass } from './support.js';
@@ -35,4 +36,19 @@ test('a convolution chain runs in NHWC with transposes only at its edges', async
   assert.deepEqual(nhwc.graph.nodes.find((node) => node.opType === 'Concat')!.attributes.axis, int(3));
   assert.deepEqual(nhwc.graph.initializers.get('channel_scale_nhwc')!.dims, [1, 1, 1, 4]);
   await assertSameOutputs(original, nhwc, { x: randomTensor([2, 3, 6, 6], 5) });
+});
+
+test("at level 'all' the layout's edge transposes that only move size-1 axes (a one-channel image in, a pooled [N, 1, 1, C] out) are Reshapes", async () => {
+  const original = graphModel({
+    nodes: [
+      op('Conv', ['x', 'w'], ['c'], { pads: ints([1, 1, 1, 1]) }),
+      op('GlobalAveragePool', ['c'], ['y']),
+    ],
+    inputs: [floatInput('x', [1, 1, 6, 6])],
+    outputs: [floatInput('y', [1, 4, 1, 1])],
+    initializers: new Map([['w', randomTensor([4, 1, 3, 3], 6)]]),
+  });
+  const optimized = optimizeGraph(original, { level: 'all', preferNhwc: true });
+  assert.deepEqual(opTypes(optimized), ['Reshape', 'FusedConv', 'NhwcGlobalAveragePool', 'Reshape']);
+  await assertSameOutputs(original, optimized, { x: randomTensor([1, 1, 6, 6], 7) });
 });
