@@ -17,19 +17,23 @@ export function f32_conv_direct_scratch_size(channels: i32, kh: i32, kw: i32, st
 }
 
 /**
- * Y [oh, ow, m] = clamp(conv(X, W) + bias, low, high) for X [h, w, channels] (channels <= 4), a kh x kw
- * window at strides (strideH, strideW), dilation 1, padded by padTop rows and padLeft columns of zeros (and
- * at the bottom and right as far as the windows reach). `packed` is B' [kw * kh * channels, m] in
- * f32_gemm_pack's panels, its rows ordered (kx, ky, channel), bias included. `scratch` holds
- * f32_conv_direct_scratch_size bytes.
+ * Y [oh, ow, m] = clamp(conv(X, W) + bias, low, high) for X [h, w, channels] (channels <= 4), or X
+ * [channels, h, w] when `planar` is 1 (an NCHW image, read without a transpose first), a kh x kw window at
+ * strides (strideH, strideW), dilation 1, padded by padTop rows and padLeft columns of zeros (and at the
+ * bottom and right as far as the windows reach). `packed` is B' [kw * kh * channels, m] in f32_gemm_pack's
+ * panels, its rows ordered (kx, ky, channel), bias included. `scratch` holds f32_conv_direct_scratch_size
+ * bytes.
  */
 export function f32_conv_direct_minmax(
-  x: usize, h: i32, w: i32, channels: i32, kh: i32, kw: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32,
+  x: usize, h: i32, w: i32, channels: i32, planar: i32, kh: i32, kw: i32, strideH: i32, strideW: i32, padTop: i32, padLeft: i32,
   oh: i32, ow: i32, packed: usize, m: i32, y: usize, low: f32, high: f32, scratch: usize,
 ): void {
   const pw = paddedWidth(kw, strideW, ow);
   const pixel = <usize>channels << 2;
   const column = <usize>kh * pixel;
+  // Bytes from a pixel of X to the next in its row, and from a channel to the next.
+  const xColumn = planar != 0 ? 4 : pixel;
+  const plane = <usize>(h * w) << 2;
   // Columns [inStart, inEnd) of the regrouped row lie inside X; the others are padding.
   const inStart = min(pw, max(0, padLeft));
   const inEnd = max(inStart, min(pw, padLeft + w));
@@ -43,12 +47,20 @@ export function f32_conv_direct_minmax(
         continue;
       }
       zeroSlots(slot, 0, inStart, column, channels);
-      let from = x + <usize>(iy * w + inStart - padLeft) * pixel;
+      let from = x + <usize>(iy * w + inStart - padLeft) * xColumn;
       let to = slot + <usize>inStart * column;
-      for (let col = inStart; col < inEnd; col++) {
-        storePixel(to, loadPixel(from, channels), channels);
-        from += pixel;
-        to += column;
+      if (planar != 0) {
+        for (let col = inStart; col < inEnd; col++) {
+          storePixel(to, loadPlanarPixel(from, plane, channels), channels);
+          from += 4;
+          to += column;
+        }
+      } else {
+        for (let col = inStart; col < inEnd; col++) {
+          storePixel(to, loadPixel(from, channels), channels);
+          from += pixel;
+          to += column;
+        }
       }
       zeroSlots(slot, inEnd, pw, column, channels);
     }
@@ -62,6 +74,15 @@ export function f32_conv_direct_minmax(
   if (channels == 3) return v128.load32_lane(from, v128.load64_zero(from), 2, 8);
   if (channels == 2) return v128.load64_zero(from);
   return v128.load32_zero(from);
+}
+
+/** The `channels` (1 to 4) floats of a pixel of a planar image at `from`, its channels `plane` bytes apart. */
+@inline function loadPlanarPixel(from: usize, plane: usize, channels: i32): v128 {
+  let value = v128.load32_zero(from);
+  if (channels > 1) value = v128.load32_lane(from + plane, value, 1);
+  if (channels > 2) value = v128.load32_lane(from + 2 * plane, value, 2);
+  if (channels > 3) value = v128.load32_lane(from + 3 * plane, value, 3);
+  return value;
 }
 
 /** Stores the first `channels` (1 to 4) lanes of `value` at `to`, and nothing past them. */

@@ -85,6 +85,16 @@ const SLICE_PATHS: readonly Path[] = ['pointwise', 'winograd', 'general'];
  * Whether the node is an NHWC convolution this backend can run straight into a channel slice of a wider
  * tensor: a supported path and an activation applied in the output loop (a clamp, or none).
  */
+/**
+ * Whether the NHWC convolution reads an NCHW X as it is (the direct path): a Transpose to NHWC before it
+ * then need not run (see planar-conv.ts).
+ */
+export function convReadsPlanarInput(info: NodeInfo): boolean {
+  if (!convSupports(info) || !isNhwc(info)) return false;
+  const attrs = convAttrs(info.attributes);
+  return pathOf(info.constants[1]!, attrs.group, attrs) === 'direct';
+}
+
 export function convWritesChannelSlice(info: NodeInfo): boolean {
   if (!convSupports(info) || !isNhwc(info) || epilogueOf(info.attributes)!.activation) return false;
   const attrs = convAttrs(info.attributes);
@@ -145,11 +155,13 @@ export interface PreparedConv {
   geometryOf(xDims: readonly number[]): Geometry;
   /** The path's work buffers for one image (byte lengths), for `convolve`'s `work`. */
   pathWorkBytes(geometry: Geometry): number[];
+  /** Whether `convolve` can read X in NCHW (`planar`): the direct path reads a pixel's channels from their planes. */
+  readonly readsPlanar: boolean;
   /**
-   * `images` images from NHWC x to NHWC y, both in wasm memory, Y's pixels `yPixel` floats apart (more than
-   * outChannels only where convWritesChannelSlice says so).
+   * `images` images from NHWC x (NCHW when `planar`, where readsPlanar) to NHWC y, both in wasm memory, Y's
+   * pixels `yPixel` floats apart (more than outChannels only where convWritesChannelSlice says so).
    */
-  convolve(geometry: Geometry, x: number, y: number, yPixel: number, images: number, work: number[]): void;
+  convolve(geometry: Geometry, x: number, y: number, yPixel: number, images: number, work: number[], planar?: boolean): void;
   dispose(): void;
 }
 
@@ -204,21 +216,22 @@ export function prepareNhwcConv(runtime: WasmRuntime, info: NodeInfo): PreparedC
     const patches = path === 'general' || winograd ? [geometry.outHeight * geometry.outWidth * depth * 4] : [];
     return [...patches, ...(winograd?.workBytes(winogradGeometry(geometry)) ?? [])];
   };
-  const convolve = (geometry: Geometry, x: number, y: number, yPixel: number, images: number, work: number[]) => {
+  const convolve = (geometry: Geometry, x: number, y: number, yPixel: number, images: number, work: number[], planar = false) => {
+    if (planar && path !== 'direct') fail('KERNEL_FAILED', `the ${path} path reads X in NHWC only`);
     const { height, width, channels, outHeight, outWidth } = geometry;
     if (path === 'pointwise') {
       runtime.gemm(images * height * width, outChannels, channels, x, channels, packed[0]!.pointer, y, yPixel, epilogue.low, epilogue.high);
       return;
     }
     const [inImage, outImage] = [height * width * channels * 4, outHeight * outWidth * yPixel * 4];
-    for (let image = 0; image < images; image++) convolveImage(geometry, x + image * inImage, y + image * outImage, yPixel, work);
+    for (let image = 0; image < images; image++) convolveImage(geometry, x + image * inImage, y + image * outImage, yPixel, work, planar);
   };
-  const convolveImage = (geometry: Geometry, x: number, y: number, yPixel: number, work: number[]) => {
+  const convolveImage = (geometry: Geometry, x: number, y: number, yPixel: number, work: number[], planar: boolean) => {
     const { height, width, channels, outHeight, outWidth, rows, cols } = geometry;
     const { low, high } = epilogue;
     if (path === 'direct') {
       runtime.directConv(
-        x, height, width, channels, kh, kw, rows.stride, cols.stride, rows.padBegin, cols.padBegin, outHeight, outWidth, packed[0]!.pointer, outChannels,
+        x, height, width, channels, planar ? 1 : 0, kh, kw, rows.stride, cols.stride, rows.padBegin, cols.padBegin, outHeight, outWidth, packed[0]!.pointer, outChannels,
         y, low, high, work[0]!, directScratchBytes(geometry),
       );
     } else if (winograd && kernels.f32_all_finite(x, height * width * channels)) {
@@ -242,6 +255,7 @@ export function prepareNhwcConv(runtime: WasmRuntime, info: NodeInfo): PreparedC
 
   return {
     outChannels,
+    readsPlanar: path === 'direct',
     geometryOf,
     pathWorkBytes,
     convolve,
@@ -258,9 +272,9 @@ function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
   const nhwc = isNhwc(info);
   const { kernels } = runtime;
   const epilogue = epilogueOf(info.attributes)!;
-  /** Work buffers: X and Y of one image in NHWC (NCHW Conv), then the path's. */
+  /** Work buffers: X (unless the path reads it in NCHW) and Y of one image in NHWC (NCHW Conv), then the path's. */
   const workBytes = (geometry: Geometry): number[] => {
-    const nchwImages = [geometry.height * geometry.width * geometry.channels * 4, geometry.outHeight * geometry.outWidth * outChannels * 4];
+    const nchwImages = [conv.readsPlanar ? 0 : geometry.height * geometry.width * geometry.channels * 4, geometry.outHeight * geometry.outWidth * outChannels * 4];
     return [...(nhwc ? [] : nchwImages), ...conv.pathWorkBytes(geometry)];
   };
   const xDims = staticDims(info, 0);
@@ -288,8 +302,12 @@ function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
         const [xNhwc, yNhwc] = [works[0]!, works[1]!];
         const pathWork = works.slice(2);
         for (let image = 0; image < batch; image++) {
-          kernels.f32_transpose(xAddress + image * inImage, channels, height * width, xNhwc);
-          conv.convolve(geometry, xNhwc, yNhwc, outChannels, 1, pathWork);
+          if (conv.readsPlanar) {
+            conv.convolve(geometry, xAddress + image * inImage, yNhwc, outChannels, 1, pathWork, true);
+          } else {
+            kernels.f32_transpose(xAddress + image * inImage, channels, height * width, xNhwc);
+            conv.convolve(geometry, xNhwc, yNhwc, outChannels, 1, pathWork);
+          }
           kernels.f32_transpose(yNhwc, outHeight * outWidth, outChannels, yAddress + image * outImage);
         }
       }

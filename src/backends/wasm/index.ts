@@ -5,6 +5,7 @@ import type { WasmOp } from './common.js';
 import { activationOps } from './activation.js';
 import { convOps } from './conv.js';
 import { claimConvConcats, prepareConvConcat } from './conv-concat.js';
+import { claimPlanarConvs, preparePlanarConv } from './planar-conv.js';
 import { copyOps } from './copy.js';
 import { elementwiseOps } from './elementwise.js';
 import { castOps } from './cast.js';
@@ -105,9 +106,11 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     },
     supports: (info) => opOf(info)?.supports(info) ?? false,
     beginRun: () => runtime.beginInference(),
-    claim: claimConvConcats,
+    // The two kinds of run cannot overlap: a concatenated convolution writes a channel slice, which the
+    // direct path (the only one a planar run takes) does not.
+    claim: (infos, kept) => [...claimConvConcats(infos, kept), ...claimPlanarConvs(infos, kept)],
     prepareRun(infos) {
-      const kernel = prepareConvConcat(runtime, infos);
+      const kernel = infos[0]!.node.opType === 'Transpose' ? preparePlanarConv(runtime, infos) : prepareConvConcat(runtime, infos);
       kernels.add(kernel);
       return kernel;
     },

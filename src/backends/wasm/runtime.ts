@@ -62,7 +62,7 @@ interface ConvExports {
 interface DirectConvExports {
   f32_conv_direct_scratch_size(channels: number, kh: number, kw: number, strideW: number, ow: number): number;
   f32_conv_direct_minmax(
-    x: number, h: number, w: number, channels: number, kh: number, kw: number, strideH: number, strideW: number, padTop: number, padLeft: number,
+    x: number, h: number, w: number, channels: number, planar: number, kh: number, kw: number, strideH: number, strideW: number, padTop: number, padLeft: number,
     oh: number, ow: number, packed: number, m: number, y: number, low: number, high: number, scratch: number,
   ): void;
 }
@@ -348,7 +348,7 @@ export class WasmRuntime {
       kernels.f32_im2col_nhwc(a, 6, 6, 3, 0, 3, 3, 3, 2, 2, 1, 1, 1, 1, 3, 3, out);
       kernels.f32_pool_nhwc(a, 6, 6, 8, 3, 3, 2, 2, 1, 1, 0, 0, 2, 2, out, 1, 0);
       kernels.f32_all_finite(a, 64);
-      kernels.f32_conv_direct_minmax(a, 6, 6, 3, 3, 3, 2, 2, 1, 1, 3, 3, packed, 8, out, 0, 6, a + 2048);
+      kernels.f32_conv_direct_minmax(a, 6, 6, 3, 0, 3, 3, 2, 2, 1, 1, 3, 3, packed, 8, out, 0, 6, a + 2048);
       kernels.f32_winograd_input_4x4_3x3(a, 6, 6, 4, 1, 1, 0, 2, 2, packed, 64, out);
       kernels.f32_winograd_output_4x4_3x3(packed, 64, 0, 2, 2, 4, a, 6, 6, out, 4, 0, 6, out + 4096);
       kernels.f32_transpose(a, 8, 36, out);
@@ -462,7 +462,7 @@ export class WasmRuntime {
    * bytes of one chunk's scratch: `scratch` holds `chunks` of them).
    */
   directConv(...args: [...Parameters<WasmKernels['f32_conv_direct_minmax']>, scratchBytes: number]): void {
-    const [, , , channels, kh, kw, , , , , oh, ow, , m] = args;
+    const [, , , channels, , kh, kw, , , , , oh, ow, , m] = args;
     if (this.pool && oh * ow * m * channels * kh * kw >= PARALLEL_WORK) this.pool.run(TASK_DIRECT_CONV, args);
     else this.kernels.f32_conv_direct_minmax(...(args.slice(0, -1) as Parameters<WasmKernels['f32_conv_direct_minmax']>));
   }

@@ -58,7 +58,7 @@ export interface WorkerInit {
 }
 
 /** Slots of the argument block (the longest task's argument list). */
-export const ARGUMENT_SLOTS = 19;
+export const ARGUMENT_SLOTS = 20;
 
 /** [begin, end) of part `index` of `count` over `total` items, boundaries on multiples of `align`. */
 export function share(total: number, count: number, index: number, align: number): [number, number] {
@@ -156,12 +156,12 @@ export function runTask(kernels: WasmKernels, task: number, args: Float64Array, 
       );
     }
   } else if (task === TASK_DIRECT_CONV) {
-    const [x, h, w, channels, kh, kw, strideH, strideW, padTop, padLeft, oh, ow, packed, m, y, low, high, scratch, scratchBytes] = args as unknown as number[];
+    const [x, h, w, channels, planar, kh, kw, strideH, strideW, padTop, padLeft, oh, ow, packed, m, y, low, high, scratch, scratchBytes] = args as unknown as number[];
     const [begin, end] = share(oh!, count, index, 1);
     // As depthwise: rows [begin, end) convolve the same X with the top padding moved up by begin strides.
     if (begin < end) {
       kernels.f32_conv_direct_minmax(
-        x!, h!, w!, channels!, kh!, kw!, strideH!, strideW!, padTop! - begin * strideH!, padLeft!, end - begin, ow!, packed!, m!,
+        x!, h!, w!, channels!, planar!, kh!, kw!, strideH!, strideW!, padTop! - begin * strideH!, padLeft!, end - begin, ow!, packed!, m!,
         y! + begin * ow! * m! * 4, low!, high!, scratch! + index * scratchBytes!,
       );
     }

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Value } from '../../../src/core/graph.js';
-import { InferenceSession } from '../../../src/runtime/session.js';
+import { InferenceSession, type SessionOptions } from '../../../src/runtime/session.js';
 import { registerBackend } from '../../../src/runtime/backends.js';
 import { createWasmBackend, type WasmVariant } from '../../../src/backends/wasm/index.js';
 import { nodeTimings } from '../../../src/runtime/profile.js';
@@ -20,7 +20,7 @@ export interface PreparedModel {
 
 let registered = 0;
 
-export async function prepareModel(bytes: Uint8Array, variant: WasmVariant | 'reference', threads = 1): Promise<PreparedModel> {
+export async function prepareModel(bytes: Uint8Array, variant: WasmVariant | 'reference', threads = 1, options: SessionOptions = {}): Promise<PreparedModel> {
   const providers: string[] = [];
   if (variant !== 'reference') {
     const name = `wasm-${variant}-${registered++}`;
@@ -29,7 +29,7 @@ export async function prepareModel(bytes: Uint8Array, variant: WasmVariant | 're
   }
   // The trace file endProfiling writes goes to the temporary folder, not the working directory.
   const profileFilePrefix = join(tmpdir(), `edgerun-wasm-model-${process.pid}`);
-  const session = await InferenceSession.create(bytes, { executionProviders: providers, intraOpNumThreads: threads, enableProfiling: true, profileFilePrefix });
+  const session = await InferenceSession.create(bytes, { ...options, executionProviders: providers, intraOpNumThreads: threads, enableProfiling: true, profileFilePrefix });
   return {
     run: (feeds) => session.runSync(feeds),
     finish() {

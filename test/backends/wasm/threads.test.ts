@@ -120,9 +120,11 @@ test('split kernels run partly on the worker and give the results of one thread 
   const directPacked = blocks(one.kernels.f32_gemm_packed_size(outChannels, 27));
   fillBoth(both, x, size * size * 3, 7);
   fillBoth(both, directPacked, one.kernels.f32_gemm_packed_size(outChannels, 27) / 4, 8);
-  check('direct convolution 112x112x3 -> 56x56x32, split by output rows', y, outSize * outSize * outChannels, (runtime, i) =>
-    runtime.directConv(x[i]!, size, size, 3, 3, 3, 2, 2, 1, 1, outSize, outSize, directPacked[i]!, outChannels, y[i]!, 0, 6, directWork[i]!, directScratch),
-  );
+  for (const planar of [0, 1]) {
+    check(`direct convolution 112x112x3 (${planar ? 'planar' : 'NHWC'}) -> 56x56x32, split by output rows`, y, outSize * outSize * outChannels, (runtime, i) =>
+      runtime.directConv(x[i]!, size, size, 3, planar, 3, 3, 2, 2, 1, 1, outSize, outSize, directPacked[i]!, outChannels, y[i]!, 0, 6, directWork[i]!, directScratch),
+    );
+  }
   // Winograd's transforms, split by tile rows, each chunk with its own scratch; Y a channel slice (pixels wider than its channels).
   const [height, width, inChannels, outChannels2] = [30, 26, 96, 100];
   const [tilesH, tilesW] = [Math.ceil(height / 4), Math.ceil(width / 4)];
