@@ -86,6 +86,13 @@ export function shapeError(info: NodeInfo, detail: string): never {
   throw new EdgerunError('SHAPE_MISMATCH', detail, [describeNode(info.node)]);
 }
 
+/** A run planned for static dims refuses an input of other dims, naming the node. */
+export function checkPlannedDims(info: NodeInfo, x: Tensor, planned: readonly number[]): void {
+  if (x.dims.length !== planned.length || x.dims.some((dim, axis) => dim !== planned[axis])) {
+    shapeError(info, `input X has dims [${x.dims.join(', ')}]; this run was planned for [${planned.join(', ')}]`);
+  }
+}
+
 /** The bytes of a tensor's typed array (float32 and the 8-bit and 32-bit integer types the kernels take). */
 function bytesOf(tensor: Tensor): Uint8Array {
   const data = tensor.data as Float32Array;

@@ -1,8 +1,6 @@
-import { describeNode } from '../../core/graph.js';
-import { EdgerunError } from '../../core/errors.js';
-import { elementCount, type Tensor } from '../../core/tensor.js';
+import { elementCount } from '../../core/tensor.js';
 import type { ClaimedRun, Kernel, NodeInfo } from '../backend.js';
-import { floatValue, Staging, staticDims, staticOutputDims } from './common.js';
+import { checkPlannedDims, floatValue, Staging, staticDims, staticOutputDims } from './common.js';
 import { convWritesChannelSlice, prepareNhwcConv } from './conv.js';
 import type { WasmRuntime } from './runtime.js';
 
@@ -69,7 +67,7 @@ export function prepareConvConcat(runtime: WasmRuntime, infos: readonly NodeInfo
     run(io) {
       const xs = convInfos.map((info, index) => {
         const x = floatValue(info, io.inputs[xIndices[index]!], 0);
-        checkDims(info, x, xDims[index]!);
+        checkPlannedDims(info, x, xDims[index]!);
         return x;
       });
       const y = io.output(convInfos.length, 'float32', outDims);
@@ -82,11 +80,4 @@ export function prepareConvConcat(runtime: WasmRuntime, infos: readonly NodeInfo
     },
     dispose: () => convs.forEach((conv) => conv.dispose()),
   };
-}
-
-/** The run was planned for static dims: an input of other dims is refused, naming the convolution. */
-function checkDims(info: NodeInfo, x: Tensor, planned: readonly number[]): void {
-  if (x.dims.length !== planned.length || x.dims.some((dim, axis) => dim !== planned[axis])) {
-    throw new EdgerunError('SHAPE_MISMATCH', `input X has dims [${x.dims.join(', ')}]; this run was planned for [${planned.join(', ')}]`, [describeNode(info.node)]);
-  }
 }

@@ -81,24 +81,28 @@ function convSupports(info: NodeInfo): boolean {
 /** Paths that can write Y as a channel slice of a wider NHWC tensor (their output is a GEMM's or Winograd's). */
 const SLICE_PATHS: readonly Path[] = ['pointwise', 'winograd', 'general'];
 
-/**
- * Whether the node is an NHWC convolution this backend can run straight into a channel slice of a wider
- * tensor: a supported path and an activation applied in the output loop (a clamp, or none).
- */
+/** The path of an NHWC convolution this backend supports; undefined for any other node. */
+function nhwcPathOf(info: NodeInfo): Path | undefined {
+  if (!convSupports(info) || !isNhwc(info)) return undefined;
+  const attrs = convAttrs(info.attributes);
+  return pathOf(info.constants[1]!, attrs.group, attrs);
+}
+
 /**
  * Whether the NHWC convolution reads an NCHW X as it is (the direct path): a Transpose to NHWC before it
  * then need not run (see planar-conv.ts).
  */
 export function convReadsPlanarInput(info: NodeInfo): boolean {
-  if (!convSupports(info) || !isNhwc(info)) return false;
-  const attrs = convAttrs(info.attributes);
-  return pathOf(info.constants[1]!, attrs.group, attrs) === 'direct';
+  return nhwcPathOf(info) === 'direct';
 }
 
+/**
+ * Whether the node is an NHWC convolution this backend can run straight into a channel slice of a wider
+ * tensor: a supported path and an activation applied in the output loop (a clamp, or none).
+ */
 export function convWritesChannelSlice(info: NodeInfo): boolean {
-  if (!convSupports(info) || !isNhwc(info) || epilogueOf(info.attributes)!.activation) return false;
-  const attrs = convAttrs(info.attributes);
-  return SLICE_PATHS.includes(pathOf(info.constants[1]!, attrs.group, attrs));
+  const path = nhwcPathOf(info);
+  return path !== undefined && !epilogueOf(info.attributes)!.activation && SLICE_PATHS.includes(path);
 }
 
 function pathOf(weights: Tensor, group: number, attrs: ConvAttrs): Path {

@@ -1,8 +1,6 @@
-import { describeNode } from '../../core/graph.js';
-import { EdgerunError } from '../../core/errors.js';
 import { toNhwcPerm } from '../../ops/fused.js';
 import type { ClaimedRun, Kernel, NodeInfo } from '../backend.js';
-import { allFloat32, epilogueOf, floatValue, Staging, staticDims } from './common.js';
+import { allFloat32, checkPlannedDims, epilogueOf, floatValue, Staging, staticDims } from './common.js';
 import { convReadsPlanarInput, prepareNhwcConv } from './conv.js';
 import type { WasmRuntime } from './runtime.js';
 
@@ -47,11 +45,7 @@ export function preparePlanarConv(runtime: WasmRuntime, infos: readonly NodeInfo
   return {
     run(io) {
       const x = floatValue(transpose, io.inputs[0], 0);
-      if (x.dims.length !== 4 || x.dims.some((dim, axis) => dim !== planned[axis])) {
-        throw new EdgerunError('SHAPE_MISMATCH', `input X has dims [${x.dims.join(', ')}]; this run was planned for [${planned.join(', ')}]`, [
-          describeNode(transpose.node),
-        ]);
-      }
+      checkPlannedDims(transpose, x, planned);
       // The run's outputs are its nodes' outputs in order: the Transpose's (its own, not written), the convolution's.
       const y = io.output(1, 'float32', yDims);
       const staging = new Staging(runtime, [x], [y], work);
