@@ -98,7 +98,9 @@ export function f32_dwconv_pack(channels: i32, kh: i32, kw: i32, weights: usize,
 
 /**
  * One output pixel of the depthwise convolution at borders and for general windows: the taps inside X are
- * found once per pixel, then every 4 channels sum that sub-window with pointers stepped, no per-tap checks.
+ * found once per pixel, then the sub-window is summed with pointers stepped, no per-tap checks: 16 channels
+ * at a time in four independent sums (one sum's chain of multiply-adds would wait on each add's latency),
+ * then the channels left 4 at a time.
  */
 function dwPixelChecked(
   x: usize, h: i32, w: i32, channels: i32, kh: i32, kw: i32, dilationH: i32, dilationW: i32,
@@ -116,7 +118,37 @@ function dwPixelChecked(
   const inside = ky0 < ky1 && kx0 < kx1;
   const firstInput = inside ? x + <usize>((iy0 + ky0 * dilationH) * w + ix0 + kx0 * dilationW) * pixel : x;
   const firstWeight = packed + <usize>(ky0 * kw + kx0) * tapBytes;
-  for (let c = 0; c < channels; c += 4) {
+  const rowTaps = <usize>kw * tapBytes;
+  let c = 0;
+  for (; c + 16 <= channels; c += 16) {
+    const lane = <usize>c << 2;
+    let acc0 = v128.load(biasAt + lane);
+    let acc1 = v128.load(biasAt + lane, 16);
+    let acc2 = v128.load(biasAt + lane, 32);
+    let acc3 = v128.load(biasAt + lane, 48);
+    let inputRow = firstInput + lane;
+    let weightRow = firstWeight + lane;
+    for (let ky = ky0; ky < ky1; ky++) {
+      let input = inputRow;
+      let weight = weightRow;
+      for (let kx = kx0; kx < kx1; kx++) {
+        acc0 = madd(v128.load(input), v128.load(weight), acc0);
+        acc1 = madd(v128.load(input, 16), v128.load(weight, 16), acc1);
+        acc2 = madd(v128.load(input, 32), v128.load(weight, 32), acc2);
+        acc3 = madd(v128.load(input, 48), v128.load(weight, 48), acc3);
+        input += colStep;
+        weight += tapBytes;
+      }
+      inputRow += rowStep;
+      weightRow += rowTaps;
+    }
+    const out = y + lane;
+    v128.store(out, clamp(acc0, vlow, vhigh));
+    v128.store(out, clamp(acc1, vlow, vhigh), 16);
+    v128.store(out, clamp(acc2, vlow, vhigh), 32);
+    v128.store(out, clamp(acc3, vlow, vhigh), 48);
+  }
+  for (; c < channels; c += 4) {
     const lane = <usize>c << 2;
     let acc = v128.load(biasAt + lane);
     let inputRow = firstInput + lane;
@@ -130,7 +162,7 @@ function dwPixelChecked(
         weight += tapBytes;
       }
       inputRow += rowStep;
-      weightRow += <usize>kw * tapBytes;
+      weightRow += rowTaps;
     }
     storeChannels(y + lane, clamp(acc, vlow, vhigh), channels - c);
   }

@@ -183,8 +183,11 @@ export class InferenceSession {
     }
     const backends = await (backendsStarted ?? createBackends(options));
     try {
-      // float16 nodes compute in float32 as onnxruntime's CPU provider runs them, at every level.
-      const prepared = computeFloat16LikeOnnxruntime(optimizeGraph(inlineFunctions(model), { level, preferNhwc: backends[0]?.preferredLayout === 'NHWC' }));
+      // float16 nodes compute in float32 as onnxruntime's CPU provider runs them, at every level: the
+      // optimizer's first pass does it, so only an unoptimized graph needs it on its own.
+      const inlined = inlineFunctions(model);
+      const prepared =
+        level === 'disabled' ? computeFloat16LikeOnnxruntime(inlined) : optimizeGraph(inlined, { level, preferNhwc: backends[0]?.preferredLayout === 'NHWC' });
       if (options.optimizedModelFilePath !== undefined) {
         if (!writeFile) throw new EdgerunError('INVALID_ARGUMENT', 'optimizedModelFilePath needs the Node entry point, which writes files');
         writeFile(options.optimizedModelFilePath, encodeOnnx(prepared));

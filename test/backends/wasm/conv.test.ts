@@ -66,7 +66,7 @@ test('pointwise 1x1 convolutions across GEMM tile edges, batch > 1', () => {
 
 test('depthwise 3x3, stride 1 and 2, padding, odd channel counts, borders, mobilenet-like activations', () => {
   let seed = 100;
-  for (const channels of [1, 3, 4, 5, 8, 13, 32]) {
+  for (const channels of [1, 3, 4, 5, 8, 13, 20, 32, 37]) {
     for (const stride of [1, 2]) {
       for (const [height, width] of [[1, 1], [3, 3], [4, 7], [9, 8]] as const) {
         for (const pads of [[1, 1, 1, 1], [0, 0, 0, 0], [0, 1, 1, 0]]) {
@@ -98,7 +98,9 @@ test('depthwise 3x3 on rows wider than one L1 chunk: chunk edges, an odd last ch
 
 test('depthwise with other windows: 5x5, dilation 2, asymmetric strides, SAME_UPPER, no bias', () => {
   runCase('dw5x5', { x: [2, 6, 9, 10], w: [6, 1, 5, 5], attributes: { group: int(6), pads: ints([2, 2, 2, 2]) } }, 1);
+  runCase('dw5x5, 16 channels at a time and 5 left', { x: [1, 21, 6, 7], w: [21, 1, 5, 5], attributes: { group: int(21), pads: ints([2, 1, 2, 3]) } }, 8);
   runCase('dw3x3 dilation 2', { x: [1, 5, 9, 9], w: [5, 1, 3, 3], attributes: { group: int(5), dilations: ints([2, 2]), pads: ints([2, 2, 2, 2]) } }, 2);
+  runCase('dw3x3 dilation 2, 16 channels at a time and 4 left', { x: [1, 20, 7, 8], w: [20, 1, 3, 3], attributes: { group: int(20), dilations: ints([2, 2]), pads: ints([2, 1, 2, 1]) } }, 9);
   runCase('dw3x3 strides 2x1', { x: [1, 4, 8, 7], w: [4, 1, 3, 3], attributes: { group: int(4), strides: ints([2, 1]), pads: ints([1, 0, 1, 2]) } }, 3);
   runCase('dw3x3 pads 3 (windows wholly in the padding)', { x: [1, 5, 4, 5], w: [5, 1, 3, 3], attributes: { group: int(5), pads: ints([3, 3, 3, 3]) } }, 5);
   runCase('dw3x3 7x7x20 (half the pixels at borders)', { x: [1, 20, 7, 7], w: [20, 1, 3, 3], attributes: { group: int(20), pads: ints([1, 1, 1, 1]) }, activation: ['Clip', [0, 6]] }, 6);
