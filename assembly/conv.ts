@@ -97,10 +97,51 @@ export function f32_dwconv_pack(channels: i32, kh: i32, kw: i32, weights: usize,
 }
 
 /**
+ * The window sum of dwPixelChecked for `groups` (1 or 4, a constant once inlined) groups of 4 channels from
+ * `lane`: four groups keep four independent sums, since one sum's chain of multiply-adds would wait on each
+ * add's latency; one group stores its first `count` channels.
+ */
+@inline function dwWindowGroups(
+  firstInput: usize, firstWeight: usize, biasAt: usize, lane: usize, ky0: i32, ky1: i32, kx0: i32, kx1: i32,
+  rowStep: usize, colStep: usize, tapBytes: usize, rowTaps: usize, groups: i32, y: usize, count: i32, vlow: v128, vhigh: v128,
+): void {
+  let acc0 = v128.load(biasAt + lane);
+  let acc1 = groups > 1 ? v128.load(biasAt + lane, 16) : acc0;
+  let acc2 = groups > 1 ? v128.load(biasAt + lane, 32) : acc0;
+  let acc3 = groups > 1 ? v128.load(biasAt + lane, 48) : acc0;
+  let inputRow = firstInput + lane;
+  let weightRow = firstWeight + lane;
+  for (let ky = ky0; ky < ky1; ky++) {
+    let input = inputRow;
+    let weight = weightRow;
+    for (let kx = kx0; kx < kx1; kx++) {
+      acc0 = madd(v128.load(input), v128.load(weight), acc0);
+      if (groups > 1) {
+        acc1 = madd(v128.load(input, 16), v128.load(weight, 16), acc1);
+        acc2 = madd(v128.load(input, 32), v128.load(weight, 32), acc2);
+        acc3 = madd(v128.load(input, 48), v128.load(weight, 48), acc3);
+      }
+      input += colStep;
+      weight += tapBytes;
+    }
+    inputRow += rowStep;
+    weightRow += rowTaps;
+  }
+  const out = y + lane;
+  if (groups > 1) {
+    v128.store(out, clamp(acc0, vlow, vhigh));
+    v128.store(out, clamp(acc1, vlow, vhigh), 16);
+    v128.store(out, clamp(acc2, vlow, vhigh), 32);
+    v128.store(out, clamp(acc3, vlow, vhigh), 48);
+  } else {
+    storeChannels(out, clamp(acc0, vlow, vhigh), count);
+  }
+}
+
+/**
  * One output pixel of the depthwise convolution at borders and for general windows: the taps inside X are
- * found once per pixel, then the sub-window is summed with pointers stepped, no per-tap checks: 16 channels
- * at a time in four independent sums (one sum's chain of multiply-adds would wait on each add's latency),
- * then the channels left 4 at a time.
+ * found once per pixel, then the sub-window is summed with pointers stepped, no per-tap checks, 16 channels
+ * at a time, then the channels left 4 at a time.
  */
 function dwPixelChecked(
   x: usize, h: i32, w: i32, channels: i32, kh: i32, kw: i32, dilationH: i32, dilationW: i32,
@@ -121,50 +162,10 @@ function dwPixelChecked(
   const rowTaps = <usize>kw * tapBytes;
   let c = 0;
   for (; c + 16 <= channels; c += 16) {
-    const lane = <usize>c << 2;
-    let acc0 = v128.load(biasAt + lane);
-    let acc1 = v128.load(biasAt + lane, 16);
-    let acc2 = v128.load(biasAt + lane, 32);
-    let acc3 = v128.load(biasAt + lane, 48);
-    let inputRow = firstInput + lane;
-    let weightRow = firstWeight + lane;
-    for (let ky = ky0; ky < ky1; ky++) {
-      let input = inputRow;
-      let weight = weightRow;
-      for (let kx = kx0; kx < kx1; kx++) {
-        acc0 = madd(v128.load(input), v128.load(weight), acc0);
-        acc1 = madd(v128.load(input, 16), v128.load(weight, 16), acc1);
-        acc2 = madd(v128.load(input, 32), v128.load(weight, 32), acc2);
-        acc3 = madd(v128.load(input, 48), v128.load(weight, 48), acc3);
-        input += colStep;
-        weight += tapBytes;
-      }
-      inputRow += rowStep;
-      weightRow += rowTaps;
-    }
-    const out = y + lane;
-    v128.store(out, clamp(acc0, vlow, vhigh));
-    v128.store(out, clamp(acc1, vlow, vhigh), 16);
-    v128.store(out, clamp(acc2, vlow, vhigh), 32);
-    v128.store(out, clamp(acc3, vlow, vhigh), 48);
+    dwWindowGroups(firstInput, firstWeight, biasAt, <usize>c << 2, ky0, ky1, kx0, kx1, rowStep, colStep, tapBytes, rowTaps, 4, y, 16, vlow, vhigh);
   }
   for (; c < channels; c += 4) {
-    const lane = <usize>c << 2;
-    let acc = v128.load(biasAt + lane);
-    let inputRow = firstInput + lane;
-    let weightRow = firstWeight + lane;
-    for (let ky = ky0; ky < ky1; ky++) {
-      let input = inputRow;
-      let weight = weightRow;
-      for (let kx = kx0; kx < kx1; kx++) {
-        acc = madd(v128.load(input), v128.load(weight), acc);
-        input += colStep;
-        weight += tapBytes;
-      }
-      inputRow += rowStep;
-      weightRow += rowTaps;
-    }
-    storeChannels(y + lane, clamp(acc, vlow, vhigh), channels - c);
+    dwWindowGroups(firstInput, firstWeight, biasAt, <usize>c << 2, ky0, ky1, kx0, kx1, rowStep, colStep, tapBytes, rowTaps, 1, y, channels - c, vlow, vhigh);
   }
 }
 
