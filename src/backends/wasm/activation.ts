@@ -27,6 +27,7 @@ function mapKernel(runtime: WasmRuntime, info: NodeInfo, compute: (x: number, co
 }
 
 function prepareUnary(runtime: WasmRuntime, info: NodeInfo): Kernel {
+  runtime.warmUp('f32_unary');
   const op = UNARY_OPS[info.node.opType]!;
   return mapKernel(runtime, info, (x, count, y) => runtime.kernels.f32_unary(op, x, count, y));
 }
@@ -38,6 +39,7 @@ function squareSupports(info: NodeInfo): boolean {
 }
 
 function prepareSquare(runtime: WasmRuntime, info: NodeInfo): Kernel {
+  runtime.warmUp('f32_binary_minmax');
   return mapKernel(runtime, info, (x, count, y) => runtime.kernels.f32_binary_minmax(OP_MUL, 1, count, x, 0, 1, x, 0, 1, y, -Infinity, Infinity));
 }
 

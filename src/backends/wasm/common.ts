@@ -3,7 +3,7 @@ import { EdgerunError } from '../../core/errors.js';
 import type { Tensor } from '../../core/tensor.js';
 import { activationFromAttributes, applyActivation, type Activation } from '../../kernels/activation.js';
 import type { Kernel, KernelIO, NodeInfo } from '../backend.js';
-import type { WasmBlock, WasmRuntime } from './runtime.js';
+import type { WarmUpKernel, WasmBlock, WasmRuntime } from './runtime.js';
 
 /** One op family's entry in the backend's table: what it takes, and how it prepares a kernel. */
 export interface WasmOp {
@@ -66,6 +66,11 @@ export function epilogueOf(attributes: Readonly<Record<string, unknown>>): Epilo
     default:
       return { low: -Infinity, high: Infinity, activation };
   }
+}
+
+/** The kernels Staging.finish runs for the node's fused activation: a Tanh runs f32_unary. */
+export function epilogueKernels(info: NodeInfo): WarmUpKernel[] {
+  return epilogueOf(info.attributes)?.activation?.kind === 'Tanh' ? ['f32_unary'] : [];
 }
 
 /** The float32 tensor input `index`, or a typed error naming the node. */

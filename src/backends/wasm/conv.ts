@@ -5,7 +5,7 @@ import { spatialAxes, type ConvAttrs, type WindowAxis } from '../../kernels/wind
 import type { Kernel, NodeInfo } from '../backend.js';
 import { allFloat32, epilogueOf, floatInput, rankOf, Staging, staticDims, type WasmOp } from './common.js';
 import { packMatrix } from './gemm.js';
-import type { WasmBlock, WasmRuntime } from './runtime.js';
+import type { WarmUpKernel, WasmBlock, WasmRuntime } from './runtime.js';
 import { WinogradConv } from './winograd.js';
 
 /**
@@ -153,6 +153,15 @@ function directWeights(weights: Tensor): Float32Array {
   return matrix;
 }
 
+/** The kernels each path runs (Winograd's GEMMs too; an image holding NaN or infinities falls back to the general path). */
+const PATH_KERNELS: Record<Path, WarmUpKernel[]> = {
+  pointwise: ['f32_gemm_minmax'],
+  direct: ['f32_conv_direct_minmax'],
+  depthwise: ['f32_dwconv_minmax_nhwc'],
+  general: ['f32_im2col_nhwc', 'f32_gemm_minmax'],
+  winograd: ['f32_winograd', 'f32_gemm_minmax'],
+};
+
 /** A convolution prepared once (path chosen, weights packed); it runs on NHWC tensors in wasm memory. */
 export interface PreparedConv {
   readonly outChannels: number;
@@ -180,6 +189,7 @@ export function prepareNhwcConv(runtime: WasmRuntime, info: NodeInfo): PreparedC
   const outPerGroup = outChannels / group;
   const depth = kh * kw * perGroup;
   const path = pathOf(weights, group, attrs);
+  runtime.warmUp(...PATH_KERNELS[path]);
   const { kernels } = runtime;
   const fail = (code: EdgerunError['code'], detail: string): never => {
     throw new EdgerunError(code, detail, [describeNode(info.node)]);
@@ -276,6 +286,7 @@ function prepareConv(runtime: WasmRuntime, info: NodeInfo): Kernel {
   const nhwc = isNhwc(info);
   const { kernels } = runtime;
   const epilogue = epilogueOf(info.attributes)!;
+  if (!nhwc) runtime.warmUp('f32_transpose');
   /** Work buffers: X (unless the path reads it in NCHW) and Y of one image in NHWC (NCHW Conv), then the path's. */
   const workBytes = (geometry: Geometry): number[] => {
     const nchwImages = [conv.readsPlanar ? 0 : geometry.height * geometry.width * geometry.channels * 4, geometry.outHeight * geometry.outWidth * outChannels * 4];

@@ -83,6 +83,7 @@ function binaryPlan(info: NodeInfo, aDims: readonly number[], bDims: readonly nu
 }
 
 function prepareBinary(runtime: WasmRuntime, info: NodeInfo): Kernel {
+  runtime.warmUp('f32_binary_minmax');
   const op = BINARY_OPS[info.node.opType]!;
   const epilogue = epilogueOf(info.attributes)!;
   // The broadcast is worked out once per pair of input shapes (every run, when shapes are static).
@@ -139,6 +140,7 @@ function clipBounds(info: NodeInfo, inputs: readonly (Value | undefined)[]): { l
 }
 
 function prepareClamp(runtime: WasmRuntime, info: NodeInfo): Kernel {
+  runtime.warmUp('f32_clamp');
   const constant = info.node.inputs.slice(1).every((name, i) => name === '' || info.constants[i + 1]) ? clipBounds(info, info.constants) : undefined;
   return {
     inPlace: new Map([[0, 0]]),

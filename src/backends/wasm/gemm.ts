@@ -69,6 +69,7 @@ function gemmSupports(info: NodeInfo): boolean {
 
 function prepareGemm(runtime: WasmRuntime, info: NodeInfo): Kernel {
   const { attributes } = info;
+  runtime.warmUp('f32_gemm_minmax', ...(attributes.transA ? (['f32_transpose'] as const) : []));
   const alpha = (attributes.alpha as number | undefined) ?? 1;
   const beta = (attributes.beta as number | undefined) ?? 1;
   const transA = Boolean(attributes.transA);
@@ -156,6 +157,7 @@ function broadcastBatch(info: NodeInfo, a: readonly number[], b: readonly number
 }
 
 function prepareMatMul(runtime: WasmRuntime, info: NodeInfo): Kernel {
+  runtime.warmUp('f32_gemm_minmax');
   const epilogue = epilogueOf(info.attributes)!;
   const bConstant = info.constants[1];
   const [k, n] = bConstant ? bConstant.dims.slice(-2) : [0, 0];

@@ -1,7 +1,7 @@
 import { EdgerunError } from '../../core/errors.js';
 import { describeNode } from '../../core/graph.js';
 import { HOST_DEVICE, type Backend, type BackendOptions, type Kernel, type MemoryRegion, type NodeInfo } from '../backend.js';
-import type { WasmOp } from './common.js';
+import { epilogueKernels, type WasmOp } from './common.js';
 import { activationOps } from './activation.js';
 import { convOps } from './conv.js';
 import { claimConvConcats, prepareConvConcat } from './conv-concat.js';
@@ -110,6 +110,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     // direct path (the only one a planar run takes) does not.
     claim: (infos, kept) => [...claimConvConcats(infos, kept), ...claimPlanarConvs(infos, kept)],
     prepareRun(infos) {
+      for (const info of infos) runtime.warmUp(...epilogueKernels(info));
       const kernel = infos[0]!.node.opType === 'Transpose' ? preparePlanarConv(runtime, infos) : prepareConvConcat(runtime, infos);
       kernels.add(kernel);
       return kernel;
@@ -117,6 +118,7 @@ export async function createWasmBackend(options: WasmBackendOptions = {}): Promi
     prepare(info) {
       const op = opOf(info);
       if (!op?.supports(info)) refuse(info, 'the wasm backend does not support this node; ask supports() first');
+      runtime.warmUp(...epilogueKernels(info));
       const kernel = op!.prepare(runtime, info);
       kernels.add(kernel);
       return kernel;

@@ -17,6 +17,7 @@ function softmaxSupports(info: NodeInfo): boolean {
 }
 
 function prepareSoftmax(runtime: WasmRuntime, info: NodeInfo): Kernel {
+  runtime.warmUp('f32_softmax');
   const coerced = info.opset < 13;
   return {
     inPlace: new Map([[0, 0]]),
@@ -54,6 +55,7 @@ function layerNormSupports(info: NodeInfo): boolean {
 }
 
 function prepareLayerNorm(runtime: WasmRuntime, info: NodeInfo): Kernel {
+  runtime.warmUp('f32_layer_norm');
   const epsilon = info.attributes.epsilon as number;
   const hasBias = (info.node.inputs[2] ?? '') !== '';
   // Constant scale and bias go into wasm memory once, not at every run.

@@ -347,6 +347,7 @@ function matMulSupported(info: NodeInfo, where: MatMulInputs): boolean {
  * requantized bytes.
  */
 function prepareMatMul(runtime: WasmRuntime, info: NodeInfo, where: MatMulInputs, requantize?: Requantizer): Kernel {
+  runtime.warmUp('qu8_gemm');
   const b = info.constants[where.b]!;
   const [k, n] = b.dims as [number, number];
   const bValues = numbers(b);
@@ -416,6 +417,7 @@ function convSupported(info: NodeInfo, where: MatMulInputs): boolean {
 
 /** ConvInteger and QLinearConv (requantizer present): NCHW in and out, NHWC in between. */
 function prepareConv(runtime: WasmRuntime, info: NodeInfo, where: MatMulInputs, requantize?: Requantizer, bias?: readonly number[]): Kernel {
+  runtime.warmUp('qu8_gemm');
   const attrs = info.attributes as unknown as ConvAttrs;
   const w = info.constants[where.b]!;
   const [outChannels, perGroup, kh, kw] = w.dims as [number, number, number, number];

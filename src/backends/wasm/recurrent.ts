@@ -136,6 +136,7 @@ function inputBias(b: Float32Array | undefined, d: number, gateRows: number, rbO
 }
 
 function prepareCell(kind: CellKind, runtime: WasmRuntime, info: NodeInfo): Kernel {
+  runtime.warmUp('f32_gemm_minmax', kind === LSTM ? 'f32_lstm_sequence' : 'f32_gru_sequence');
   const { gates } = kind;
   const isLstm = kind === LSTM;
   const [wDims, rDims, bDims, pDims] = WEIGHT_INPUTS.map((index) => (present(info, index) ? weightDims(info, index) : undefined));

@@ -292,6 +292,48 @@ class Allocator {
   }
 }
 
+/**
+ * Tiny calls of each kernel that must be optimized before an inference (x at `a`, 4 KB of zeros, then
+ * `packed` and `out`, 4 KB each): the shapes take every kernel's main loop and its edges.
+ */
+const WARM_UPS = {
+  f32_gemm_minmax: (kernels: WasmKernels, a: number, packed: number, out: number) => {
+    kernels.f32_gemm_pack(16, 16, a, 16, 1, 0, packed);
+    kernels.f32_gemm_minmax(5, 13, 16, a, 16, packed, out, 16, 0, 6);
+    kernels.f32_gemm_minmax(1, 13, 16, a, 16, packed, out, 16, 0, 6);
+  },
+  f32_dwconv_minmax_nhwc: (kernels: WasmKernels, a: number, packed: number, out: number) =>
+    kernels.f32_dwconv_minmax_nhwc(a, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 6, 6, packed, out, 0, 6),
+  f32_im2col_nhwc: (kernels: WasmKernels, a: number, _packed: number, out: number) => kernels.f32_im2col_nhwc(a, 6, 6, 3, 0, 3, 3, 3, 2, 2, 1, 1, 1, 1, 3, 3, out),
+  f32_pool_nhwc: (kernels: WasmKernels, a: number, _packed: number, out: number) => kernels.f32_pool_nhwc(a, 6, 6, 8, 3, 3, 2, 2, 1, 1, 0, 0, 2, 2, out, 1, 0),
+  f32_conv_direct_minmax: (kernels: WasmKernels, a: number, packed: number, out: number) =>
+    kernels.f32_conv_direct_minmax(a, 6, 6, 3, 0, 3, 3, 2, 2, 1, 1, 3, 3, packed, 8, out, 0, 6, a + 2048),
+  f32_winograd: (kernels: WasmKernels, a: number, packed: number, out: number) => {
+    kernels.f32_all_finite(a, 64);
+    kernels.f32_winograd_input_4x4_3x3(a, 6, 6, 4, 1, 1, 0, 2, 2, packed, 64, out);
+    kernels.f32_winograd_output_4x4_3x3(packed, 64, 0, 2, 2, 4, a, 6, 6, out, 4, 0, 6, out + 4096);
+  },
+  f32_transpose: (kernels: WasmKernels, a: number, _packed: number, out: number) => kernels.f32_transpose(a, 8, 36, out),
+  f32_binary_minmax: (kernels: WasmKernels, a: number, packed: number, out: number) => kernels.f32_binary_minmax(0, 4, 64, a, 64, 1, packed, 0, 1, out, -Infinity, Infinity),
+  f32_clamp: (kernels: WasmKernels, a: number, _packed: number, out: number) => kernels.f32_clamp(a, 256, out, 0, 6),
+  f32_unary: (kernels: WasmKernels, a: number, _packed: number, out: number) => kernels.f32_unary(3, a, 256, out),
+  qu8_gemm: (kernels: WasmKernels, a: number, packed: number, out: number) => {
+    kernels.qu8_gemm_4x8c2(8, 16, 16, a, 16, 0, packed, out, 16);
+    kernels.qs32_requantize_fp32(a, 8, 16, 16, packed, 0, 0, 255, out, 16);
+  },
+  f32_softmax: (kernels: WasmKernels, a: number, _packed: number, out: number) => kernels.f32_softmax(a, 8, 32, 1, out),
+  f32_layer_norm: (kernels: WasmKernels, a: number, packed: number, out: number) => kernels.f32_layer_norm(a, 8, 32, packed, packed, 1e-5, out),
+  f32_lstm_sequence: (kernels: WasmKernels, a: number, packed: number, out: number) =>
+    kernels.f32_lstm_sequence(8, 2, packed, a, 128, 0, Infinity, 0, out, out + 64, out + 192, 32, 0),
+  f32_gru_sequence: (kernels: WasmKernels, a: number, packed: number, out: number) => {
+    kernels.f32_gru_sequence(8, 2, packed, a, 96, out + 256, Infinity, 0, out, out + 64, out + 128, out + 224, 32, 0);
+    kernels.f32_gru_sequence(8, 2, packed, a, 96, out + 256, Infinity, 1, out, out + 64, out + 128, out + 224, 32, 0);
+  },
+} satisfies Record<string, (kernels: WasmKernels, a: number, packed: number, out: number) => void>;
+
+/** A kernel (or a kernel family) WasmRuntime.warmUp can tier up. */
+export type WarmUpKernel = keyof typeof WARM_UPS;
+
 /** A block of wasm memory handed out by the runtime; `release` returns it. */
 export interface WasmBlock {
   readonly pointer: number;
@@ -306,6 +348,8 @@ export class WasmRuntime {
   private readonly buffers = new Set<ArrayBufferLike>();
   private scratchBlock: WasmBlock | undefined;
   private pool: ThreadPool | undefined;
+  /** Kernels warmUp has tiered up. */
+  private readonly warmed = new Set<WarmUpKernel>();
 
   private constructor(
     readonly variant: WasmVariant,
@@ -325,43 +369,30 @@ export class WasmRuntime {
     const instances = await Promise.all(modules.map((module) => WebAssembly.instantiate(module, { env: { memory } })));
     const kernels = Object.assign({}, ...instances.map((instance) => instance.exports)) as WasmKernels;
     const runtime = new WasmRuntime(variant, memory, kernels, modules);
-    runtime.warmUp();
     return runtime;
   }
 
+  /** The kernels warmUp has tiered up so far. */
+  get warmedKernels(): ReadonlySet<WarmUpKernel> {
+    return this.warmed;
+  }
+
   /**
-   * Calls the hot kernels many times on tiny sizes, so V8 tiers them up before the first inference (a
-   * wasm function stays in the baseline tier for the whole of a long call).
+   * Calls the named kernels many times on tiny sizes, so V8 tiers them up before the first inference (a
+   * wasm function stays in the baseline tier for the whole of a long call). Each op's prepare asks for the
+   * kernels its node will call: warming every kernel took 5 ms of mobilenet_v2's session create, and the
+   * optimizing compiles of kernels no node calls, on background threads, slowed the rest of it on a
+   * two-core machine (create 110 -> 94 ms, medians of 20).
    */
-  private warmUp(): void {
+  warmUp(...names: WarmUpKernel[]): void {
+    const cold = names.filter((name) => !this.warmed.has(name));
+    if (cold.length === 0) return;
     const floats = 4096;
     const block = this.alloc(floats * 4);
-    const base = block.pointer;
-    this.f32(base, floats).fill(0);
-    const [a, packed, out] = [base, base + 4096, base + 8192];
-    const kernels = this.kernels;
-    for (let i = 0; i < WARM_UP_CALLS; i++) {
-      kernels.f32_gemm_pack(16, 16, a, 16, 1, 0, packed);
-      kernels.f32_gemm_minmax(5, 13, 16, a, 16, packed, out, 16, 0, 6);
-      kernels.f32_gemm_minmax(1, 13, 16, a, 16, packed, out, 16, 0, 6);
-      kernels.f32_dwconv_minmax_nhwc(a, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 6, 6, packed, out, 0, 6);
-      kernels.f32_im2col_nhwc(a, 6, 6, 3, 0, 3, 3, 3, 2, 2, 1, 1, 1, 1, 3, 3, out);
-      kernels.f32_pool_nhwc(a, 6, 6, 8, 3, 3, 2, 2, 1, 1, 0, 0, 2, 2, out, 1, 0);
-      kernels.f32_all_finite(a, 64);
-      kernels.f32_conv_direct_minmax(a, 6, 6, 3, 0, 3, 3, 2, 2, 1, 1, 3, 3, packed, 8, out, 0, 6, a + 2048);
-      kernels.f32_winograd_input_4x4_3x3(a, 6, 6, 4, 1, 1, 0, 2, 2, packed, 64, out);
-      kernels.f32_winograd_output_4x4_3x3(packed, 64, 0, 2, 2, 4, a, 6, 6, out, 4, 0, 6, out + 4096);
-      kernels.f32_transpose(a, 8, 36, out);
-      kernels.f32_binary_minmax(0, 4, 64, a, 64, 1, packed, 0, 1, out, -Infinity, Infinity);
-      kernels.f32_clamp(a, 256, out, 0, 6);
-      kernels.qu8_gemm_4x8c2(8, 16, 16, a, 16, 0, packed, out, 16);
-      kernels.qs32_requantize_fp32(a, 8, 16, 16, packed, 0, 0, 255, out, 16);
-      kernels.f32_softmax(a, 8, 32, 1, out);
-      kernels.f32_layer_norm(a, 8, 32, packed, packed, 1e-5, out);
-      kernels.f32_unary(3, a, 256, out);
-      kernels.f32_lstm_sequence(8, 2, packed, a, 128, 0, Infinity, 0, out, out + 64, out + 192, 32, 0);
-      kernels.f32_gru_sequence(8, 2, packed, a, 96, out + 256, Infinity, 0, out, out + 64, out + 128, out + 224, 32, 0);
-      kernels.f32_gru_sequence(8, 2, packed, a, 96, out + 256, Infinity, 1, out, out + 64, out + 128, out + 224, 32, 0);
+    this.f32(block.pointer, floats).fill(0);
+    for (const name of cold) {
+      this.warmed.add(name);
+      for (let i = 0; i < WARM_UP_CALLS; i++) WARM_UPS[name](this.kernels, block.pointer, block.pointer + 4096, block.pointer + 8192);
     }
     block.release();
   }

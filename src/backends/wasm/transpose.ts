@@ -78,6 +78,7 @@ interface TransposePlan {
 
 function prepareTranspose(runtime: WasmRuntime, info: NodeInfo): Kernel {
   const perm = permOf(info)!;
+  runtime.warmUp('f32_transpose');
   let plan: TransposePlan | undefined;
   const planFor = (dims: readonly number[]): TransposePlan => {
     if (plan && plan.dims.length === dims.length && plan.dims.every((dim, i) => dim === dims[i])) return plan;

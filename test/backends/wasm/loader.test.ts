@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { WASM_MODULES } from '../../../src/backends/wasm/modules.generated.js';
-import { chooseVariant, decodeBase64, wasmCapabilities } from '../../../src/backends/wasm/runtime.js';
+import { convOps } from '../../../src/backends/wasm/conv.js';
+import { chooseVariant, decodeBase64, wasmCapabilities, WasmRuntime } from '../../../src/backends/wasm/runtime.js';
+import { int, ints, nodeInfo, randomTensor } from './harness.js';
 import './variants.js';
 
 test('the embedded modules decode to the same valid wasm with atob and without it', () => {
@@ -31,4 +33,21 @@ test('the build chosen is the best the host validates: shared memory first, rela
   assert.equal(chooseVariant({ simd: false, relaxedSimd: false, sharedMemory: true }), undefined);
   // This process turned relaxed SIMD on (variants.js): Node validates every build.
   assert.deepEqual(wasmCapabilities(), { simd: true, relaxedSimd: true, sharedMemory: true });
+});
+
+test('a runtime tiers up the kernels its prepared nodes call, and no others', async () => {
+  const runtime = await WasmRuntime.create(chooseVariant()!);
+  try {
+    assert.deepEqual([...runtime.warmedKernels], [], 'nothing before a node is prepared');
+    const conv = convOps.Conv!;
+    conv.prepare(runtime, nodeInfo({ opType: 'Conv', inputs: [randomTensor([1, 8, 5, 5], 1), randomTensor([16, 8, 1, 1], 2)], constants: [1] }));
+    assert.deepEqual(new Set(runtime.warmedKernels), new Set(['f32_gemm_minmax', 'f32_transpose']), 'a pointwise NCHW Conv: the GEMM and the layout transposes');
+    conv.prepare(runtime, nodeInfo({
+      opType: 'Conv', inputs: [randomTensor([1, 8, 5, 5], 3), randomTensor([8, 1, 3, 3], 4)], constants: [1],
+      attributes: { group: int(8), pads: ints([1, 1, 1, 1]) },
+    }));
+    assert.deepEqual(new Set(runtime.warmedKernels), new Set(['f32_gemm_minmax', 'f32_transpose', 'f32_dwconv_minmax_nhwc']), 'a depthwise Conv adds its kernel');
+  } finally {
+    runtime.dispose();
+  }
 });
