@@ -293,8 +293,8 @@ class Allocator {
 }
 
 /**
- * Tiny calls of each kernel that must be optimized before an inference (x at `a`, 4 KB of zeros, then
- * `packed` and `out`, 4 KB each): the shapes take every kernel's main loop and its edges.
+ * Tiny calls of each kernel (or family of kernels called together) that WasmRuntime.warmUp repeats: 4 KB of
+ * zeros at `a`, 4 KB at `packed`, then 8 KB at `out`.
  */
 const WARM_UPS = {
   f32_gemm_minmax: (kernels: WasmKernels, a: number, packed: number, out: number) => {
