@@ -69,7 +69,8 @@ function gemmSupports(info: NodeInfo): boolean {
 
 function prepareGemm(runtime: WasmRuntime, info: NodeInfo): Kernel {
   const { attributes } = info;
-  runtime.warmUp('f32_gemm_minmax', ...(attributes.transA ? (['f32_transpose'] as const) : []));
+  runtime.warmUp('f32_gemm_minmax');
+  if (attributes.transA) runtime.warmUp('f32_transpose');
   const alpha = (attributes.alpha as number | undefined) ?? 1;
   const beta = (attributes.beta as number | undefined) ?? 1;
   const transA = Boolean(attributes.transA);

@@ -53,7 +53,8 @@ function prepareWindow(runtime: WasmRuntime, info: NodeInfo): Kernel {
   const isMax = opType.endsWith('MaxPool');
   const countPad = info.attributes.count_include_pad === 1;
   const kernel = info.attributes.kernel_shape as [number, number];
-  runtime.warmUp('f32_pool_nhwc', ...(nhwc ? [] : (['f32_transpose'] as const)));
+  runtime.warmUp('f32_pool_nhwc');
+  if (!nhwc) runtime.warmUp('f32_transpose');
   const fail = (code: EdgerunError['code'], detail: string): never => {
     throw new EdgerunError(code, detail, [describeNode(info.node)]);
   };

@@ -297,35 +297,35 @@ class Allocator {
  * zeros at `a`, 4 KB at `packed`, then 8 KB at `out`.
  */
 const WARM_UPS = {
-  f32_gemm_minmax: (kernels: WasmKernels, a: number, packed: number, out: number) => {
+  f32_gemm_minmax: (kernels, a, packed, out) => {
     kernels.f32_gemm_pack(16, 16, a, 16, 1, 0, packed);
     kernels.f32_gemm_minmax(5, 13, 16, a, 16, packed, out, 16, 0, 6);
     kernels.f32_gemm_minmax(1, 13, 16, a, 16, packed, out, 16, 0, 6);
   },
-  f32_dwconv_minmax_nhwc: (kernels: WasmKernels, a: number, packed: number, out: number) =>
+  f32_dwconv_minmax_nhwc: (kernels, a, packed, out) =>
     kernels.f32_dwconv_minmax_nhwc(a, 6, 6, 8, 3, 3, 1, 1, 1, 1, 1, 1, 6, 6, packed, out, 0, 6),
-  f32_im2col_nhwc: (kernels: WasmKernels, a: number, _packed: number, out: number) => kernels.f32_im2col_nhwc(a, 6, 6, 3, 0, 3, 3, 3, 2, 2, 1, 1, 1, 1, 3, 3, out),
-  f32_pool_nhwc: (kernels: WasmKernels, a: number, _packed: number, out: number) => kernels.f32_pool_nhwc(a, 6, 6, 8, 3, 3, 2, 2, 1, 1, 0, 0, 2, 2, out, 1, 0),
-  f32_conv_direct_minmax: (kernels: WasmKernels, a: number, packed: number, out: number) =>
+  f32_im2col_nhwc: (kernels, a, _packed, out) => kernels.f32_im2col_nhwc(a, 6, 6, 3, 0, 3, 3, 3, 2, 2, 1, 1, 1, 1, 3, 3, out),
+  f32_pool_nhwc: (kernels, a, _packed, out) => kernels.f32_pool_nhwc(a, 6, 6, 8, 3, 3, 2, 2, 1, 1, 0, 0, 2, 2, out, 1, 0),
+  f32_conv_direct_minmax: (kernels, a, packed, out) =>
     kernels.f32_conv_direct_minmax(a, 6, 6, 3, 0, 3, 3, 2, 2, 1, 1, 3, 3, packed, 8, out, 0, 6, a + 2048),
-  f32_winograd: (kernels: WasmKernels, a: number, packed: number, out: number) => {
+  f32_winograd: (kernels, a, packed, out) => {
     kernels.f32_all_finite(a, 64);
     kernels.f32_winograd_input_4x4_3x3(a, 6, 6, 4, 1, 1, 0, 2, 2, packed, 64, out);
     kernels.f32_winograd_output_4x4_3x3(packed, 64, 0, 2, 2, 4, a, 6, 6, out, 4, 0, 6, out + 4096);
   },
-  f32_transpose: (kernels: WasmKernels, a: number, _packed: number, out: number) => kernels.f32_transpose(a, 8, 36, out),
-  f32_binary_minmax: (kernels: WasmKernels, a: number, packed: number, out: number) => kernels.f32_binary_minmax(0, 4, 64, a, 64, 1, packed, 0, 1, out, -Infinity, Infinity),
-  f32_clamp: (kernels: WasmKernels, a: number, _packed: number, out: number) => kernels.f32_clamp(a, 256, out, 0, 6),
-  f32_unary: (kernels: WasmKernels, a: number, _packed: number, out: number) => kernels.f32_unary(3, a, 256, out),
-  qu8_gemm: (kernels: WasmKernels, a: number, packed: number, out: number) => {
+  f32_transpose: (kernels, a, _packed, out) => kernels.f32_transpose(a, 8, 36, out),
+  f32_binary_minmax: (kernels, a, packed, out) => kernels.f32_binary_minmax(0, 4, 64, a, 64, 1, packed, 0, 1, out, -Infinity, Infinity),
+  f32_clamp: (kernels, a, _packed, out) => kernels.f32_clamp(a, 256, out, 0, 6),
+  f32_unary: (kernels, a, _packed, out) => kernels.f32_unary(3, a, 256, out),
+  qu8_gemm: (kernels, a, packed, out) => {
     kernels.qu8_gemm_4x8c2(8, 16, 16, a, 16, 0, packed, out, 16);
     kernels.qs32_requantize_fp32(a, 8, 16, 16, packed, 0, 0, 255, out, 16);
   },
-  f32_softmax: (kernels: WasmKernels, a: number, _packed: number, out: number) => kernels.f32_softmax(a, 8, 32, 1, out),
-  f32_layer_norm: (kernels: WasmKernels, a: number, packed: number, out: number) => kernels.f32_layer_norm(a, 8, 32, packed, packed, 1e-5, out),
-  f32_lstm_sequence: (kernels: WasmKernels, a: number, packed: number, out: number) =>
+  f32_softmax: (kernels, a, _packed, out) => kernels.f32_softmax(a, 8, 32, 1, out),
+  f32_layer_norm: (kernels, a, packed, out) => kernels.f32_layer_norm(a, 8, 32, packed, packed, 1e-5, out),
+  f32_lstm_sequence: (kernels, a, packed, out) =>
     kernels.f32_lstm_sequence(8, 2, packed, a, 128, 0, Infinity, 0, out, out + 64, out + 192, 32, 0),
-  f32_gru_sequence: (kernels: WasmKernels, a: number, packed: number, out: number) => {
+  f32_gru_sequence: (kernels, a, packed, out) => {
     kernels.f32_gru_sequence(8, 2, packed, a, 96, out + 256, Infinity, 0, out, out + 64, out + 128, out + 224, 32, 0);
     kernels.f32_gru_sequence(8, 2, packed, a, 96, out + 256, Infinity, 1, out, out + 64, out + 128, out + 224, 32, 0);
   },
