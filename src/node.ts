@@ -1,5 +1,6 @@
 /** The Node entry point: everything in index.ts, plus sessions created from file paths. */
 import { readFileSync, realpathSync, openSync, readSync, closeSync, fstatSync, writeFileSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import { EdgerunError } from './core/errors.js';
 import { InferenceSession as BaseSession, type SessionOptions } from './runtime/session.js';
@@ -11,7 +12,7 @@ export * from './index.js';
 export class InferenceSession extends BaseSession {
   /** A session from a file path (external data is read beside it) or from bytes. */
   static override async create(source: string | Uint8Array | ArrayBuffer, options: SessionOptions = {}): Promise<BaseSession> {
-    const bytes = typeof source === 'string' ? readModelFile(source) : source instanceof Uint8Array ? source : new Uint8Array(source);
+    const bytes = typeof source === 'string' ? readModelFileAsync(source) : source instanceof Uint8Array ? source : new Uint8Array(source);
     const environment = typeof source === 'string' ? { readExternal: externalDataBeside(source), ownsBytes: true } : {};
     return InferenceSession.fromBytes(bytes, options, { ...environment, saveProfile: writeProfile, writeFile: writeModelFile });
   }
@@ -39,14 +40,47 @@ export function readModelFile(path: string): Uint8Array {
   try {
     return readFileSync(path);
   } catch (error) {
-    throw new EdgerunError('IO_ERROR', `cannot read '${path}': ${(error as Error).message}`);
+    throw cannotRead(path, error);
   }
+}
+
+/**
+ * The whole file in one read on libuv's thread pool: `readFile` reads 512 KB at a time, each a turn of the
+ * event loop, and the main thread is busy compiling wasm meanwhile (mobilenet_v2: 24 ms, against 10).
+ */
+async function readModelFileAsync(path: string): Promise<Uint8Array> {
+  try {
+    const file = await open(path, 'r');
+    try {
+      const stats = await file.stat();
+      // A pipe, or a /proc file (size 0), has no size to read up to: read it to its end.
+      if (!stats.isFile() || stats.size === 0) return await file.readFile();
+      const { size } = stats;
+      const bytes = new Uint8Array(size);
+      for (let offset = 0; offset < size; ) {
+        const { bytesRead } = await file.read(bytes, offset, size - offset, offset);
+        if (bytesRead === 0) throw new Error(`the file ended after ${offset} of its ${size} bytes`);
+        offset += bytesRead;
+      }
+      return bytes;
+    } finally {
+      await file.close();
+    }
+  } catch (error) {
+    throw cannotRead(path, error);
+  }
+}
+
+function cannotRead(path: string, error: unknown): EdgerunError {
+  return new EdgerunError('IO_ERROR', `cannot read '${path}': ${(error as Error).message}`);
 }
 
 /** External data files must stay inside the model's folder: a hostile model cannot read other files. */
 export function externalDataBeside(modelPath: string): ExternalDataReader {
-  const folder = realpathSync(dirname(resolve(modelPath)));
+  // Resolved at the first read: the model file itself may not exist, and its read reports that.
+  let folder: string | undefined;
   return (location, offset, length) => {
+    folder ??= realpathSync(dirname(resolve(modelPath)));
     if (isAbsolute(location)) throw new EdgerunError('EXTERNAL_DATA', `external data path '${location}' is absolute; it must be relative to the model's folder`);
     let target: string;
     try {

@@ -33,6 +33,24 @@ test('external data is read beside a model opened by path', async () => {
   assert.deepEqual(Array.from((out.y as Tensor).data as Float32Array), [1, 2, 3]);
 });
 
+test('a model path that cannot be read is an IO_ERROR naming it; a special file is read to its end', async () => {
+  const folder = mkdtempSync(join(tmpdir(), 'edgerun-path-'));
+  for (const path of [join(folder, 'missing.onnx'), join(folder, 'no-folder', 'model.onnx'), folder]) {
+    await assert.rejects(InferenceSession.create(path), (error: unknown) => {
+      assert.ok(error instanceof EdgerunError);
+      assert.equal(error.code, 'IO_ERROR');
+      assert.ok(error.message.includes(`cannot read '${path}'`), error.message);
+      return true;
+    });
+  }
+  // A /proc file reports size 0: read to its end, it is text, not an empty model.
+  await assert.rejects(InferenceSession.create('/proc/self/status'), (error: unknown) => {
+    assert.ok(error instanceof EdgerunError);
+    assert.doesNotMatch(error.message, /more than 0 bytes/);
+    return true;
+  });
+});
+
 test('external data given as bytes works without a file system', async () => {
   const session = await InferenceSession.create(withExternalBias('weights.bin'), { externalData: { 'weights.bin': weights } });
   const out = await session.run({ x: new Tensor('float32', Float32Array.of(1, 1, 1), [1, 3]) });

@@ -1,4 +1,7 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 import { EdgerunError, InferenceSession, Tensor } from '../../src/node.js';
 import { encodeOnnx } from '../../src/formats/onnx/encode.js';
@@ -92,8 +95,11 @@ test('truncated and garbage bytes give MODEL_TRUNCATED / MODEL_INVALID / UNKNOWN
   await rejectsWith(InferenceSession.create(new Uint8Array(64).fill(0xff)), 'UNKNOWN_FORMAT', /not an ONNX/);
 });
 
-test('unknown execution providers are refused by name', async () => {
+test('unknown execution providers are refused by name, also while a model file is still being read', async () => {
   await rejectsWith(InferenceSession.create(addReluModel(bias), { executionProviders: ['gpu'] }), 'INVALID_ARGUMENT', /'gpu'.*available/);
+  const path = join(mkdtempSync(join(tmpdir(), 'edgerun-session-')), 'model.onnx');
+  writeFileSync(path, addReluModel(bias));
+  await rejectsWith(InferenceSession.create(path, { executionProviders: ['gpu'] }), 'INVALID_ARGUMENT', /'gpu'.*available/);
 });
 
 test('custom ops registered through the package entry point run like built-in ones', async () => {
