@@ -422,6 +422,11 @@ export class WasmRuntime {
     return this.pool?.workerChunks ?? 0;
   }
 
+  /** Workers asleep until notified (0 without a pool). */
+  get sleepingWorkers(): number {
+    return this.pool?.sleepingWorkers ?? 0;
+  }
+
   /**
    * f32_gemm_pack one panel of 8 columns per call: V8 runs a wasm function in its baseline tier until the
    * call returns (no on-stack replacement), so one long first call would pack a whole layer slowly.

@@ -1,5 +1,5 @@
 import {
-  ARGUMENT_SLOTS, claimChunks, CONTROL_CHUNKS, CONTROL_COMPLETED, CONTROL_NEXT, CONTROL_SEQUENCE, CONTROL_SLOTS, CONTROL_TASK,
+  ARGUMENT_SLOTS, claimChunks, CONTROL_CHUNKS, CONTROL_COMPLETED, CONTROL_NEXT, CONTROL_SEQUENCE, CONTROL_SLEEPERS, CONTROL_SLOTS, CONTROL_TASK,
   CONTROL_WORKER_CHUNKS, epochOf, MAX_CHUNKS, runTask, TASK_STOP, TASK_WAKE, type WorkerInit,
 } from './tasks.js';
 import type { WasmBlock, WasmRuntime } from './runtime.js';
@@ -118,6 +118,11 @@ export class ThreadPool {
     return Atomics.load(this.control(), CONTROL_WORKER_CHUNKS);
   }
 
+  /** Workers past their doze, asleep until a task notifies them. */
+  get sleepingWorkers(): number {
+    return Atomics.load(this.control(), CONTROL_SLEEPERS);
+  }
+
   /**
    * An inference starts: when the last one split enough kernels, the workers are woken now, so they are up
    * by the first split kernel; otherwise its kernels run on the calling thread until enough have come.
@@ -158,7 +163,7 @@ export class ThreadPool {
     }
   }
 
-  /** Publishes a task of `chunks` chunks (none: the workers only wake) and wakes the sleeping workers. */
+  /** Publishes a task of `chunks` chunks (none: the workers only wake) and notifies the workers past their doze. */
   private post(task: number, args: readonly number[], chunks: number): { control: Int32Array; slots: Float64Array; sequence: number } {
     const control = this.control();
     const slots = new Float64Array(this.runtime.buffer, this.block.pointer + CONTROL_SLOTS * 4, ARGUMENT_SLOTS);
@@ -169,7 +174,8 @@ export class ThreadPool {
     Atomics.store(control, CONTROL_COMPLETED, 0);
     Atomics.store(control, CONTROL_NEXT, epochOf(sequence));
     Atomics.store(control, CONTROL_SEQUENCE, sequence);
-    Atomics.notify(control, CONTROL_SEQUENCE);
+    // A dozing worker finds the task on its next slice, on its own core (see DOZE_MS).
+    if (Atomics.load(control, CONTROL_SLEEPERS) > 0) Atomics.notify(control, CONTROL_SEQUENCE);
     return { control, slots, sequence };
   }
 

@@ -1,4 +1,6 @@
-import { ARGUMENT_SLOTS, claimChunks, CONTROL_SEQUENCE, CONTROL_SLOTS, CONTROL_TASK, TASK_STOP, WORKER_POLL_MS, type WorkerInit } from './tasks.js';
+import {
+  ARGUMENT_SLOTS, claimChunks, CONTROL_SEQUENCE, CONTROL_SLEEPERS, CONTROL_SLOTS, CONTROL_TASK, DOZE_MS, DOZE_SLICE_MS, TASK_STOP, WORKER_POLL_MS, type WorkerInit,
+} from './tasks.js';
 import type { WasmKernels } from './runtime.js';
 
 /**
@@ -41,7 +43,14 @@ async function serve(): Promise<void> {
       for (let poll = 1; Atomics.load(control, CONTROL_SEQUENCE) === seen; poll++) {
         if (poll % POLLS_PER_CLOCK === 0 && performance.now() > spinUntil) break;
       }
-      while (Atomics.load(control, CONTROL_SEQUENCE) === seen) Atomics.wait(control, CONTROL_SEQUENCE, seen);
+      const dozeUntil = performance.now() + DOZE_MS;
+      while (Atomics.load(control, CONTROL_SEQUENCE) === seen && performance.now() < dozeUntil) Atomics.wait(control, CONTROL_SEQUENCE, seen, DOZE_SLICE_MS);
+      if (Atomics.load(control, CONTROL_SEQUENCE) === seen) {
+        // Counted before the sequence is read again: a task posted meanwhile is either seen here or notified.
+        Atomics.add(control, CONTROL_SLEEPERS, 1);
+        while (Atomics.load(control, CONTROL_SEQUENCE) === seen) Atomics.wait(control, CONTROL_SEQUENCE, seen);
+        Atomics.sub(control, CONTROL_SLEEPERS, 1);
+      }
       seen = Atomics.load(control, CONTROL_SEQUENCE);
       if (Atomics.load(control, CONTROL_TASK) === TASK_STOP) return;
       claimChunks(control, kernels, args, seen, true);

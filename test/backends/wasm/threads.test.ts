@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createWasmBackend } from '../../../src/backends/wasm/index.js';
 import { WasmRuntime } from '../../../src/backends/wasm/runtime.js';
-import { share } from '../../../src/backends/wasm/tasks.js';
+import { DOZE_MS, share, WORKER_POLL_MS } from '../../../src/backends/wasm/tasks.js';
 import { assertClose, int, ints, nodeInfo, randomTensor, runNode, runReference, type NodeSpec } from './harness.js';
 
 test('shares cover every item once, boundaries aligned', () => {
@@ -51,6 +51,38 @@ test('asking for threads without shared memory runs on one thread and says why, 
   const spec: NodeSpec = { opType: 'MatMul', inputs: [randomTensor([64, 64], 1), randomTensor([64, 64], 2)], constants: [1] };
   assertClose(runNode(backend, nodeInfo(spec), spec.inputs), runReference(nodeInfo(spec), spec.inputs), 'one-thread MatMul');
   backend.dispose!();
+});
+
+/** A two-thread runtime and an m x n x k GEMM on its memory (A of 0.5s, B of 0.25s packed), run by `gemm`. */
+async function twoThreadGemm(m: number, n: number, k: number) {
+  const runtime = await WasmRuntime.create('threads');
+  await runtime.startThreads(2);
+  const [a, b, c] = [runtime.alloc(m * k * 4).pointer, runtime.alloc(k * n * 4).pointer, runtime.alloc(m * n * 4).pointer];
+  const packed = runtime.alloc(runtime.kernels.f32_gemm_packed_size(n, k)).pointer;
+  runtime.f32(a, m * k).fill(0.5);
+  runtime.f32(b, k * n).fill(0.25);
+  runtime.packPanels(n, k, b, n, 1, 0, packed);
+  return { runtime, output: () => runtime.f32(c, m * n), gemm: () => runtime.gemm(m, n, k, a, k, packed, c, n, -Infinity, Infinity) };
+}
+
+test('a worker dozes after a task and is posted work unnotified; past its doze it sleeps and a task notifies it', async () => {
+  const { runtime, gemm, output } = await twoThreadGemm(256, 64, 64);
+  /** Runs the GEMM until the worker has taken a chunk of it; false if it never did. */
+  const workerTakesPart = async () => {
+    const before = runtime.workerChunks;
+    for (let attempt = 0; attempt < 200 && runtime.workerChunks === before; attempt++) {
+      gemm();
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    return runtime.workerChunks > before;
+  };
+  assert.ok(await workerTakesPart(), 'the worker took no chunk while it polled and dozed');
+  assert.equal(runtime.sleepingWorkers, 0, 'a worker slept right after a task');
+  await new Promise((resolve) => setTimeout(resolve, WORKER_POLL_MS + DOZE_MS + 300));
+  assert.equal(runtime.sleepingWorkers, 1, 'the worker is not asleep after its doze');
+  assert.ok(await workerTakesPart(), 'the sleeping worker was not woken');
+  assert.deepEqual([...new Set(output())], [8]);
+  runtime.dispose();
 });
 
 /** Fills `count` floats at `pointer` of both runtimes with the same seeded values in [-1, 1). */
@@ -156,15 +188,10 @@ test('split kernels run partly on the worker and give the results of one thread 
 });
 
 test('an inference of few split kernels does not wake the workers; after a longer one they wake as the next begins', async () => {
-  const two = await WasmRuntime.create('threads');
-  await two.startThreads(2);
-  const [m, n, k] = [256, 64, 128];
-  const [a, b, c] = [two.alloc(m * k * 4).pointer, two.alloc(k * n * 4).pointer, two.alloc(m * n * 4).pointer];
-  const packed = two.alloc(two.kernels.f32_gemm_packed_size(n, k)).pointer;
-  two.packPanels(n, k, b, n, 1, 0, packed);
+  const { runtime: two, gemm } = await twoThreadGemm(256, 64, 128);
   const inference = (tasks: number) => {
     two.beginInference();
-    for (let task = 0; task < tasks; task++) two.gemm(m, n, k, a, k, packed, c, n, -Infinity, Infinity);
+    for (let task = 0; task < tasks; task++) gemm();
   };
   inference(3);
   let before = two.workerChunks;
@@ -173,7 +200,7 @@ test('an inference of few split kernels does not wake the workers; after a longe
   // A worker the OS is slow to schedule may take no chunk of one inference: a few tries.
   for (let attempt = 0; attempt < 20 && two.workerChunks === before; attempt++) inference(40);
   assert.ok(two.workerChunks > before, 'an inference of 40 split kernels woke the worker');
-  // Once the worker sleeps, an inference after a long one wakes it as it begins, so even its first kernel is
+  // Once the worker has stopped polling, an inference after a long one wakes it as it begins, so even its first kernel is
   // shared (the worker may wake too late to take a chunk: a few tries).
   let shared = false;
   for (let attempt = 0; attempt < 20 && !shared; attempt++) {
