@@ -200,8 +200,8 @@ test('an inference of few split kernels does not wake the workers; after a longe
   // A worker the OS is slow to schedule may take no chunk of one inference: a few tries.
   for (let attempt = 0; attempt < 20 && two.workerChunks === before; attempt++) inference(40);
   assert.ok(two.workerChunks > before, 'an inference of 40 split kernels woke the worker');
-  // Once the worker has stopped polling, an inference after a long one wakes it as it begins, so even its first kernel is
-  // shared (the worker may wake too late to take a chunk: a few tries).
+  // Once the worker has stopped polling, an inference after a long one wakes it as it begins, so even its first
+  // kernel is shared (the worker may wake too late to take a chunk: a few tries).
   let shared = false;
   for (let attempt = 0; attempt < 20 && !shared; attempt++) {
     inference(40);
