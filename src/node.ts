@@ -46,7 +46,8 @@ export function readModelFile(path: string): Uint8Array {
 
 /**
  * The whole file in one read on libuv's thread pool: `readFile` reads 512 KB at a time, each a turn of the
- * event loop, and the main thread is busy compiling wasm meanwhile (mobilenet_v2: 24 ms, against 10).
+ * event loop, and the main thread is busy starting the wasm compile meanwhile (mobilenet_v2's read and
+ * compile took 23-29 ms that way, 13-21 in one read).
  */
 async function readModelFileAsync(path: string): Promise<Uint8Array> {
   try {
