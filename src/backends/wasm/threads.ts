@@ -5,11 +5,12 @@ import {
 import type { WasmBlock, WasmRuntime } from './runtime.js';
 
 /**
- * The wasm backend's thread pool: workers that instantiate the kernel modules on the session's shared
- * memory. A task is posted through a control block in that memory and its arguments; every thread, the
- * calling one too, claims chunks of it; the caller then waits for the last chunk (spinning, then blocking
- * where it may: a browser's main thread may not block in Atomics.wait). Workers start as module workers from
- * `new URL('./worker.js', import.meta.url)` (the form bundlers recognise), or worker_threads in Node.
+ * The wasm backend's thread pool: workers that instantiate the kernel modules on the session's shared memory.
+ * A task is posted through a control block in that memory and its arguments (workers between inferences doze
+ * and find it on their own, see DOZE_MS); every thread, the calling one too, claims chunks of it; the caller
+ * then waits for the last chunk (spinning, then blocking where it may: a browser's main thread may not block
+ * in Atomics.wait). Workers start as module workers from `new URL('./worker.js', import.meta.url)` (the form
+ * bundlers recognise), or worker_threads in Node.
  */
 
 interface WorkerHandle {
@@ -57,10 +58,10 @@ const SPIN_MS = 0.5;
 /** Polls between two reads of the clock. */
 const POLLS_PER_CLOCK = 64;
 /**
- * Split kernels an inference needs for waking the workers to pay. A wake costs the caller a system call and
- * puts a thread on the machine that may share the caller's core for its poll window (measured: after an idle
- * spell a woken worker often lands on the caller's core); an inference of a few split kernels (an LSTM's one,
- * a small transformer's four) ran slower on two threads than on one.
+ * Split kernels an inference needs for waking the workers to pay. A woken worker polls a core for 5 ms (and
+ * one past its doze costs the caller a system call and may land on the caller's core, see DOZE_MS); an
+ * inference of a few split kernels (an LSTM's one, a small transformer's four) ran slower on two threads
+ * than on one.
  */
 const SHARED_INFERENCE_TASKS = 8;
 
