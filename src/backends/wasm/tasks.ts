@@ -34,9 +34,9 @@ export const WORKER_POLL_MS = 5;
  * milliseconds later (its core's vCPU is halted): measured with the same 3.9 ms of work on both threads
  * after 100 ms idle, both finished in 7.9 ms when the worker was notified (it started 3.1 ms late), 4.4 ms
  * when it woke from 0.5 ms slices (0.4 ms late), 4.9 ms from 1 ms slices (0.75 ms late). A slice costs a
- * wake-up: dozing a whole second took 2.3 % of a core with 1 ms slices, 9 % with 0.25 ms ones (onnxruntime-web
- * spins a core for 18 ms after each inference). An application running a model on frames or audio chunks
- * comes back within the window.
+ * wake-up: dozing a whole second took 1.6-3.2 % of a core with 1 ms slices, 6-9 % with 0.25 ms ones
+ * (onnxruntime-web spins a core for 18 ms after each inference). An application running a model on frames or
+ * audio chunks comes back within the window.
  */
 export const DOZE_MS = 1000;
 export const DOZE_SLICE_MS = 1;
