@@ -76,12 +76,20 @@ function cannotRead(path: string, error: unknown): EdgerunError {
   return new EdgerunError('IO_ERROR', `cannot read '${path}': ${(error as Error).message}`);
 }
 
+function modelFolder(modelPath: string): string {
+  try {
+    return realpathSync(dirname(resolve(modelPath)));
+  } catch (error) {
+    throw new EdgerunError('EXTERNAL_DATA', `the folder of '${modelPath}' is gone: ${(error as Error).message}`);
+  }
+}
+
 /** External data files must stay inside the model's folder: a hostile model cannot read other files. */
 export function externalDataBeside(modelPath: string): ExternalDataReader {
   // Resolved at the first read: the model file itself may not exist, and its read reports that.
   let folder: string | undefined;
   return (location, offset, length) => {
-    folder ??= realpathSync(dirname(resolve(modelPath)));
+    folder ??= modelFolder(modelPath);
     if (isAbsolute(location)) throw new EdgerunError('EXTERNAL_DATA', `external data path '${location}' is absolute; it must be relative to the model's folder`);
     let target: string;
     try {

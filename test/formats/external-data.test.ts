@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { create, fromBinary, toBinary } from '@bufbuild/protobuf';
 import { ModelProtoSchema, StringStringEntryProtoSchema, TensorProto_DataLocation } from 'onnx-buf';
-import { EdgerunError, InferenceSession, Tensor } from '../../src/node.js';
+import { EdgerunError, externalDataBeside, InferenceSession, Tensor } from '../../src/node.js';
 import { addReluModel } from '../support/tiny-models.js';
 
 /** The bias initializer moved to an external file at `location`. */
@@ -47,6 +47,18 @@ test('a model path that cannot be read is an IO_ERROR naming it; a special file 
   await assert.rejects(InferenceSession.create('/proc/self/status'), (error: unknown) => {
     assert.ok(error instanceof EdgerunError);
     assert.doesNotMatch(error.message, /more than 0 bytes/);
+    return true;
+  });
+});
+
+test('external data beside a model whose folder is gone is an EXTERNAL_DATA error naming the model', () => {
+  const folder = mkdtempSync(join(tmpdir(), 'edgerun-gone-'));
+  const read = externalDataBeside(join(folder, 'model.onnx'));
+  rmSync(folder, { recursive: true });
+  assert.throws(() => read('weights.bin', 0, 4), (error: unknown) => {
+    assert.ok(error instanceof EdgerunError);
+    assert.equal(error.code, 'EXTERNAL_DATA');
+    assert.ok(error.message.includes(`the folder of '${join(folder, 'model.onnx')}' is gone`), error.message);
     return true;
   });
 });

@@ -53,20 +53,26 @@ test('asking for threads without shared memory runs on one thread and says why, 
   backend.dispose!();
 });
 
-/** A two-thread runtime and an m x n x k GEMM on its memory (A of 0.5s, B of 0.25s packed), run by `gemm`. */
-async function twoThreadGemm(m: number, n: number, k: number) {
+async function twoThreadRuntime(): Promise<WasmRuntime> {
   const runtime = await WasmRuntime.create('threads');
   await runtime.startThreads(2);
+  return runtime;
+}
+
+/** An m x n x k GEMM on the runtime's memory, A of 0.5s and B of 0.25s (packed), run by `gemm`: every output is k / 8. */
+function gemmOn(runtime: WasmRuntime, m: number, n: number, k: number) {
   const [a, b, c] = [runtime.alloc(m * k * 4).pointer, runtime.alloc(k * n * 4).pointer, runtime.alloc(m * n * 4).pointer];
   const packed = runtime.alloc(runtime.kernels.f32_gemm_packed_size(n, k)).pointer;
   runtime.f32(a, m * k).fill(0.5);
   runtime.f32(b, k * n).fill(0.25);
   runtime.packPanels(n, k, b, n, 1, 0, packed);
-  return { runtime, output: () => runtime.f32(c, m * n), gemm: () => runtime.gemm(m, n, k, a, k, packed, c, n, -Infinity, Infinity) };
+  return { output: () => runtime.f32(c, m * n), gemm: () => runtime.gemm(m, n, k, a, k, packed, c, n, -Infinity, Infinity) };
 }
 
 test('a worker dozes after a task and is posted work unnotified; past its doze it sleeps and a task notifies it', async () => {
-  const { runtime, gemm, output } = await twoThreadGemm(256, 64, 64);
+  const runtime = await twoThreadRuntime();
+  // A few ms of work: long enough for a worker woken late (a loaded machine) to still find a chunk.
+  const { gemm, output } = gemmOn(runtime, 4096, 64, 256);
   /** Runs the GEMM until the worker has taken a chunk of it; false if it never did. */
   const workerTakesPart = async () => {
     const before = runtime.workerChunks;
@@ -81,7 +87,7 @@ test('a worker dozes after a task and is posted work unnotified; past its doze i
   await new Promise((resolve) => setTimeout(resolve, WORKER_POLL_MS + DOZE_MS + 300));
   assert.equal(runtime.sleepingWorkers, 1, 'the worker is not asleep after its doze');
   assert.ok(await workerTakesPart(), 'the sleeping worker was not woken');
-  assert.deepEqual([...new Set(output())], [8]);
+  assert.deepEqual([...new Set(output())], [32]);
   runtime.dispose();
 });
 
@@ -188,10 +194,13 @@ test('split kernels run partly on the worker and give the results of one thread 
 });
 
 test('an inference of few split kernels does not wake the workers; after a longer one they wake as the next begins', async () => {
-  const { runtime: two, gemm } = await twoThreadGemm(256, 64, 128);
-  const inference = (tasks: number) => {
+  const two = await twoThreadRuntime();
+  const short = gemmOn(two, 256, 64, 128);
+  // About 2 ms on two threads: longer than a dozing worker's slice.
+  const long = gemmOn(two, 4096, 64, 256);
+  const inference = (tasks: number, kernel = short.gemm) => {
     two.beginInference();
-    for (let task = 0; task < tasks; task++) gemm();
+    for (let task = 0; task < tasks; task++) kernel();
   };
   inference(3);
   let before = two.workerChunks;
@@ -200,16 +209,17 @@ test('an inference of few split kernels does not wake the workers; after a longe
   // A worker the OS is slow to schedule may take no chunk of one inference: a few tries.
   for (let attempt = 0; attempt < 20 && two.workerChunks === before; attempt++) inference(40);
   assert.ok(two.workerChunks > before, 'an inference of 40 split kernels woke the worker');
-  // Once the worker has stopped polling, an inference after a long one wakes it as it begins, so even its first
-  // kernel is shared (the worker may wake too late to take a chunk: a few tries).
+  // Once the worker has stopped polling (it dozes, waking every DOZE_SLICE_MS), an inference after a long one
+  // wakes it as it begins, so a first kernel longer than a slice is shared (a few tries, as above).
   let shared = false;
   for (let attempt = 0; attempt < 20 && !shared; attempt++) {
     inference(40);
     await new Promise((resolve) => setTimeout(resolve, 20));
     before = two.workerChunks;
-    inference(1);
+    inference(1, long.gemm);
     shared = two.workerChunks > before;
   }
-  assert.ok(shared, 'an inference of one split kernel after one of 40 was shared');
+  assert.ok(shared, 'an inference of one long split kernel after one of 40 was shared');
+  assert.deepEqual([...new Set(long.output())], [32]);
   two.dispose();
 });
