@@ -368,8 +368,7 @@ export class WasmRuntime {
     const modules = await Promise.all(names.map((name) => compiledModule(name, variant)));
     const instances = await Promise.all(modules.map((module) => WebAssembly.instantiate(module, { env: { memory } })));
     const kernels = Object.assign({}, ...instances.map((instance) => instance.exports)) as WasmKernels;
-    const runtime = new WasmRuntime(variant, memory, kernels, modules);
-    return runtime;
+    return new WasmRuntime(variant, memory, kernels, modules);
   }
 
   /** The kernels warmUp has tiered up so far. */

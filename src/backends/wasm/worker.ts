@@ -39,23 +39,31 @@ async function serve(): Promise<void> {
     port.post('ready');
     let seen = Atomics.load(control, CONTROL_SEQUENCE);
     for (;;) {
-      const spinUntil = performance.now() + WORKER_POLL_MS;
-      for (let poll = 1; Atomics.load(control, CONTROL_SEQUENCE) === seen; poll++) {
-        if (poll % POLLS_PER_CLOCK === 0 && performance.now() > spinUntil) break;
-      }
-      const dozeUntil = performance.now() + DOZE_MS;
-      while (Atomics.load(control, CONTROL_SEQUENCE) === seen && performance.now() < dozeUntil) Atomics.wait(control, CONTROL_SEQUENCE, seen, DOZE_SLICE_MS);
-      if (Atomics.load(control, CONTROL_SEQUENCE) === seen) {
-        // Counted before the sequence is read again: a task posted meanwhile is either seen here or notified.
-        Atomics.add(control, CONTROL_SLEEPERS, 1);
-        while (Atomics.load(control, CONTROL_SEQUENCE) === seen) Atomics.wait(control, CONTROL_SEQUENCE, seen);
-        Atomics.sub(control, CONTROL_SLEEPERS, 1);
-      }
-      seen = Atomics.load(control, CONTROL_SEQUENCE);
+      seen = nextTask(control, seen);
       if (Atomics.load(control, CONTROL_TASK) === TASK_STOP) return;
       claimChunks(control, kernels, args, seen, true);
     }
   });
+}
+
+/**
+ * The sequence number of the first task posted after `seen`: polled for WORKER_POLL_MS, then dozed for in
+ * slices (the caller does not notify a dozing worker, see DOZE_MS), then slept for until notified.
+ */
+function nextTask(control: Int32Array, seen: number): number {
+  const spinUntil = performance.now() + WORKER_POLL_MS;
+  for (let poll = 1; Atomics.load(control, CONTROL_SEQUENCE) === seen; poll++) {
+    if (poll % POLLS_PER_CLOCK === 0 && performance.now() > spinUntil) break;
+  }
+  const dozeUntil = performance.now() + DOZE_MS;
+  while (Atomics.load(control, CONTROL_SEQUENCE) === seen && performance.now() < dozeUntil) Atomics.wait(control, CONTROL_SEQUENCE, seen, DOZE_SLICE_MS);
+  if (Atomics.load(control, CONTROL_SEQUENCE) === seen) {
+    // Counted before the sequence is read again: a task posted meanwhile is either seen here or notified.
+    Atomics.add(control, CONTROL_SLEEPERS, 1);
+    while (Atomics.load(control, CONTROL_SEQUENCE) === seen) Atomics.wait(control, CONTROL_SEQUENCE, seen);
+    Atomics.sub(control, CONTROL_SLEEPERS, 1);
+  }
+  return Atomics.load(control, CONTROL_SEQUENCE);
 }
 
 void serve();
