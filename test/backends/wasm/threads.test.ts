@@ -5,6 +5,17 @@ import { WasmRuntime } from '../../../src/backends/wasm/runtime.js';
 import { DOZE_MS, share, WORKER_POLL_MS } from '../../../src/backends/wasm/tasks.js';
 import { assertClose, int, ints, nodeInfo, randomTensor, runNode, runReference, type NodeSpec } from './harness.js';
 
+/**
+ * How long a test retries work a worker should take part in. On a loaded machine (test files run side by
+ * side on two cores) the OS may not run a woken worker for many ms; a count of short tries ran out first.
+ */
+const TRIES_MS = 3000;
+
+/** Runs `action` until `done()` holds or `ms` have passed. */
+function repeatFor(ms: number, done: () => boolean, action: () => void): void {
+  for (const deadline = performance.now() + ms; !done() && performance.now() < deadline; ) action();
+}
+
 test('shares cover every item once, boundaries aligned', () => {
   for (const [total, count, align] of [[13, 2, 4], [3, 2, 4], [100, 3, 1], [0, 2, 4], [7, 4, 1]] as const) {
     const parts = Array.from({ length: count }, (_, index) => share(total, count, index, align));
@@ -76,7 +87,7 @@ test('a worker dozes after a task and is posted work unnotified; past its doze i
   /** Runs the GEMM until the worker has taken a chunk of it; false if it never did. */
   const workerTakesPart = async () => {
     const before = runtime.workerChunks;
-    for (let attempt = 0; attempt < 200 && runtime.workerChunks === before; attempt++) {
+    for (const deadline = performance.now() + TRIES_MS; runtime.workerChunks === before && performance.now() < deadline; ) {
       gemm();
       await new Promise((resolve) => setTimeout(resolve, 1));
     }
@@ -109,8 +120,8 @@ test('split kernels run partly on the worker and give the results of one thread 
   const check = (label: string, out: number[], count: number, kernel: (runtime: WasmRuntime, index: number) => void) => {
     kernel(one, 0);
     const before = two.workerChunks;
-    // The first task runs on the caller alone while it wakes the worker; later ones are shared.
-    for (let attempt = 0; attempt < 100 && two.workerChunks === before; attempt++) kernel(two, 1);
+    // The first tasks run on the caller alone until the dozing worker wakes; later ones are shared.
+    repeatFor(TRIES_MS, () => two.workerChunks > before, () => kernel(two, 1));
     assert.ok(two.workerChunks > before, `${label}: the worker ran no chunk`);
     assert.deepEqual(new Uint32Array(two.f32(out[1]!, count).slice().buffer), new Uint32Array(one.f32(out[0]!, count).slice().buffer), label);
   };
@@ -206,13 +217,13 @@ test('an inference of few split kernels does not wake the workers; after a longe
   let before = two.workerChunks;
   inference(3);
   assert.equal(two.workerChunks, before, 'an inference of 3 split kernels after one of 3 ran on the calling thread alone');
-  // A worker the OS is slow to schedule may take no chunk of one inference: a few tries.
-  for (let attempt = 0; attempt < 20 && two.workerChunks === before; attempt++) inference(40);
+  // A worker the OS is slow to schedule may take no chunk of one inference: tries for a while.
+  repeatFor(TRIES_MS, () => two.workerChunks > before, () => inference(40));
   assert.ok(two.workerChunks > before, 'an inference of 40 split kernels woke the worker');
   // Once the worker has stopped polling (it dozes, waking every DOZE_SLICE_MS), an inference after a long one
   // wakes it as it begins, so a first kernel longer than a slice is shared (a few tries, as above).
   let shared = false;
-  for (let attempt = 0; attempt < 20 && !shared; attempt++) {
+  for (const deadline = performance.now() + TRIES_MS; !shared && performance.now() < deadline; ) {
     inference(40);
     await new Promise((resolve) => setTimeout(resolve, 20));
     before = two.workerChunks;
