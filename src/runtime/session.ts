@@ -289,7 +289,8 @@ export class InferenceSession {
     this.model.functions = [];
   }
 
-  private checkFeeds(feeds: Record<string, Value>): Map<string, Value> {    if (typeof feeds !== 'object' || feeds === null) throw new EdgerunError('INVALID_ARGUMENT', 'feeds must be an object of name -> tensor');
+  private checkFeeds(feeds: Record<string, Value>): Map<string, Value> {
+    if (typeof feeds !== 'object' || feeds === null) throw new EdgerunError('INVALID_ARGUMENT', 'feeds must be an object of name -> tensor');
     const checked = new Map<string, Value>();
     const symbols = new Map<string, { size: number; input: string }>();
     for (const [name, value] of Object.entries(feeds)) {
