@@ -22,10 +22,13 @@ export const TASK_POOL = 9;
  * split kernel mostly comes within a millisecond (nodes on the calling thread between two), and a worker that
  * slept wakes tens of microseconds late, often on the caller's core, where the scheduler leaves it for
  * milliseconds: measured on mobilenet_v2 with two threads, a 0.1 ms poll gave 0.94x-1.1x over one thread, a
- * 5 ms poll 1.3x-1.5x. Between inferences (after this long) it sleeps; onnxruntime-web's threads spin
- * about 18 ms.
+ * 5 ms poll 1.3x-1.5x. Between inferences (after this long) it dozes, see DOZE_MS; onnxruntime-web's
+ * threads spin about 18 ms.
  */
 export const WORKER_POLL_MS = 5;
+
+/** Polls of a spinning thread (a worker for its next task, the caller for the last chunk) between two reads of the clock. */
+export const POLLS_PER_CLOCK = 64;
 
 /**
  * After its poll a worker dozes: it sleeps in slices of DOZE_SLICE_MS, woken by its own timer, and the caller

@@ -1,6 +1,6 @@
 import {
   ARGUMENT_SLOTS, claimChunks, CONTROL_CHUNKS, CONTROL_COMPLETED, CONTROL_NEXT, CONTROL_SEQUENCE, CONTROL_SLEEPERS, CONTROL_SLOTS, CONTROL_TASK,
-  CONTROL_WORKER_CHUNKS, epochOf, MAX_CHUNKS, runTask, TASK_STOP, TASK_WAKE, type WorkerInit,
+  CONTROL_WORKER_CHUNKS, epochOf, MAX_CHUNKS, POLLS_PER_CLOCK, runTask, TASK_STOP, TASK_WAKE, type WorkerInit,
 } from './tasks.js';
 import type { WasmBlock, WasmRuntime } from './runtime.js';
 
@@ -55,8 +55,6 @@ const CHUNKS_PER_THREAD = 4;
  * so it spins through a chunk's worth of time and blocks only when a worker is held up for longer.
  */
 const SPIN_MS = 0.5;
-/** Polls between two reads of the clock. */
-const POLLS_PER_CLOCK = 64;
 /**
  * Split kernels an inference needs for waking the workers to pay. A woken worker polls a core for 5 ms (and
  * one past its doze costs the caller a system call and may land on the caller's core, see DOZE_MS); an

@@ -1,5 +1,5 @@
 import {
-  ARGUMENT_SLOTS, claimChunks, CONTROL_SEQUENCE, CONTROL_SLEEPERS, CONTROL_SLOTS, CONTROL_TASK, DOZE_MS, DOZE_SLICE_MS, TASK_STOP, WORKER_POLL_MS, type WorkerInit,
+  ARGUMENT_SLOTS, claimChunks, CONTROL_SEQUENCE, CONTROL_SLEEPERS, CONTROL_SLOTS, CONTROL_TASK, DOZE_MS, DOZE_SLICE_MS, POLLS_PER_CLOCK, TASK_STOP, WORKER_POLL_MS, type WorkerInit,
 } from './tasks.js';
 import type { WasmKernels } from './runtime.js';
 
@@ -26,8 +26,6 @@ async function parentPort(): Promise<Port> {
   return { onMessage: (handler) => port.on('message', handler), post: (message) => port.postMessage(message) };
 }
 
-/** Polls between two reads of the clock. */
-const POLLS_PER_CLOCK = 64;
 
 async function serve(): Promise<void> {
   const port = await parentPort();
